@@ -1,0 +1,209 @@
+"""Admin registration: what reviewers and editors see. Thin: no business rules here."""
+
+from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
+
+from evidence.models import (
+    AdverseEvent,
+    Citation,
+    Intervention,
+    Outcome,
+    OutcomeMeasurement,
+    PooledResult,
+    QualityAssessment,
+    Review,
+    ReviewCitation,
+    ReviewVersion,
+    Study,
+    StudyReport,
+)
+
+
+class ReadOnlyAdminMixin:
+    """Published versions are immutable: viewable, never editable."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Review)
+class ReviewAdmin(SimpleHistoryAdmin):
+    list_display = [
+        "title",
+        "slug",
+        "living_status",
+        "estimator",
+        "ci_method",
+        "continuous_measure",
+        "search_start_date",
+    ]
+    list_filter = ["living_status", "estimator", "ci_method"]
+    search_fields = ["title", "slug", "pubmed_query"]
+    prepopulated_fields = {"slug": ["title"]}
+
+
+@admin.register(Citation)
+class CitationAdmin(SimpleHistoryAdmin):
+    list_display = [
+        "pmid",
+        "first_author",
+        "publication_year",
+        "title",
+        "journal",
+        "origin",
+        "is_retracted",
+        "has_erratum",
+    ]
+    list_filter = ["origin", "is_retracted", "has_erratum", "has_update", "publication_year"]
+    search_fields = ["pmid", "doi", "title", "first_author", "journal"]
+
+
+@admin.register(ReviewCitation)
+class ReviewCitationAdmin(SimpleHistoryAdmin):
+    list_display = [
+        "citation",
+        "review",
+        "stage",
+        "exclusion_reason",
+        "relevance_score",
+        "possible_duplicate_of",
+        "added_at",
+    ]
+    list_filter = ["review", "stage"]
+    search_fields = ["citation__title", "citation__pmid", "citation__doi"]
+    raw_id_fields = ["citation", "possible_duplicate_of"]
+
+
+class StudyReportInline(admin.TabularInline):
+    model = StudyReport
+    extra = 0
+    raw_id_fields = ["citation"]
+    fields = ["citation", "citation_pmid", "citation_title", "is_main_report", "note"]
+    readonly_fields = ["citation_pmid", "citation_title"]
+
+    @admin.display(description="PMID")
+    def citation_pmid(self, report: StudyReport) -> str:
+        return report.citation.pmid or "—"
+
+    @admin.display(description="Title")
+    def citation_title(self, report: StudyReport) -> str:
+        return report.citation.title or "(not found)"
+
+
+class InterventionInline(admin.StackedInline):
+    model = Intervention
+    extra = 0
+
+
+class OutcomeMeasurementInline(admin.StackedInline):
+    model = OutcomeMeasurement
+    extra = 0
+    show_change_link = True
+
+
+class AdverseEventInline(admin.TabularInline):
+    model = AdverseEvent
+    extra = 0
+    fields = ["term", "category", "serious", "patients_with_event", "patients_at_risk", "origin"]
+
+
+class QualityAssessmentInline(admin.TabularInline):
+    model = QualityAssessment
+    extra = 0
+    fields = ["instrument", "total_score", "max_score", "assessor_label"]
+
+
+@admin.register(Study)
+class StudyAdmin(SimpleHistoryAdmin):
+    list_display = ["label", "review", "design", "country", "enrolment_n", "followup_months", "status"]
+    list_filter = ["review", "design", "status", "interventions__cell_source", "interventions__route"]
+    search_fields = ["label", "first_author", "country", "reports__citation__pmid"]
+    inlines = [
+        StudyReportInline,
+        InterventionInline,
+        OutcomeMeasurementInline,
+        AdverseEventInline,
+        QualityAssessmentInline,
+    ]
+
+
+@admin.register(Intervention)
+class InterventionAdmin(SimpleHistoryAdmin):
+    list_display = ["study", "arm", "cell_source", "donor", "route", "dose"]
+    list_filter = ["cell_source", "donor", "route"]
+    search_fields = ["study__label", "cell_source_detail", "dose"]
+
+
+@admin.register(Outcome)
+class OutcomeAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "unit", "direction", "outcome_type", "display_order"]
+    list_filter = ["outcome_type", "direction"]
+    search_fields = ["code", "name"]
+
+
+@admin.register(OutcomeMeasurement)
+class OutcomeMeasurementAdmin(SimpleHistoryAdmin):
+    list_display = ["study", "outcome", "timepoint_months", "arm", "data_format", "origin"]
+    list_filter = ["outcome", "data_format", "timepoint_months", "study__review"]
+    search_fields = ["study__label", "outcome__code", "notes"]
+
+
+@admin.register(AdverseEvent)
+class AdverseEventAdmin(SimpleHistoryAdmin):
+    list_display = ["study", "term", "category", "serious", "patients_with_event", "patients_at_risk"]
+    list_filter = ["serious", "category", "study__review"]
+    search_fields = ["term", "study__label"]
+
+
+@admin.register(QualityAssessment)
+class QualityAssessmentAdmin(SimpleHistoryAdmin):
+    list_display = ["study", "instrument", "total_score", "max_score", "assessor_label"]
+    list_filter = ["instrument", "study__review"]
+    search_fields = ["study__label", "assessor_label"]
+
+
+class PooledResultInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = PooledResult
+    fields = [
+        "outcome",
+        "timepoint_label",
+        "subgroup_value",
+        "k",
+        "n_participants",
+        "estimate",
+        "ci_lb",
+        "ci_ub",
+        "certainty",
+    ]
+    readonly_fields = fields
+
+
+@admin.register(ReviewVersion)
+class ReviewVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["review", "number", "kind", "published_at", "trigger", "n_studies", "n_patients"]
+    list_filter = ["review", "kind"]
+    search_fields = ["review__slug", "trigger"]
+    inlines = [PooledResultInline]
+
+
+@admin.register(PooledResult)
+class PooledResultAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "version",
+        "outcome",
+        "timepoint_label",
+        "subgroup_value",
+        "k",
+        "estimate",
+        "ci_lb",
+        "ci_ub",
+        "certainty",
+    ]
+    list_filter = ["version__review", "outcome", "certainty"]
+    search_fields = ["outcome__code", "subgroup_value"]

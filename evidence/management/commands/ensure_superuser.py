@@ -1,0 +1,19 @@
+"""Create a development superuser with a random password, printed once, if no superuser exists."""
+
+import secrets
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Create the development superuser 'admin' with a printed random password if no superuser exists."
+
+    def handle(self, *args, **options) -> None:
+        users = get_user_model().objects
+        if users.filter(is_superuser=True).exists():
+            self.stdout.write("A superuser exists; none created.")
+            return
+        password = secrets.token_urlsafe(12)
+        users.create_superuser(username="admin", email="admin@example.org", password=password)
+        self.stdout.write(self.style.SUCCESS(f"Superuser created: username 'admin', password '{password}'"))

@@ -1,0 +1,58 @@
+from evidence.models.citation import Citation, CitationOrigin, ReviewCitation, TriageStage
+from evidence.models.outcome import (
+    AdverseEvent,
+    Direction,
+    MeasurementFormat,
+    Outcome,
+    OutcomeMeasurement,
+    OutcomeType,
+    QualityAssessment,
+    QualityInstrument,
+)
+from evidence.models.review import (
+    BinaryMeasure,
+    ChangeOrientation,
+    CiMethod,
+    ContinuousMeasure,
+    Estimator,
+    LivingStatus,
+    ProportionMeasure,
+    Review,
+)
+from evidence.models.study import CellSource, Donor, Intervention, Route, Study, StudyDesign, StudyReport, StudyStatus
+from evidence.models.version import Certainty, PooledResult, ReviewVersion, VersionKind
+
+__all__ = [
+    "AdverseEvent",
+    "BinaryMeasure",
+    "CellSource",
+    "Certainty",
+    "ChangeOrientation",
+    "CiMethod",
+    "Citation",
+    "CitationOrigin",
+    "ContinuousMeasure",
+    "Direction",
+    "Donor",
+    "Estimator",
+    "Intervention",
+    "LivingStatus",
+    "MeasurementFormat",
+    "Outcome",
+    "OutcomeMeasurement",
+    "OutcomeType",
+    "PooledResult",
+    "ProportionMeasure",
+    "QualityAssessment",
+    "QualityInstrument",
+    "Review",
+    "ReviewCitation",
+    "ReviewVersion",
+    "Route",
+    "Study",
+    "StudyDesign",
+    "StudyReport",
+    "StudyStatus",
+    "TriageStage",
+    "VersionKind",
+]

@@ -1,0 +1,200 @@
+"""Outcome definitions and what each study measured."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import F, Q
+from simple_history.models import HistoricalRecords
+
+
+class Direction(models.TextChoices):
+    LOWER_IS_BETTER = "lower_is_better", "Lower is better"
+    HIGHER_IS_BETTER = "higher_is_better", "Higher is better"
+
+
+class OutcomeType(models.TextChoices):
+    CONTINUOUS = "continuous", "Continuous"
+    COUNT = "count", "Count"
+    BINARY = "binary", "Binary"
+
+
+class Outcome(models.Model):
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=200)
+    unit = models.CharField(max_length=80, blank=True)
+    direction = models.CharField(max_length=20, choices=Direction.choices)
+    outcome_type = models.CharField(max_length=12, choices=OutcomeType.choices)
+    benefit_in_words = models.CharField(
+        max_length=200, blank=True, help_text="e.g. 'lower mRSS = less skin thickening'."
+    )
+    plausible_min = models.FloatField(null=True, blank=True, help_text="Values outside the scale are refused.")
+    plausible_max = models.FloatField(null=True, blank=True)
+    display_order = models.PositiveSmallIntegerField(default=100)
+
+    class Meta:
+        ordering = ["display_order", "code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MeasurementFormat(models.TextChoices):
+    BASELINE_FOLLOWUP = "baseline_followup", "Baseline and follow-up mean/SD/n"
+    CHANGE = "change", "Change from baseline mean/SD/n"
+    MEDIAN = "median", "Median with IQR and/or range"
+    EVENTS = "events", "Events / n"
+    EFFECT_ESTIMATE = "effect_estimate", "Effect estimate with CI or SE"
+    NOT_EXTRACTED = "not_extracted", "Measured, numbers not yet extracted"
+
+
+def _non_negative(field: str) -> Q:
+    return Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__gte": 0})
+
+
+def _positive(field: str) -> Q:
+    return Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__gte": 1})
+
+
+class OutcomeMeasurement(models.Model):
+    """What one study reported for one outcome at one time point in one arm; numbers kept as reported."""
+
+    study = models.ForeignKey("evidence.Study", on_delete=models.CASCADE, related_name="measurements")
+    outcome = models.ForeignKey(Outcome, on_delete=models.PROTECT, related_name="measurements")
+    timepoint_months = models.DecimalField(max_digits=6, decimal_places=2)
+    arm = models.CharField(max_length=80, default="MSC")
+    data_format = models.CharField(max_length=20, choices=MeasurementFormat.choices)
+    baseline_mean = models.FloatField(null=True, blank=True)
+    baseline_sd = models.FloatField(null=True, blank=True)
+    baseline_n = models.PositiveIntegerField(null=True, blank=True)
+    followup_mean = models.FloatField(null=True, blank=True)
+    followup_sd = models.FloatField(null=True, blank=True)
+    followup_n = models.PositiveIntegerField(null=True, blank=True)
+    change_mean = models.FloatField(null=True, blank=True)
+    change_sd = models.FloatField(null=True, blank=True)
+    change_n = models.PositiveIntegerField(null=True, blank=True)
+    median_of = models.CharField(max_length=10, blank=True, help_text="baseline / followup / change")
+    median = models.FloatField(null=True, blank=True)
+    q1 = models.FloatField(null=True, blank=True)
+    q3 = models.FloatField(null=True, blank=True)
+    range_min = models.FloatField(null=True, blank=True)
+    range_max = models.FloatField(null=True, blank=True)
+    events = models.PositiveIntegerField(null=True, blank=True)
+    total = models.PositiveIntegerField(null=True, blank=True)
+    effect_measure = models.CharField(
+        max_length=10, blank=True, help_text="MD, OR, RR… for a reported effect estimate."
+    )
+    effect_estimate = models.FloatField(null=True, blank=True)
+    effect_ci_lb = models.FloatField(null=True, blank=True)
+    effect_ci_ub = models.FloatField(null=True, blank=True)
+    effect_se = models.FloatField(null=True, blank=True)
+    effect_n = models.PositiveIntegerField(null=True, blank=True)
+    effect_orientation = models.CharField(max_length=30, blank=True)
+    prepost_correlation = models.FloatField(null=True, blank=True)
+    percent_change = models.FloatField(null=True, blank=True, help_text="Reported % change; not poolable as an MD.")
+    p_value_reported = models.CharField(max_length=40, blank=True)
+    conversion_method = models.CharField(max_length=200, blank=True, help_text="e.g. 'Wan 2014 (median, IQR)'.")
+    source_location = models.CharField(max_length=300, blank=True, help_text="Table, page or figure in the source.")
+    source_url = models.URLField(max_length=500, blank=True)
+    origin = models.CharField(max_length=60, blank=True, help_text="primary report / meta-analysis")
+    notes = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["study", "outcome", "timepoint_months", "arm"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "outcome", "timepoint_months", "arm"], name="measurement_unique"),
+            models.CheckConstraint(condition=Q(timepoint_months__gte=0), name="measurement_timepoint_not_negative"),
+            models.CheckConstraint(
+                condition=_non_negative("baseline_sd") & _non_negative("followup_sd") & _non_negative("change_sd"),
+                name="measurement_sd_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=_positive("baseline_n")
+                & _positive("followup_n")
+                & _positive("change_n")
+                & _positive("total")
+                & _positive("effect_n"),
+                name="measurement_n_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(events__isnull=True) | Q(total__isnull=True) | Q(events__lte=F("total")),
+                name="measurement_events_within_total",
+            ),
+            models.CheckConstraint(
+                condition=Q(effect_ci_lb__isnull=True)
+                | Q(effect_ci_ub__isnull=True)
+                | Q(effect_ci_lb__lte=F("effect_ci_ub")),
+                name="measurement_ci_ordered",
+            ),
+            models.CheckConstraint(condition=_non_negative("effect_se"), name="measurement_se_not_negative"),
+            models.CheckConstraint(
+                condition=Q(prepost_correlation__isnull=True)
+                | (Q(prepost_correlation__gte=-1) & Q(prepost_correlation__lte=1)),
+                name="measurement_correlation_in_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.study} · {self.outcome.code} · {self.timepoint_months} m"
+
+
+class AdverseEvent(models.Model):
+    study = models.ForeignKey("evidence.Study", on_delete=models.CASCADE, related_name="adverse_events")
+    term = models.CharField(max_length=300)
+    category = models.CharField(max_length=100, blank=True, help_text="e.g. injection-site skin reaction, other.")
+    serious = models.BooleanField(null=True, blank=True, help_text="Unknown when not reported.")
+    patients_with_event = models.PositiveIntegerField(null=True, blank=True)
+    patients_at_risk = models.PositiveIntegerField(null=True, blank=True)
+    source = models.CharField(max_length=500, blank=True)
+    origin = models.CharField(max_length=60, blank=True)
+    note = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["study", "term"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "term", "origin"], name="adverse_event_unique"),
+            models.CheckConstraint(condition=_positive("patients_at_risk"), name="adverse_event_at_risk_positive"),
+            models.CheckConstraint(
+                condition=Q(patients_with_event__isnull=True)
+                | Q(patients_at_risk__isnull=True)
+                | Q(patients_with_event__lte=F("patients_at_risk")),
+                name="adverse_event_within_at_risk",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.study}: {self.term}"
+
+
+class QualityInstrument(models.TextChoices):
+    NOS = "nos", "Newcastle–Ottawa Scale"
+    ROB2 = "rob2", "Cochrane RoB 2"
+    ROBINS_I = "robins_i", "ROBINS-I"
+
+
+class QualityAssessment(models.Model):
+    study = models.ForeignKey("evidence.Study", on_delete=models.CASCADE, related_name="quality_assessments")
+    instrument = models.CharField(max_length=10, choices=QualityInstrument.choices)
+    domain_scores = models.JSONField(default=dict, blank=True)
+    total_score = models.FloatField(null=True, blank=True)
+    max_score = models.FloatField(null=True, blank=True)
+    assessor = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    assessor_label = models.CharField(max_length=200, blank=True, help_text="e.g. 'Cui et al. 2022' for seeded scores.")
+    source = models.CharField(max_length=500, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["study", "instrument"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(total_score__isnull=True) | Q(total_score__gte=0), name="quality_total_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(total_score__isnull=True) | Q(max_score__isnull=True) | Q(total_score__lte=F("max_score")),
+                name="quality_total_within_max",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.study}: {self.get_instrument_display()} {self.total_score}"

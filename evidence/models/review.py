@@ -1,0 +1,113 @@
+"""The review: its question, its PubMed query and how it pools."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+
+class LivingStatus(models.TextChoices):
+    LIVING = "living", "Living (searched nightly)"
+    PAUSED = "paused", "Paused"
+    RETIRED = "retired", "Retired"
+
+
+class Estimator(models.TextChoices):
+    FE = "FE", "Fixed effect (inverse variance)"
+    DL = "DL", "DerSimonian–Laird"
+    REML = "REML", "Restricted maximum likelihood"
+    PM = "PM", "Paule–Mandel"
+    ML = "ML", "Maximum likelihood"
+    HS = "HS", "Hunter–Schmidt"
+    SJ = "SJ", "Sidik–Jonkman"
+    EB = "EB", "Empirical Bayes"
+
+
+class CiMethod(models.TextChoices):
+    Z = "z", "Wald (normal)"
+    KNHA = "knha", "Hartung–Knapp (t, k−1 df)"
+
+
+class ContinuousMeasure(models.TextChoices):
+    MC = "MC", "Raw mean change (pre–post)"
+    SMCR = "SMCR", "Standardized mean change (raw-score standardization)"
+    MD = "MD", "Mean difference (two arms)"
+    SMD = "SMD", "Standardized mean difference, Hedges' g (two arms)"
+
+
+class BinaryMeasure(models.TextChoices):
+    OR = "OR", "Odds ratio"
+    RR = "RR", "Risk ratio"
+    RD = "RD", "Risk difference"
+
+
+class ProportionMeasure(models.TextChoices):
+    PR = "PR", "Raw proportion"
+    PLO = "PLO", "Logit proportion"
+    PAS = "PAS", "Arcsine proportion"
+    PFT = "PFT", "Freeman–Tukey double arcsine"
+
+
+class ChangeOrientation(models.TextChoices):
+    FOLLOWUP_MINUS_BASELINE = "followup_minus_baseline", "Follow-up − baseline (negative = score fell)"
+    BASELINE_MINUS_FOLLOWUP = "baseline_minus_followup", "Baseline − follow-up (positive = score fell)"
+
+
+class Review(models.Model):
+    slug = models.SlugField(max_length=80, unique=True)
+    title = models.CharField(max_length=300)
+    # The question, PICO.
+    population = models.TextField(blank=True)
+    intervention = models.TextField(blank=True)
+    comparator = models.TextField(blank=True)
+    outcomes_of_interest = models.TextField(blank=True)
+    pico_terms = models.JSONField(default=list, blank=True, help_text="Terms highlighted on the screening page.")
+    exclusion_reasons = models.JSONField(default=list, blank=True, help_text="Title/abstract exclusion reasons.")
+    # The search.
+    pubmed_query = models.TextField()
+    search_start_date = models.DateField(
+        help_text="Records created before this date were covered by the original search."
+    )
+    living_status = models.CharField(max_length=10, choices=LivingStatus.choices, default=LivingStatus.LIVING)
+    # Analysis settings: which pooling every computed version uses.
+    continuous_measure = models.CharField(max_length=5, choices=ContinuousMeasure.choices, default=ContinuousMeasure.MC)
+    binary_measure = models.CharField(max_length=3, choices=BinaryMeasure.choices, default=BinaryMeasure.OR)
+    proportion_measure = models.CharField(
+        max_length=3, choices=ProportionMeasure.choices, default=ProportionMeasure.PLO
+    )
+    estimator = models.CharField(max_length=4, choices=Estimator.choices, default=Estimator.REML)
+    ci_method = models.CharField(max_length=4, choices=CiMethod.choices, default=CiMethod.KNHA)
+    prepost_correlation = models.DecimalField(
+        max_digits=4, decimal_places=3, default=0.5, help_text="Pre–post correlation r used when a study reports none."
+    )
+    change_orientation = models.CharField(
+        max_length=30, choices=ChangeOrientation.choices, default=ChangeOrientation.FOLLOWUP_MINUS_BASELINE
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["title"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(prepost_correlation__gte=-1) & Q(prepost_correlation__lte=1),
+                name="review_prepost_correlation_between_minus1_and_1",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def analysis_settings(self) -> dict:
+        """The settings a computed version records, so its page can say how it pooled."""
+        return {
+            "continuous_measure": self.continuous_measure,
+            "binary_measure": self.binary_measure,
+            "proportion_measure": self.proportion_measure,
+            "estimator": self.estimator,
+            "ci_method": self.ci_method,
+            "prepost_correlation": float(self.prepost_correlation),
+            "change_orientation": self.change_orientation,
+        }

@@ -1,0 +1,131 @@
+"""Studies, their reports and interventions."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+
+class StudyDesign(models.TextChoices):
+    SINGLE_ARM_BEFORE_AFTER = "single_arm_before_after", "Single-arm before/after (self-control)"
+    RCT = "rct", "Randomized controlled trial"
+    NON_RANDOMIZED_CONTROLLED = "non_randomized_controlled", "Non-randomized controlled study"
+    COHORT = "cohort", "Cohort study"
+    CASE_SERIES = "case_series", "Case series"
+
+
+class StudyStatus(models.TextChoices):
+    INCLUDED = "included", "Included (approved)"
+    EXTRACTION = "extraction", "Extraction in progress"
+    WITHDRAWN = "withdrawn", "Withdrawn from the analysis"
+
+
+class Study(models.Model):
+    """One study; several reports (citations) may describe it."""
+
+    review = models.ForeignKey("evidence.Review", on_delete=models.CASCADE, related_name="studies")
+    label = models.CharField(max_length=120, help_text="Short name as reviewers cite it, e.g. 'Zhang 2017'.")
+    first_author = models.CharField(max_length=120, blank=True)
+    year = models.PositiveSmallIntegerField(null=True, blank=True)
+    design = models.CharField(max_length=30, choices=StudyDesign.choices)
+    design_detail = models.TextField(blank=True)
+    country = models.CharField(max_length=200, blank=True)
+    enrolment_n = models.PositiveIntegerField(null=True, blank=True)
+    female_n = models.PositiveIntegerField(null=True, blank=True)
+    male_n = models.PositiveIntegerField(null=True, blank=True)
+    age_mean = models.FloatField(null=True, blank=True)
+    age_sd = models.FloatField(null=True, blank=True)
+    disease_duration_years = models.FloatField(null=True, blank=True, help_text="Mean, from diagnosis unless noted.")
+    disease_duration_sd_years = models.FloatField(null=True, blank=True)
+    baseline_characteristics = models.JSONField(
+        default=dict, blank=True, help_text="Other reported population details (age range, BMI, eligibility…)."
+    )
+    ssc_subtype = models.CharField(max_length=200, blank=True, help_text="Diffuse / limited cutaneous, as reported.")
+    population_notes = models.TextField(blank=True)
+    followup_months = models.FloatField(null=True, blank=True)
+    followup_note = models.TextField(blank=True)
+    trial_registration = models.CharField(max_length=300, blank=True)
+    data_quality_notes = models.TextField(blank=True, help_text="Visible notes on doubtful or conflicting data.")
+    status = models.CharField(max_length=12, choices=StudyStatus.choices, default=StudyStatus.EXTRACTION)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["review", "year", "label"]
+        verbose_name_plural = "studies"
+        constraints = [
+            models.UniqueConstraint(fields=["review", "label"], name="study_unique_label_per_review"),
+            models.CheckConstraint(
+                condition=Q(enrolment_n__isnull=True) | Q(enrolment_n__gte=1), name="study_enrolment_n_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(age_sd__isnull=True) | Q(age_sd__gte=0), name="study_age_sd_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class StudyReport(models.Model):
+    """A report (citation) of a study; one study can have several, one is its main report."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="reports")
+    citation = models.ForeignKey("evidence.Citation", on_delete=models.PROTECT, related_name="study_reports")
+    is_main_report = models.BooleanField(default=False)
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["study", "-is_main_report", "citation__publication_year"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "citation"], name="study_report_unique"),
+            models.UniqueConstraint(fields=["study"], condition=Q(is_main_report=True), name="study_one_main_report"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.study} ← {self.citation}"
+
+
+class CellSource(models.TextChoices):
+    ADIPOSE_SVF = "adipose_svf", "Adipose stromal vascular fraction (SVF)"
+    ADIPOSE_MSC = "adipose_msc", "Adipose-derived MSC (ADSC)"
+    BONE_MARROW_MSC = "bone_marrow_msc", "Bone-marrow MSC"
+    UMBILICAL_CORD_MSC = "umbilical_cord_msc", "Umbilical-cord MSC"
+    OTHER = "other", "Other / mixed"
+
+
+class Donor(models.TextChoices):
+    AUTOLOGOUS = "autologous", "Autologous"
+    ALLOGENEIC = "allogeneic", "Allogeneic"
+    UNKNOWN = "unknown", "Not reported"
+
+
+class Route(models.TextChoices):
+    LOCAL_INJECTION = "local_injection", "Local injection (subcutaneous / hypodermic)"
+    INTRAVENOUS = "intravenous", "Intravenous"
+    OTHER = "other", "Other"
+
+
+class Intervention(models.Model):
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="interventions")
+    arm = models.CharField(max_length=80, default="MSC")
+    cell_source = models.CharField(max_length=20, choices=CellSource.choices)
+    cell_source_detail = models.TextField(blank=True, help_text="As reported.")
+    donor = models.CharField(max_length=10, choices=Donor.choices, default=Donor.UNKNOWN)
+    donor_basis = models.TextField(blank=True)
+    route = models.CharField(max_length=20, choices=Route.choices)
+    route_detail = models.TextField(blank=True)
+    dose = models.CharField(max_length=300, blank=True, help_text="As reported; blank = not reported.")
+    co_interventions = models.JSONField(
+        default=list, blank=True, help_text="e.g. platelet-rich plasma, plasmapheresis."
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["study", "arm"]
+        constraints = [models.UniqueConstraint(fields=["study", "arm"], name="intervention_unique_arm")]
+
+    def __str__(self) -> str:
+        return f"{self.study}: {self.get_cell_source_display()}, {self.get_route_display()}"

@@ -1,0 +1,102 @@
+"""Version 0 of the seed review: the paper's own published synthesis, imported exactly as printed."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from django.utils import timezone
+
+from evidence.models import Certainty, Citation, PooledResult, Review, ReviewVersion, VersionKind
+from evidence.seed import SEED_DIR, seed_json
+from evidence.seed import review as seed_review
+from evidence.seed.outcomes import SEED_KEY_TO_CODE
+from evidence.services.seed_mapping import timepoint_months
+
+CERTAINTY = {
+    "High": Certainty.HIGH,
+    "Moderate": Certainty.MODERATE,
+    "Low": Certainty.LOW,
+    "Very low": Certainty.VERY_LOW,
+}
+SUBGROUP_VARIABLE = {"SVF": "cell_source", "UC-MSCs": "cell_source", "BMSCs": "cell_source"}
+
+
+def version_zero_create(*, review: Review, outcomes: dict, paper: Citation, report) -> ReviewVersion:
+    existing = review.versions.filter(number=0).first()
+    if existing:
+        return existing
+    pooled = seed_json("pooled.json")
+    numeric_rows = [row for row in pooled["pooled"] if row["estimate"] is not None]
+    version = ReviewVersion.objects.create(
+        review=review,
+        number=0,
+        kind=VersionKind.PUBLISHED_PAPER,
+        published_at=timezone.now(),
+        trigger="Imported from the published review (seed)",
+        inputs_hash=_pooled_hash(),
+        analysis_settings={
+            "source": "Cui et al. 2022, as printed",
+            "effect_measure": "MD (baseline − follow-up)",
+            "model": "not stated; mRSS consistent with inverse-variance fixed effect",
+        },
+        code_version="seed",
+        attribution=seed_review.ATTRIBUTION,
+        source_citation=paper,
+        methods_note=seed_review.METHODS_NOTE + " " + " ".join(seed_review.VERSION_NOTES),
+        narrative_findings=[_narrative(row) for row in pooled["pooled"] if row["estimate"] is None],
+        safety_summary=pooled["safety_summary"],
+        n_studies=9,
+        n_patients=133,
+    )
+    report.count("ReviewVersion", True)
+    for row in numeric_rows:
+        PooledResult.objects.create(version=version, **_pooled_fields(row, outcomes))
+        report.count("PooledResult", True)
+    return version
+
+
+def _pooled_fields(row: dict, outcomes: dict) -> dict:
+    low, high = row["ci95"]
+    measure = row["effect_measure"]
+    derived = row.get("derived") or {}
+    return dict(
+        outcome=outcomes[SEED_KEY_TO_CODE[row["outcome"]]],
+        timepoint_months=timepoint_months(row["timepoint"].split()[0]),
+        timepoint_label=row["timepoint"],
+        subgroup_variable=SUBGROUP_VARIABLE.get(row["subgroup"], "") if row["subgroup"] else "",
+        subgroup_value=row["subgroup"] or "",
+        k=row["k_trials"],
+        n_participants=row["participants"],
+        effect_measure="MD" if measure == "MD" else "ratio",
+        effect_measure_note="" if measure == "MD" else measure,
+        orientation=row.get("orientation", ""),
+        model=row.get("model") or "",
+        estimate=row["estimate"],
+        ci_lb=low,
+        ci_ub=high,
+        se=derived.get("se"),
+        p_value=derived.get("p_two_sided"),
+        p_value_reported=row.get("p_reported") or "",
+        i2=row.get("i2"),
+        tau2=row.get("tau2"),
+        certainty=CERTAINTY[row["certainty_grade"]],
+        certainty_reasons=row.get("downgrades") or {},
+        contributing_studies=row.get("contributing_studies_inferred") or [],
+        source=row["source"],
+        notes="\n".join(filter(None, [row.get("model_note"), row.get("subgroup_note")])),
+    )
+
+
+def _narrative(row: dict) -> dict:
+    return {
+        "outcome": SEED_KEY_TO_CODE[row["outcome"]],
+        "timepoint_months": int(re.sub(r"\D", "", row["timepoint"])),
+        "statement": row.get("p_reported") or "",
+        "note": row.get("note") or "",
+        "source": row.get("source", ""),
+    }
+
+
+def _pooled_hash() -> str:
+    return hashlib.sha256((SEED_DIR / "pooled.json").read_bytes()).hexdigest()

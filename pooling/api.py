@@ -1,0 +1,144 @@
+"""The request/answer contract shared by ``python -m pooling`` and the Django app.
+
+A request is a dict in the format of ``tests/data/metafor/README.md`` (measure,
+method, test, level, ri, studies); the answer is a dict with the field names
+that ``tests/data/metafor/oracle.R`` gives from R's metafor.  Use
+:func:`analyse_request` for typed results (it raises ``ValueError``) and
+:func:`answer` for the JSON-ready dict (it returns ``{"error": ...}`` instead).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pooling import effects as es
+from pooling.analysis import MetaAnalysis, analyse
+from pooling.estimators import METHODS
+from pooling.model import TESTS
+
+DEFAULT_RI = 0.5
+_FIELDS = {
+    "MC": ("m_pre", "sd_pre", "m_post", "sd_post", "ni"),
+    "SMCR": ("m_pre", "sd_pre", "m_post", "ni"),
+    "MD": ("m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i"),
+    "SMD": ("m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i"),
+    "RR": ("ai", "n1i", "ci", "n2i"),
+    "OR": ("ai", "n1i", "ci", "n2i"),
+    "RD": ("ai", "n1i", "ci", "n2i"),
+    "PR": ("xi", "ni"),
+    "PLO": ("xi", "ni"),
+    "PAS": ("xi", "ni"),
+    "PFT": ("xi", "ni"),
+    "GEN": ("yi", "vi"),
+}
+
+
+def _options(request: dict[str, Any]) -> tuple[str, str, str, float]:
+    measure = request.get("measure", "GEN")
+    method = request.get("method", "REML")
+    test = request.get("test", "z")
+    if measure not in es.MEASURES:
+        raise ValueError(f"unknown measure {measure!r}; allowed: {', '.join(es.MEASURES)}")
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; allowed: {', '.join(METHODS)}")
+    if test not in TESTS:
+        raise ValueError(f"unknown test {test!r}; allowed: {', '.join(TESTS)}")
+    level = request.get("level", 95)
+    if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0 < level < 100:
+        raise ValueError(f"level must be a number in (0, 100) percent, got {level!r}")
+    return measure, method, test, float(level)
+
+
+def _columns(measure: str, studies: list, labels: list) -> dict[str, list]:
+    cols: dict[str, list] = {}
+    for name in _FIELDS[measure]:
+        cols[name] = []
+        for i, study in enumerate(studies):
+            if name not in study:
+                who = f"study {i}" + (f" ({labels[i]!r})" if labels[i] is not None else "")
+                raise ValueError(f"{who}: field {name!r} is required for measure {measure}")
+            cols[name].append(study[name])
+    return cols
+
+
+def _effects(measure: str, request: dict, studies: list, labels: list) -> es.EffectSizes:
+    c = _columns(measure, studies, labels)
+    default_ri = request.get("ri", DEFAULT_RI)
+    ri = [s.get("ri", default_ri) if s.get("ri") is not None else default_ri for s in studies]
+    kw = {"labels": labels}
+    if measure == "MC":
+        return es.mean_change(*c.values(), ri, **kw)
+    if measure == "SMCR":
+        return es.smcr(*c.values(), ri, **kw)
+    if measure == "MD":
+        return es.mean_difference(*c.values(), **kw)
+    if measure == "SMD":
+        return es.smd(*c.values(), **kw)
+    if measure in ("RR", "OR", "RD"):
+        return es.two_by_two(measure, *c.values(), **kw)
+    if measure in ("PR", "PLO", "PAS", "PFT"):
+        return es.proportion(measure, *c.values(), **kw)
+    return es.generic(*c.values(), **kw)
+
+
+def analyse_request(request: dict[str, Any]) -> MetaAnalysis:
+    """Compute the typed analysis for a request dict.
+
+    Raises
+    ------
+    ValueError
+        For an unknown measure, method or test (naming the allowed values) or bad
+        study data (naming the study and the field).
+    """
+    if not isinstance(request, dict):
+        raise ValueError("the request must be a JSON object")
+    measure, method, test, level = _options(request)
+    studies = request.get("studies")
+    if not isinstance(studies, list) or not studies or not all(isinstance(s, dict) for s in studies):
+        raise ValueError("'studies' must be a non-empty list of objects")
+    labels = [s.get("label") for s in studies]
+    effects = _effects(measure, request, studies, labels)
+    shown = [str(lab) if lab is not None else str(i + 1) for i, lab in enumerate(labels)]
+    ni = [s["ni"] for s in studies] if measure == "PFT" else None
+    return analyse(effects, labels=shown, method=method, test=test, level=level, ni=ni)
+
+
+def to_dict(result: MetaAnalysis, test: str) -> dict[str, Any]:
+    """Serialise a :class:`MetaAnalysis` in the oracle's answer format."""
+    c = result.core
+    out: dict[str, Any] = {
+        "k": c.k, "measure": result.measure, "method": c.method, "test": test,
+        "yi": list(result.yi), "vi": list(result.vi),
+        "estimate": c.estimate, "se": c.se, "statistic": c.statistic, "pval": c.pval,
+        "ci_lb": c.ci_lb, "ci_ub": c.ci_ub, "pi_lb": c.pi_lb, "pi_ub": c.pi_ub,
+        "tau2": c.tau2, "se_tau2": c.se_tau2, "I2": c.i2, "H2": c.h2,
+        "Q": c.q, "Q_pval": c.q_pval, "weights": [r.weight for r in result.rows],
+    }  # fmt: skip
+    if result.tau2_ci is not None:
+        out["tau2_ci_lb"], out["tau2_ci_ub"] = result.tau2_ci.lb, result.tau2_ci.ub
+    if result.egger is not None:
+        out["egger"] = {"statistic": result.egger.statistic, "pval": result.egger.pval}
+    if result.leave1out is not None:
+        lo = result.leave1out
+        out["leave1out"] = {
+            "estimate": lo.estimate.tolist(), "ci_lb": lo.ci_lb.tolist(),
+            "ci_ub": lo.ci_ub.tolist(), "tau2": lo.tau2.tolist(), "I2": lo.i2.tolist(),
+        }  # fmt: skip
+        if c.method == "FE":
+            out["leave1out"]["tau2"] = []  # metafor's leave1out reports no tau2 for FE fits
+    if result.back_transformed is not None:
+        bt = result.back_transformed
+        out["back_transformed"] = {
+            "estimate": bt.estimate, "ci_lb": bt.ci_lb, "ci_ub": bt.ci_ub,
+            "pi_lb": bt.pi_lb, "pi_ub": bt.pi_ub,
+        }  # fmt: skip
+    return out
+
+
+def answer(request: dict[str, Any]) -> dict[str, Any]:
+    """Answer one request: the oracle-format dict, or ``{"error": message}``."""
+    try:
+        result = analyse_request(request)
+    except ValueError as exc:
+        return {"error": str(exc)}
+    return to_dict(result, request.get("test", "z"))

@@ -1,0 +1,217 @@
+"""Estimators of the between-study variance tau^2, as metafor's ``rma.uni`` computes them.
+
+Each estimator returns a :class:`Tau2Estimate` with tau^2 (truncated at 0),
+its standard error by the estimator's own formula, and convergence information.
+Formulas follow metafor 3.8 ``rma.uni`` (Viechtbauer 2010, J Stat Softw 36(3))
+and the sources it cites:
+
+- ``DL``: DerSimonian & Laird (1986), Control Clin Trials 7:177-188.
+- ``HS``: Hunter & Schmidt (2004), Methods of Meta-Analysis, 2nd ed.
+- ``SJ``: Sidik & Jonkman (2005), J Biopharm Stat 15:823-838.
+- ``PM``: Paule & Mandel (1982), J Res Natl Bur Stand 87:377-385.
+- ``ML``/``REML``: Fisher scoring, Viechtbauer (2005), J Educ Behav Stat 30:261-293.
+- ``EB``: Morris (1983), J Am Stat Assoc 78:47-55; Berkey et al. (1995).
+- ``HE`` (start value for ML/REML/EB): Hedges (1983), Psychol Bull 93:388-395.
+
+SE(tau^2) formulas are those of ``rma.uni`` (see metafor's notes.pdf).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from pooling.design import Design
+
+METHODS = ("FE", "DL", "REML", "PM", "ML", "HS", "SJ", "EB")
+
+
+@dataclass(frozen=True)
+class Tau2Estimate:
+    """An estimate of tau^2.
+
+    Attributes
+    ----------
+    tau2 : float
+        Between-study variance, truncated at 0.
+    se_tau2 : float or None
+        Standard error by the estimator's formula (None for FE).
+    iterations : int
+        Iterations used (0 for closed-form estimators).
+    converged : bool
+        Whether an iterative estimator met the tolerance within ``max_iter``.
+    """
+
+    tau2: float
+    se_tau2: float | None
+    iterations: int = 0
+    converged: bool = True
+
+
+def estimate_tau2(
+    design: Design, method: str, *, max_iter: int = 1000, tol: float = 1e-12
+) -> Tau2Estimate:
+    """Estimate tau^2 with one of metafor's estimators.
+
+    Parameters
+    ----------
+    design : InterceptDesign or RegressionDesign
+        Data and model matrix (needs k > p).
+    method : str
+        One of :data:`METHODS`.
+    max_iter, tol : int, float
+        Iteration limit and tolerance on the change in tau^2 (absolute below 1,
+        relative above) for ML/REML/EB and PM; metafor's ``threshold``.
+
+    Returns
+    -------
+    Tau2Estimate
+
+    Raises
+    ------
+    ValueError
+        If ``method`` is not one of :data:`METHODS`.
+    """
+    if method == "FE":
+        return Tau2Estimate(0.0, None)
+    if method in ("DL", "HS"):
+        return _dl_hs(design, method)
+    if method == "SJ":
+        return _sj(design)
+    if method == "PM":
+        return _pm(design, max_iter=max_iter, tol=tol)
+    if method in ("ML", "REML", "EB"):
+        return _fisher_scoring(design, method, max_iter=max_iter, tol=tol)
+    raise ValueError(f"unknown method {method!r}; allowed: {', '.join(METHODS)}")
+
+
+def _dl_hs(design: Design, method: str) -> Tau2Estimate:
+    """DL: (Q - (k-p)) / tr(P); HS: (Q - k) / sum(w); w = 1/v (rma.uni)."""
+    k, p = design.k, design.p
+    a = design.weights(0.0)
+    rss, _, tr_p, tr_pp, s1, _ = design.fisher(a)
+    denom = tr_p if method == "DL" else s1
+    tau2 = max(0.0, (rss - (k - p if method == "DL" else k)) / denom)
+    var = (2 * (k - p) + 4 * tau2 * tr_p + 2 * tau2**2 * tr_pp) / denom**2
+    return Tau2Estimate(tau2, float(np.sqrt(var)))
+
+
+def _sj(design: Design) -> Tau2Estimate:
+    """Sidik-Jonkman: tau0 = mean((y - ybar)^2), tau2 = tau0 * Q(tau0) / (k - p)."""
+    k, p, y = design.k, design.p, design.yi
+    tau0 = float(np.mean((y - y.mean()) ** 2))
+    a = design.weights(tau0)
+    rss = design.wls(a)[2]
+    tau2 = max(0.0, tau0 * rss / (k - p))
+    t = design.traces(a)
+    var = tau0**2 / (k - p) ** 2 * (2 * t.tr_pvpv + 4 * tau2 * t.tr_pvp + 2 * tau2**2 * t.tr_pp)
+    return Tau2Estimate(tau2, float(np.sqrt(var)))
+
+
+def _se_eb_pm(design: Design, tau2: float) -> float:
+    """SE for EB and PM: sqrt(2 k^2 / (k - p)) / sum(1/(v + tau2)) (rma.uni)."""
+    s = float(design.weights(tau2).sum())
+    return float(np.sqrt(2 * design.k**2 / (design.k - design.p)) / s)
+
+
+def q_of_tau2(design: Design, tau2: float) -> tuple[float, float]:
+    """Generalised Q(tau2) = y'P(tau2)y and its derivative -y'PPy."""
+    _, _, rss, ypppy = design.wls(design.weights(tau2))
+    return rss, -ypppy
+
+
+def solve_q(design: Design, target: float, *, max_iter: int = 1000, tol: float = 1e-12):
+    """Root of Q(tau2) = target on tau2 >= 0 (Q is decreasing in tau2).
+
+    Safeguarded Newton-Raphson with bisection inside a bracket, the root that
+    metafor finds with ``uniroot`` (Paule-Mandel; Q-profile, Viechtbauer 2007,
+    Stat Med 26:37-52).  Returns ``(root, iterations, converged)``; the root is
+    0 when Q(0) <= target.
+    """
+    lo, (q_lo, dq) = 0.0, q_of_tau2(design, 0.0)
+    if q_lo <= target:
+        return 0.0, 0, True
+    hi = max(1.0, float(np.var(design.yi)))
+    while q_of_tau2(design, hi)[0] > target:
+        lo, hi = hi, hi * 10.0
+    x, fx = lo, q_of_tau2(design, lo)
+    for it in range(1, max_iter + 1):
+        f, d = fx[0] - target, fx[1]
+        if f > 0:
+            lo = x
+        else:
+            hi = x
+        step = x - f / d if d < 0 else 0.5 * (lo + hi)
+        new = step if lo < step < hi else 0.5 * (lo + hi)
+        if abs(new - x) <= tol * max(1.0, abs(new)):
+            return new, it, True
+        x, fx = new, q_of_tau2(design, new)
+    return x, max_iter, False
+
+
+def _pm(design: Design, *, max_iter: int, tol: float) -> Tau2Estimate:
+    """Paule-Mandel: the tau2 >= 0 with Q(tau2) = k - p."""
+    tau2, it, ok = solve_q(design, design.k - design.p, max_iter=max_iter, tol=tol)
+    return Tau2Estimate(tau2, _se_eb_pm(design, tau2), it, ok)
+
+
+def _he(design: Design) -> float:
+    """Hedges (HE) estimator, start value: (RSS_ols - tr(P_ols V)) / (k - p)."""
+    ones = np.ones(design.k)
+    rss = design.wls(ones)[2]
+    return (rss - design.traces(ones).tr_pv) / (design.k - design.p)
+
+
+def _fisher_step(design: Design, method: str, tau2: float) -> float:
+    """One Fisher-scoring step for tau^2 (rma.uni, Viechtbauer 2005 eqs. 8-12)."""
+    rss, ypppy, tr_p, tr_pp, s1, s2 = design.fisher(design.weights(tau2))
+    if method == "EB":
+        k = design.k
+        return (rss * k / (k - design.p) - k) / s1
+    if method == "ML":
+        return (ypppy - s1) / s2
+    return (ypppy - tr_p) / tr_pp
+
+
+def _fisher_scoring(design: Design, method: str, *, max_iter: int, tol: float) -> Tau2Estimate:
+    """ML/REML/EB by Fisher scoring from max(0, HE) with step halving at 0."""
+    tau2 = max(0.0, _he(design))
+    converged, it = False, 0
+    while it < max_iter:
+        it += 1
+        adj = _fisher_step(design, method, tau2)
+        if tau2 + adj < 0:  # rma.uni halves the step until tau2 stays >= 0
+            adj = -tau2 if tau2 == 0.0 else adj
+            while tau2 + adj < 0:
+                adj /= 2.0
+        tau2 += adj
+        if abs(adj) <= tol * max(1.0, tau2):
+            converged = True
+            break
+    if converged and method != "EB" and tau2 > tol and _ll_gain_at_zero(design, method, tau2):
+        tau2 = 0.0  # rma.uni's ll0check: a boundary maximum beats the interior point
+    return Tau2Estimate(tau2, _se_likelihood(design, method, tau2), it, converged)
+
+
+def _loglik(design: Design, method: str, tau2: float) -> float:
+    """ML or REML log-likelihood up to a constant (Viechtbauer 2005, eqs. 4 and 6)."""
+    a = design.weights(tau2)
+    logdet = design.logdet_xwx(a)
+    ll = -0.5 * float(np.log(design.vi + tau2).sum()) - 0.5 * design.wls(a)[2]
+    return ll - 0.5 * logdet if method == "REML" else ll
+
+
+def _ll_gain_at_zero(design: Design, method: str, tau2: float) -> bool:
+    """True when the log-likelihood at tau2 = 0 exceeds that at the estimate."""
+    return _loglik(design, method, 0.0) - _loglik(design, method, tau2) > 1e-12
+
+
+def _se_likelihood(design: Design, method: str, tau2: float) -> float:
+    """SE(tau2): ML sqrt(2/sum w^2); REML sqrt(2/tr(PP)); EB as PM (rma.uni)."""
+    a = design.weights(tau2)
+    if method == "ML":
+        return float(np.sqrt(2.0 / float(a @ a)))
+    if method == "REML":
+        return float(np.sqrt(2.0 / design.tr_p_pp(a)[1]))
+    return _se_eb_pm(design, tau2)

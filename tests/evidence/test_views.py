@@ -1,0 +1,14 @@
+from evidence.models import ReviewVersion
+
+
+def test_home_lists_the_review_with_its_version_studies_and_patients(client, seeded):
+    page = client.get("/")
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert seeded.title in body and "Living (searched nightly)" in body
+    assert "<td>9</td>" in body and "<td>133</td>" in body
+    assert "v0" in body and ReviewVersion.objects.filter(review=seeded).count() == 1
+
+
+def test_healthz_answers(client, db):
+    assert client.get("/healthz").json() == {"status": "ok"}
