@@ -176,9 +176,9 @@ return slot - now
 class RedisRateLimiter:
     """Spaces requests ``1/rate`` apart across processes through one Redis key.
 
-    If Redis cannot be reached the limiter logs a warning and falls back to an
-    in-process limiter rather than stopping the search run; NCBI then answers
-    any excess with 429, which the client retries.
+    If Redis fails the limiter logs a warning and limits in-process for
+    ``retry_redis_after`` seconds rather than stopping the search run; NCBI
+    answers any excess with 429, which the client retries.
     """
 
     def __init__(
@@ -189,20 +189,27 @@ class RedisRateLimiter:
         key: str,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        retry_redis_after: float = 30.0,
     ) -> None:
         self.interval_us = int(1_000_000 / rate)
         self.key = key
-        self._sleep = sleep
+        self._sleep, self._clock = sleep, clock
         self._script = client.register_script(_RESERVE_SLOT_LUA)
         self._fallback = LocalRateLimiter(rate, clock=clock, sleep=sleep)
+        self._retry_redis_after = retry_redis_after
+        self._redis_down_until = float("-inf")
 
     def acquire(self) -> None:
         import redis
 
+        if self._clock() < self._redis_down_until:
+            self._fallback.acquire()
+            return
         try:
             wait_us = int(self._script(keys=[self.key], args=[self.interval_us, 60_000]))
         except redis.RedisError as exc:
             logger.warning("eutils rate limiter: redis failed (%s); limiting in-process", exc)
+            self._redis_down_until = self._clock() + self._retry_redis_after
             self._fallback.acquire()
             return
         if wait_us > 0:
@@ -226,7 +233,7 @@ def make_rate_limiter(
         return LocalRateLimiter(config.rate, clock=clock, sleep=sleep)
     import redis
 
-    client = redis.Redis.from_url(config.redis_url, socket_timeout=5)
+    client = redis.Redis.from_url(config.redis_url, socket_timeout=5, socket_connect_timeout=2)
     return RedisRateLimiter(client, config.rate, key=rate_limit_key(config), sleep=sleep, clock=clock)
 
 

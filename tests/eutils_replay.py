@@ -14,8 +14,9 @@ timestamp taken at the server, then answered by a *handler*: any callable
   ``retstart``/``retmax`` and ``usehistory``; efetch serves ``id`` lists or a
   stored ``WebEnv``/``query_key``.
 
-Use the ``eutils_replay`` fixture from any test module with
-``from tests.eutils_replay import eutils_replay  # noqa: F401``.
+Use the ``eutils_replay`` fixture from any test module by binding it there:
+``from tests import eutils_replay as replay`` then
+``eutils_replay = replay.eutils_replay`` (or import it in a conftest.py).
 
 Test records: :func:`msc_ssc_records` builds the MSC-SSc trials published
 after the seed review's search (real PMIDs, DOIs and NCT ids from the seed's
@@ -31,6 +32,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -132,7 +134,7 @@ class ReplayServer:
         self.requests: list[RecordedRequest] = []
         self._server = _Server(("127.0.0.1", 0), _RequestHandler)
         self._server.replay = self
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
 
     @property
@@ -305,15 +307,20 @@ def article_xml(spec: ArticleSpec) -> bytes:
 
 @dataclass(frozen=True)
 class SyntheticRecord:
-    """A record of the synthetic PubMed; ``xml`` is one ``<PubmedArticle>``."""
+    """A record of the synthetic PubMed: one ``<PubmedArticle>``, built on first use."""
 
     pmid: str
     created: dt.date
-    xml: bytes
+    spec: ArticleSpec | None = None
+    raw_xml: bytes | None = None
 
     @classmethod
     def from_spec(cls, spec: ArticleSpec) -> SyntheticRecord:
-        return cls(pmid=spec.pmid, created=spec.created, xml=article_xml(spec))
+        return cls(pmid=spec.pmid, created=spec.created, spec=spec)
+
+    @cached_property
+    def xml(self) -> bytes:
+        return self.raw_xml if self.raw_xml is not None else article_xml(self.spec)
 
 
 # Real identifiers from the seed's primary.json ``new_studies``; the abstract

@@ -45,7 +45,7 @@ class Study(models.Model):
     population_notes = models.TextField(blank=True)
     followup_months = models.FloatField(null=True, blank=True)
     followup_note = models.TextField(blank=True)
-    trial_registration = models.CharField(max_length=300, blank=True)
+    trial_registration = models.TextField(blank=True)
     data_quality_notes = models.TextField(blank=True, help_text="Visible notes on doubtful or conflicting data.")
     status = models.CharField(max_length=12, choices=StudyStatus.choices, default=StudyStatus.EXTRACTION)
     created_at = models.DateTimeField(auto_now_add=True)

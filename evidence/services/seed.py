@@ -128,6 +128,9 @@ def _study_fields(row: dict) -> dict:
     sex = row.get("sex_female_male") or [None, None]
     duration = row.get("disease_duration") or {}
     notes = [text for key, text in seed_review.DATA_QUALITY_NOTES.items() if row["label"].startswith(key)]
+    country, _, country_doubt = (row.get("country") or "").partition(" -- ")
+    if country_doubt:
+        notes.append(f"Country: {country_doubt}")
     for key in ("n_note", "adverse_events_note", "trial_registration_note", "possible_review_entry"):
         if row.get(key):
             notes.append(str(row[key]))
@@ -136,7 +139,7 @@ def _study_fields(row: dict) -> dict:
         year=row["year"],
         design=design_of(row["design"]),
         design_detail=row["design"],
-        country=row.get("country") or "",
+        country=country,
         enrolment_n=row["n"],
         female_n=sex[0],
         male_n=sex[1],
