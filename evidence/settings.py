@@ -154,6 +154,7 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+RECOMPUTE_DEBOUNCE_SECONDS = envint("RECOMPUTE_DEBOUNCE_SECONDS", 10, minimum=0)
 
 # --- NCBI E-utilities ----------------------------------------------------------
 EUTILS_BASE_URL = envurl("EUTILS_BASE_URL", "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/", schemes=("http", "https"))

@@ -122,6 +122,15 @@ class InterceptDesign:
         """log det(X'WX) = log(sum a)."""
         return float(np.log(a.sum()))
 
+    def tr_pv_unweighted(self) -> float:
+        """tr(P V) for unit weights: sum(v) (1 - 1/k)."""
+        return float(self.vi.sum()) * (1.0 - 1.0 / self.k)
+
+    def log_ratio_sum(self, tau2: float) -> float:
+        """sum(log(v + tau2)) - sum(log v) = sum(log1p(tau2 / v)), one pass in the buffer."""
+        np.divide(tau2, self.vi, out=self._t)
+        return float(np.log1p(self._t, out=self._t).sum())
+
 
 class RegressionDesign:
     """Model with intercept and moderators X (k x p, small p), as for Egger's test.
@@ -184,16 +193,20 @@ class RegressionDesign:
         tr_pv = av.sum() - np.trace(inv @ b)
         ib = inv @ b
         tr_pvpv = float(av @ av) - 2.0 * np.trace(inv @ self._xdx(a * av * av)) + np.trace(ib @ ib)
-        tr_pvp = (
-            float((a * a) @ v)
-            - 2.0 * np.trace(inv @ self._xdx(a * a * av))
-            + np.trace(inv @ c @ inv @ b)
-        )
+        tr_pvp = float((a * a) @ v) - 2.0 * np.trace(inv @ self._xdx(a * a * av)) + np.trace(inv @ c @ inv @ b)
         return Traces(tr_p, tr_pp, float(tr_pv), float(tr_pvpv), float(tr_pvp))
 
     def logdet_xwx(self, a: Array) -> float:
         """log det(X'WX)."""
         return float(np.linalg.slogdet(self._xdx(a))[1])
+
+    def tr_pv_unweighted(self) -> float:
+        """tr(P V) for unit weights."""
+        return self.traces(np.ones(self.k)).tr_pv
+
+    def log_ratio_sum(self, tau2: float) -> float:
+        """sum(log(v + tau2)) - sum(log v)."""
+        return float(np.log1p(tau2 / self.vi).sum())
 
 
 Design = InterceptDesign | RegressionDesign

@@ -85,9 +85,7 @@ def leave_one_out(yi, vi, *, method: str = "REML", test: str = "z", level: float
     )  # fmt: skip
 
 
-def egger_test(
-    yi, vi, *, method: str = "REML", test: str = "z", level: float = 95.0
-) -> EggerTest | None:
+def egger_test(yi, vi, *, method: str = "REML", test: str = "z", level: float = 95.0) -> EggerTest | None:
     """Egger's test as metafor ``regtest(fit)`` runs it by default.
 
     A meta-regression ``rma(yi, vi, mods = ~ sqrt(vi))`` with the fit's method and
@@ -113,9 +111,7 @@ def egger_test(
     return EggerTest(stat, two_sided_p(stat, df), float(beta[1]), float(beta[0]))
 
 
-def cumulative(
-    yi, vi, order: Sequence[int] | None = None, *, method="REML", test="z", level=95.0
-) -> list[PoolCore]:
+def cumulative(yi, vi, order: Sequence[int] | None = None, *, method="REML", test="z", level=95.0) -> list[PoolCore]:
     """Cumulative meta-analysis: fit j pools the first j studies of ``order``.
 
     ``order`` is a permutation of study indices (e.g. by publication year);
@@ -126,10 +122,7 @@ def cumulative(
     if sorted(idx.tolist()) != list(range(yi.shape[0])):
         raise ValueError("order must be a permutation of the study indices 0..k-1")
     y, v = yi[idx], vi[idx]
-    return [
-        pool_arrays(y[:j], v[:j], method=method, test=test, level=level)
-        for j in range(1, len(idx) + 1)
-    ]
+    return [pool_arrays(y[:j], v[:j], method=method, test=test, level=level) for j in range(1, len(idx) + 1)]
 
 
 @dataclass(frozen=True)

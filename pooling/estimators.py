@@ -49,9 +49,7 @@ class Tau2Estimate:
     converged: bool = True
 
 
-def estimate_tau2(
-    design: Design, method: str, *, max_iter: int = 1000, tol: float = 1e-12
-) -> Tau2Estimate:
+def estimate_tau2(design: Design, method: str, *, max_iter: int = 1000, tol: float = 1e-10) -> Tau2Estimate:
     """Estimate tau^2 with one of metafor's estimators.
 
     Parameters
@@ -121,7 +119,7 @@ def q_of_tau2(design: Design, tau2: float) -> tuple[float, float]:
     return rss, -ypppy
 
 
-def solve_q(design: Design, target: float, *, max_iter: int = 1000, tol: float = 1e-12):
+def solve_q(design: Design, target: float, *, max_iter: int = 1000, tol: float = 1e-10):
     """Root of Q(tau2) = target on tau2 >= 0 (Q is decreasing in tau2).
 
     Safeguarded Newton-Raphson with bisection inside a bracket, the root that
@@ -129,7 +127,7 @@ def solve_q(design: Design, target: float, *, max_iter: int = 1000, tol: float =
     Stat Med 26:37-52).  Returns ``(root, iterations, converged)``; the root is
     0 when Q(0) <= target.
     """
-    lo, (q_lo, dq) = 0.0, q_of_tau2(design, 0.0)
+    lo, q_lo = 0.0, q_of_tau2(design, 0.0)[0]
     if q_lo <= target:
         return 0.0, 0, True
     hi = max(1.0, float(np.var(design.yi)))
@@ -158,9 +156,8 @@ def _pm(design: Design, *, max_iter: int, tol: float) -> Tau2Estimate:
 
 def _he(design: Design) -> float:
     """Hedges (HE) estimator, start value: (RSS_ols - tr(P_ols V)) / (k - p)."""
-    ones = np.ones(design.k)
-    rss = design.wls(ones)[2]
-    return (rss - design.traces(ones).tr_pv) / (design.k - design.p)
+    rss = design.wls(np.ones(design.k))[2]
+    return (rss - design.tr_pv_unweighted()) / (design.k - design.p)
 
 
 def _fisher_step(design: Design, method: str, tau2: float) -> float:
@@ -194,17 +191,18 @@ def _fisher_scoring(design: Design, method: str, *, max_iter: int, tol: float) -
     return Tau2Estimate(tau2, _se_likelihood(design, method, tau2), it, converged)
 
 
-def _loglik(design: Design, method: str, tau2: float) -> float:
-    """ML or REML log-likelihood up to a constant (Viechtbauer 2005, eqs. 4 and 6)."""
+def _loglik_gain(design: Design, method: str, tau2: float) -> float:
+    """ML or REML log-likelihood at tau2 minus that at 0 (Viechtbauer 2005, eqs. 4 and 6)."""
+    a = design.weights(0.0)
+    ll0 = -0.5 * design.wls(a)[2] - (0.5 * design.logdet_xwx(a) if method == "REML" else 0.0)
     a = design.weights(tau2)
-    logdet = design.logdet_xwx(a)
-    ll = -0.5 * float(np.log(design.vi + tau2).sum()) - 0.5 * design.wls(a)[2]
-    return ll - 0.5 * logdet if method == "REML" else ll
+    ll = -0.5 * design.log_ratio_sum(tau2) - 0.5 * design.wls(a)[2]
+    return ll - (0.5 * design.logdet_xwx(a) if method == "REML" else 0.0) - ll0
 
 
 def _ll_gain_at_zero(design: Design, method: str, tau2: float) -> bool:
-    """True when the log-likelihood at tau2 = 0 exceeds that at the estimate."""
-    return _loglik(design, method, 0.0) - _loglik(design, method, tau2) > 1e-12
+    """True when the log-likelihood at tau2 = 0 exceeds that at the estimate (rma.uni ll0check)."""
+    return -_loglik_gain(design, method, tau2) > 1e-12
 
 
 def _se_likelihood(design: Design, method: str, tau2: float) -> float:

@@ -141,7 +141,7 @@ def pool_arrays(
     test: str = "z",
     level: float = 95.0,
     max_iter: int = 1000,
-    tol: float = 1e-12,
+    tol: float = 1e-10,
 ) -> PoolCore:
     """Pool effect sizes ``yi`` with sampling variances ``vi`` (fast core path).
 
@@ -173,9 +173,7 @@ def pool_arrays(
     return _summarise(design, est, method, test, level)
 
 
-def _summarise(
-    design: InterceptDesign, est: Tau2Estimate, method: str, test: str, level: float
-) -> PoolCore:
+def _summarise(design: InterceptDesign, est: Tau2Estimate, method: str, test: str, level: float) -> PoolCore:
     """Build the core answer once tau^2 is known (rma.uni 'model fitting' step)."""
     k, tau2 = design.k, est.tau2
     mu, var, rss, _ = design.wls(design.weights(tau2))

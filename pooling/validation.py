@@ -19,9 +19,7 @@ def study_name(index: int, labels: Sequence[str] | None = None) -> str:
     return f"study {index}"
 
 
-def as_column(
-    values, field: str, labels: Sequence[str] | None = None, *, k: int | None = None
-) -> np.ndarray:
+def as_column(values, field: str, labels: Sequence[str] | None = None, *, k: int | None = None) -> np.ndarray:
     """Convert one per-study field to a finite float array, checking its length.
 
     Raises
@@ -46,9 +44,7 @@ def as_column(
     return arr
 
 
-def require(
-    mask: np.ndarray, field: str, rule: str, values: np.ndarray, labels: Sequence[str] | None
-) -> None:
+def require(mask: np.ndarray, field: str, rule: str, values: np.ndarray, labels: Sequence[str] | None) -> None:
     """Raise for the first study where ``mask`` is False: '<study>: field f = x (rule)'."""
     if not mask.all():
         i = int(np.argmin(mask))

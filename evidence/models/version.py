@@ -37,6 +37,10 @@ class ReviewVersion(models.Model):
     safety_summary = models.JSONField(default=dict, blank=True)
     n_studies = models.PositiveIntegerField(default=0)
     n_patients = models.PositiveIntegerField(default=0)
+    studies = models.JSONField(default=list, blank=True, help_text="The included studies as this version saw them.")
+    safety_table = models.JSONField(default=list, blank=True, help_text="Per-study adverse events.")
+    changes = models.JSONField(default=dict, blank=True, help_text="What changed against the previous version.")
+    change_summary = models.JSONField(default=list, blank=True, help_text="One plain-language line per outcome.")
 
     class Meta:
         ordering = ["review", "-number"]
@@ -76,9 +80,22 @@ class PooledResult(models.Model):
     tau2 = models.FloatField(null=True, blank=True)
     q = models.FloatField(null=True, blank=True)
     q_pval = models.FloatField(null=True, blank=True)
+    h2 = models.FloatField(null=True, blank=True)
+    se_tau2 = models.FloatField(null=True, blank=True)
+    tau2_ci_lb = models.FloatField(null=True, blank=True)
+    tau2_ci_ub = models.FloatField(null=True, blank=True)
+    ci_method = models.CharField(max_length=4, blank=True)
     certainty = models.CharField(max_length=10, choices=Certainty.choices, blank=True)
     certainty_reasons = models.JSONField(default=dict, blank=True)
+    certainty_change = models.CharField(max_length=80, blank=True, help_text="e.g. 'moderate → low'.")
     contributing_studies = models.JSONField(default=list, blank=True)
+    computed = models.BooleanField(default=False, help_text="False: published or carried from an earlier version.")
+    carried_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    awaiting = models.TextField(blank=True, help_text="Why the row is carried: 'awaiting extraction of …'.")
+    subgroup_test = models.JSONField(default=dict, blank=True, help_text="Between-subgroup Q test, on overall rows.")
+    sensitivity = models.JSONField(default=dict, blank=True, help_text="Leave-one-out, r-sensitivity, cumulative.")
+    forest_svg = models.TextField(blank=True, help_text="Rendered once, at recompute time.")
+    cumulative_svg = models.TextField(blank=True)
     source = models.CharField(max_length=500, blank=True)
     notes = models.TextField(blank=True)
 
@@ -96,3 +113,52 @@ class PooledResult(models.Model):
     def __str__(self) -> str:
         sub = f" [{self.subgroup_value}]" if self.subgroup_value else ""
         return f"{self.outcome.code} {self.timepoint_months} m{sub}: {self.estimate}"
+
+
+class StudyResult(models.Model):
+    """One study's row in a pooled result: the forest plot's line and its weight."""
+
+    pooled_result = models.ForeignKey(PooledResult, on_delete=models.CASCADE, related_name="study_results")
+    study = models.ForeignKey("evidence.Study", null=True, on_delete=models.SET_NULL, related_name="+")
+    study_label = models.CharField(max_length=120)
+    publication_year = models.PositiveSmallIntegerField(null=True, blank=True)
+    n = models.PositiveIntegerField(null=True, blank=True)
+    yi = models.FloatField()
+    vi = models.FloatField()
+    ci_lb = models.FloatField()
+    ci_ub = models.FloatField()
+    weight = models.FloatField(help_text="Percent.")
+    derivation = models.CharField(max_length=200, blank=True, help_text="How yi and vi were derived from the data.")
+
+    class Meta:
+        ordering = ["pooled_result", "publication_year", "study_label"]
+        constraints = [
+            models.CheckConstraint(condition=Q(vi__gt=0), name="study_result_variance_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.study_label}: {self.yi:.3g}"
+
+
+class SafetyResult(models.Model):
+    """Pooled proportion of patients with an adverse event in one category (or any serious event)."""
+
+    version = models.ForeignKey(ReviewVersion, on_delete=models.CASCADE, related_name="safety_results")
+    category = models.CharField(max_length=100)
+    is_serious_rate = models.BooleanField(default=False)
+    k = models.PositiveIntegerField()
+    events = models.PositiveIntegerField()
+    n = models.PositiveIntegerField()
+    measure = models.CharField(max_length=4)
+    proportion = models.FloatField()
+    ci_lb = models.FloatField()
+    ci_ub = models.FloatField()
+    i2 = models.FloatField(null=True, blank=True)
+    studies = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["version", "-is_serious_rate", "category"]
+        constraints = [models.UniqueConstraint(fields=["version", "category"], name="safety_result_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.category}: {self.proportion:.3f}"

@@ -7,7 +7,7 @@ import re
 
 from django.utils import timezone
 
-from evidence.models import Certainty, Citation, PooledResult, Review, ReviewVersion, VersionKind
+from evidence.models import Certainty, Citation, GradeAssessment, PooledResult, Review, ReviewVersion, VersionKind
 from evidence.seed import SEED_DIR, seed_json
 from evidence.seed import review as seed_review
 from evidence.seed.outcomes import SEED_KEY_TO_CODE
@@ -19,7 +19,19 @@ CERTAINTY = {
     "Low": Certainty.LOW,
     "Very low": Certainty.VERY_LOW,
 }
-SUBGROUP_VARIABLE = {"SVF": "cell_source", "UC-MSCs": "cell_source", "BMSCs": "cell_source"}
+# The paper's printed subgroup labels, as the model's cell-source codes (computed subgroups use the same).
+SUBGROUPS = {
+    "SVF": ("cell_source", "adipose_svf"),
+    "UC-MSCs": ("cell_source", "umbilical_cord_msc"),
+    "BMSCs": ("cell_source", "bone_marrow_msc"),
+}
+# Cui's Table 3 GRADE domains, in the model's vocabulary.
+GRADE_DOMAINS = {
+    "study_design": "risk_of_bias",
+    "inconsistency": "inconsistency",
+    "imprecision": "imprecision",
+    "small_study_effects": "publication_bias",
+}
 
 
 def version_zero_create(*, review: Review, outcomes: dict, paper: Citation, report) -> ReviewVersion:
@@ -48,12 +60,31 @@ def version_zero_create(*, review: Review, outcomes: dict, paper: Citation, repo
         safety_summary=pooled["safety_summary"],
         n_studies=9,
         n_patients=133,
+        studies=[
+            {"id": s.id, "label": s.label, "year": s.year, "n": s.enrolment_n, "flags": []}
+            for s in review.studies.order_by("year", "label")
+        ],
     )
     report.count("ReviewVersion", True)
     for row in numeric_rows:
-        PooledResult.objects.create(version=version, **_pooled_fields(row, outcomes))
+        result = PooledResult.objects.create(version=version, **_pooled_fields(row, outcomes))
         report.count("PooledResult", True)
+        _grade_create(review, result, row["downgrades"])
+        report.count("GradeAssessment", True)
     return version
+
+
+def _grade_create(review: Review, result: PooledResult, downgrades: dict) -> None:
+    """The paper's certainty ratings become the editor's starting judgements, carried to later versions."""
+    reasons = {GRADE_DOMAINS[domain]: text for domain, text in downgrades.items() if text.startswith("Downgraded")}
+    GradeAssessment.objects.get_or_create(
+        review=review,
+        outcome=result.outcome,
+        timepoint_months=result.timepoint_months,
+        subgroup_variable=result.subgroup_variable,
+        subgroup_value=result.subgroup_value,
+        defaults={"certainty": result.certainty, **{field: f"{text} (Cui 2022)" for field, text in reasons.items()}},
+    )
 
 
 def _pooled_fields(row: dict, outcomes: dict) -> dict:
@@ -64,8 +95,8 @@ def _pooled_fields(row: dict, outcomes: dict) -> dict:
         outcome=outcomes[SEED_KEY_TO_CODE[row["outcome"]]],
         timepoint_months=timepoint_months(row["timepoint"].split()[0]),
         timepoint_label=row["timepoint"],
-        subgroup_variable=SUBGROUP_VARIABLE.get(row["subgroup"], "") if row["subgroup"] else "",
-        subgroup_value=row["subgroup"] or "",
+        subgroup_variable=SUBGROUPS[row["subgroup"]][0] if row["subgroup"] else "",
+        subgroup_value=SUBGROUPS[row["subgroup"]][1] if row["subgroup"] else "",
         k=row["k_trials"],
         n_participants=row["participants"],
         effect_measure="MD" if measure == "MD" else "ratio",
@@ -84,8 +115,12 @@ def _pooled_fields(row: dict, outcomes: dict) -> dict:
         certainty_reasons=row.get("downgrades") or {},
         contributing_studies=row.get("contributing_studies_inferred") or [],
         source=row["source"],
-        notes="\n".join(filter(None, [row.get("model_note"), row.get("subgroup_note")])),
+        notes="\n".join(filter(None, [_printed(row), row.get("model_note"), row.get("subgroup_note")])),
     )
+
+
+def _printed(row: dict) -> str:
+    return f"Printed as subgroup '{row['subgroup']}'." if row["subgroup"] else ""
 
 
 def _narrative(row: dict) -> dict:

@@ -1,0 +1,74 @@
+"""Recompute a review's pooled results into a new, immutable, versioned snapshot."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from evidence.models import RecomputeStatus, Review, ReviewVersion
+from evidence.services.recompute.analyses import pooled_rows
+from evidence.services.recompute.carry import merge_with_published, published_synthesis
+from evidence.services.recompute.effects import study_effects
+from evidence.services.recompute.inputs import recompute_inputs_load
+from evidence.services.recompute.runs import (
+    recompute_run_claim,
+    recompute_run_fail,
+    recompute_run_finish,
+    recompute_run_is_waiting,
+    review_recompute_request,
+)
+from evidence.services.recompute.safety import safety_rows, safety_table
+from evidence.services.recompute.write import version_write
+
+__all__ = [
+    "RecomputeOutcome",
+    "recompute_run_execute",
+    "recompute_run_is_waiting",
+    "review_recompute",
+    "review_recompute_request",
+]
+
+
+@dataclass(frozen=True)
+class RecomputeOutcome:
+    version: ReviewVersion
+    created: bool
+    inputs_hash: str
+
+
+def review_recompute(*, review: Review, trigger: str) -> RecomputeOutcome:
+    """Pool everything with the review's settings; write a new version unless the inputs are unchanged."""
+    inputs = recompute_inputs_load(review=review)
+    inputs_hash = inputs.inputs_hash()
+    latest = review.versions.order_by("-number").first()
+    if latest is not None and latest.inputs_hash == inputs_hash:
+        return RecomputeOutcome(latest, False, inputs_hash)
+    effects, missing = study_effects(inputs)
+    computed, carried = merge_with_published(
+        pooled_rows(inputs, effects, missing), inputs, published_synthesis(review.id)
+    )
+    version = version_write(
+        review=review,
+        inputs=inputs,
+        inputs_hash=inputs_hash,
+        trigger=trigger,
+        computed=computed,
+        carried=carried,
+        safety=safety_rows(inputs),
+        safety_table=safety_table(inputs),
+    )
+    return RecomputeOutcome(version, True, inputs_hash)
+
+
+def recompute_run_execute(*, run_id: int) -> str:
+    """Run one queued recompute. Returns its final status, or 'busy' / 'done' when there was nothing to run."""
+    run = recompute_run_claim(run_id=run_id)
+    if run is None:
+        return "busy" if recompute_run_is_waiting(run_id=run_id) else "done"
+    try:
+        outcome = review_recompute(review=run.review, trigger="; ".join(run.triggers))
+    except Exception as error:  # any failure keeps the previous version published and is recorded
+        recompute_run_fail(run=run, error=error)
+        raise
+    status = RecomputeStatus.PUBLISHED if outcome.created else RecomputeStatus.UNCHANGED
+    recompute_run_finish(run=run, status=status, version=outcome.version, inputs_hash=outcome.inputs_hash)
+    return status

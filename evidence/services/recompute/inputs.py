@@ -1,0 +1,190 @@
+"""Read everything a recompute depends on into plain frozen records, and hash it.
+
+The hash decides whether a recompute yields a new version: same inputs, same hash, no new version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from decimal import Decimal
+
+from evidence.models import (
+    AdverseEvent,
+    GradeAssessment,
+    OutcomeMeasurement,
+    Review,
+    Study,
+    StudyStatus,
+)
+
+CODE_VERSION = "recompute-1"  # bump when the computation changes, so unchanged data still re-pools
+
+
+@dataclass(frozen=True)
+class StudyInput:
+    study_id: int
+    label: str
+    year: int | None
+    publication_key: tuple  # (year, month) of the main report: orders the cumulative meta-analysis
+    n: int | None
+    cell_source: str
+    route: str
+    donor: str
+    flags: tuple[str, ...]  # retracted / erratum / update / expression of concern on any report
+
+
+@dataclass(frozen=True)
+class MeasurementInput:
+    study_id: int
+    outcome_code: str
+    timepoint_months: str
+    data_format: str
+    values: tuple  # the numeric fields, in MEASUREMENT_FIELDS order
+
+
+MEASUREMENT_FIELDS = (
+    "baseline_mean",
+    "baseline_sd",
+    "baseline_n",
+    "followup_mean",
+    "followup_sd",
+    "followup_n",
+    "change_mean",
+    "change_sd",
+    "change_n",
+    "effect_measure",
+    "effect_estimate",
+    "effect_ci_lb",
+    "effect_ci_ub",
+    "effect_se",
+    "effect_n",
+    "effect_orientation",
+    "prepost_correlation",
+)
+
+
+@dataclass(frozen=True)
+class OutcomeInfo:
+    code: str
+    name: str
+    unit: str
+    direction: str
+    outcome_type: str
+    display_order: int
+
+
+@dataclass(frozen=True)
+class AdverseEventInput:
+    study_id: int
+    term: str
+    category: str
+    serious: bool | None
+    patients_with_event: int | None
+    patients_at_risk: int | None
+
+
+@dataclass(frozen=True)
+class RecomputeInputs:
+    review_id: int
+    settings: dict
+    studies: tuple[StudyInput, ...]
+    measurements: tuple[MeasurementInput, ...]
+    outcomes: dict  # code -> OutcomeInfo
+    adverse_events: tuple[AdverseEventInput, ...]
+    grades: dict  # (code, timepoint str, subgroup variable, subgroup value) -> (certainty, reasons)
+
+    def inputs_hash(self) -> str:
+        payload = {
+            "code": CODE_VERSION,
+            "settings": self.settings,
+            "studies": [asdict(s) for s in self.studies],
+            "measurements": [asdict(m) for m in self.measurements],
+            "adverse_events": [asdict(a) for a in self.adverse_events],
+            "grades": sorted([list(key), value[0], value[1]] for key, value in self.grades.items()),
+        }
+        blob = json.dumps(payload, sort_keys=True, default=str, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def recompute_inputs_load(*, review: Review) -> RecomputeInputs:
+    studies = Study.objects.filter(review=review, status=StudyStatus.INCLUDED).prefetch_related(
+        "interventions", "reports__citation"
+    )
+    study_inputs = tuple(_study_input(study) for study in studies.order_by("id"))
+    included = [s.study_id for s in study_inputs]
+    rows = OutcomeMeasurement.objects.filter(study_id__in=included).select_related("outcome").order_by("id")
+    measurements = tuple(_measurement_input(m) for m in rows)
+    events = AdverseEvent.objects.filter(study_id__in=included).order_by("id")
+    return RecomputeInputs(
+        review_id=review.id,
+        settings=review.analysis_settings(),
+        studies=study_inputs,
+        measurements=measurements,
+        outcomes=_outcomes({m.outcome for m in rows}),
+        adverse_events=tuple(
+            AdverseEventInput(e.study_id, e.term, e.category, e.serious, e.patients_with_event, e.patients_at_risk)
+            for e in events
+        ),
+        grades=_grades(review),
+    )
+
+
+def _study_input(study: Study) -> StudyInput:
+    interventions = list(study.interventions.all())
+    first = interventions[0] if interventions else None
+    reports = list(study.reports.all())
+    main = next((r.citation for r in reports if r.is_main_report), reports[0].citation if reports else None)
+    flags = sorted(
+        {
+            flag
+            for r in reports
+            for flag, on in (
+                ("retracted", r.citation.is_retracted),
+                ("erratum", r.citation.has_erratum),
+                ("updated", r.citation.has_update),
+                ("expression of concern", r.citation.has_expression_of_concern),
+            )
+            if on
+        }
+    )
+    year = (main.publication_year if main and main.publication_year else None) or study.year
+    month = main.publication_month if main and main.publication_month else 0
+    return StudyInput(
+        study_id=study.id,
+        label=study.label,
+        year=study.year,
+        publication_key=(year or 9999, month or 0),
+        n=study.enrolment_n,
+        cell_source=first.cell_source if first else "",
+        route=first.route if first else "",
+        donor=first.donor if first else "",
+        flags=tuple(flags),
+    )
+
+
+def _measurement_input(m: OutcomeMeasurement) -> MeasurementInput:
+    return MeasurementInput(
+        study_id=m.study_id,
+        outcome_code=m.outcome.code,
+        timepoint_months=_months(m.timepoint_months),
+        data_format=m.data_format,
+        values=tuple(getattr(m, name) for name in MEASUREMENT_FIELDS),
+    )
+
+
+def _outcomes(outcomes) -> dict:
+    return {o.code: OutcomeInfo(o.code, o.name, o.unit, o.direction, o.outcome_type, o.display_order) for o in outcomes}
+
+
+def _grades(review: Review) -> dict:
+    return {
+        (g.outcome.code, _months(g.timepoint_months), g.subgroup_variable, g.subgroup_value): (g.certainty, g.reasons())
+        for g in GradeAssessment.objects.filter(review=review).select_related("outcome")
+    }
+
+
+def _months(value: Decimal) -> str:
+    """'6', '12', '24.5': a stable text key for a time point."""
+    return format(Decimal(value).normalize(), "f")

@@ -1,0 +1,99 @@
+"""Adverse events: pooled proportion of patients per category, the serious-adverse-event rate, a per-study table.
+
+A study enters the safety analysis when it reports adverse-event counts; it then counts 0 in a category
+where it reports none. Patients with an event in a category are the sum over its terms, capped at the
+patients at risk (terms may overlap in the same patient; the cap keeps the proportion possible).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from evidence.services.recompute.inputs import RecomputeInputs
+from pooling.effects import proportion
+from pooling.model import pool_arrays
+from pooling.transforms import back_transform
+
+SERIOUS = "serious adverse events"
+
+
+@dataclass(frozen=True)
+class SafetyRow:
+    category: str
+    is_serious_rate: bool
+    k: int
+    events: int
+    n: int
+    measure: str
+    proportion: float
+    ci_lb: float
+    ci_ub: float
+    i2: float | None
+    studies: list
+
+
+def safety_rows(inputs: RecomputeInputs) -> list[SafetyRow]:
+    counted = _counts_by_study(inputs)
+    if not counted:
+        return []
+    categories = sorted({category for per_study in counted.values() for category in per_study["categories"]})
+    rows = [
+        _pool(category, counted, inputs, lambda s, c=category: s["categories"].get(c, 0)) for category in categories
+    ]
+    rows.append(_pool(SERIOUS, counted, inputs, lambda s: s["serious"], serious=True))
+    return rows
+
+
+def safety_table(inputs: RecomputeInputs) -> list[dict]:
+    labels = {s.study_id: (s.label, s.n) for s in inputs.studies}
+    return [
+        {
+            "study": labels[e.study_id][0],
+            "term": e.term,
+            "category": e.category,
+            "serious": e.serious,
+            "patients_with_event": e.patients_with_event,
+            "patients_at_risk": e.patients_at_risk,
+        }
+        for e in inputs.adverse_events
+    ]
+
+
+def _counts_by_study(inputs: RecomputeInputs) -> dict:
+    n_by_study = {s.study_id: s.n for s in inputs.studies}
+    counted: dict = defaultdict(lambda: {"categories": defaultdict(int), "serious": 0, "n": None})
+    for event in inputs.adverse_events:
+        if event.patients_with_event is None:
+            continue
+        entry = counted[event.study_id]
+        entry["n"] = event.patients_at_risk or n_by_study[event.study_id]
+        entry["categories"][event.category or "other"] += event.patients_with_event
+        if event.serious:
+            entry["serious"] += event.patients_with_event
+    return {study_id: entry for study_id, entry in counted.items() if entry["n"]}
+
+
+def _pool(category: str, counted: dict, inputs: RecomputeInputs, events_of, serious: bool = False) -> SafetyRow:
+    labels = {s.study_id: s.label for s in inputs.studies}
+    ids = sorted(counted, key=lambda study_id: labels[study_id])
+    n = [counted[i]["n"] for i in ids]
+    x = [min(events_of(counted[i]), counted[i]["n"]) for i in ids]
+    measure = inputs.settings["proportion_measure"]
+    es = proportion(measure, x, n, labels=[labels[i] for i in ids])
+    core = pool_arrays(es.yi, es.vi, method=inputs.settings["estimator"], test="z")
+    values = (core.estimate, core.ci_lb, core.ci_ub)
+    back = list(values) if measure == "PR" else [back_transform(measure, value, n) for value in values]
+    return SafetyRow(
+        category=category,
+        is_serious_rate=serious,
+        k=len(ids),
+        events=sum(x),
+        n=sum(n),
+        measure=measure,
+        proportion=back[0],
+        ci_lb=back[1],
+        ci_ub=back[2],
+        i2=core.i2 if core.k > 1 else None,
+        studies=[{"study": labels[i], "events": xi, "n": ni} for i, xi, ni in zip(ids, x, n)],
+    )

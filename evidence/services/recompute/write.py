@@ -1,0 +1,239 @@
+"""Write one version — rows, study rows, safety, plots, diff — in one transaction."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from evidence.models import (
+    Outcome,
+    PooledResult,
+    Review,
+    ReviewVersion,
+    SafetyResult,
+    StudyResult,
+    VersionKind,
+)
+from evidence.plots import ForestLine, ForestSummary, forest_svg
+from evidence.services.recompute.analyses import PooledRow, natural_scale
+from evidence.services.recompute.carry import CarriedRow
+from evidence.services.recompute.diff import row_title, version_changes
+from evidence.services.recompute.inputs import CODE_VERSION, RecomputeInputs
+from evidence.services.recompute.safety import SafetyRow
+
+CERTAINTY_FIELDS = ("certainty", "certainty_reasons")
+
+
+@transaction.atomic
+def version_write(
+    *,
+    review: Review,
+    inputs: RecomputeInputs,
+    inputs_hash: str,
+    trigger: str,
+    computed: list[PooledRow],
+    carried: list[CarriedRow],
+    safety: list[SafetyRow],
+    safety_table: list[dict],
+) -> ReviewVersion:
+    Review.objects.select_for_update().get(pk=review.pk)  # one writer per review: numbers never collide
+    previous = review.versions.order_by("-number").first()
+    version = ReviewVersion.objects.create(
+        review=review,
+        number=previous.number + 1 if previous else 0,
+        kind=VersionKind.COMPUTED,
+        published_at=timezone.now(),
+        trigger=trigger[:300],
+        inputs_hash=inputs_hash,
+        analysis_settings=inputs.settings,
+        code_version=CODE_VERSION,
+        methods_note=_methods_note(inputs.settings),
+        n_studies=len(inputs.studies),
+        n_patients=sum(s.n or 0 for s in inputs.studies),
+        studies=[
+            {"id": s.study_id, "label": s.label, "year": s.year, "n": s.n, "flags": list(s.flags)}
+            for s in inputs.studies
+        ],
+        safety_table=safety_table,
+    )
+    previous_rows = _rows_by_key(previous)
+    outcomes = {o.code: o for o in Outcome.objects.filter(code__in={r.outcome_code for r in computed})}
+    for row in computed:
+        _computed_row_write(version, row, outcomes[row.outcome_code], inputs, previous_rows)
+    for carried_row in carried:
+        _carried_row_write(version, carried_row)
+    SafetyResult.objects.bulk_create(SafetyResult(version=version, **vars(row)) for row in safety)
+    version.changes, version.change_summary = version_changes(previous, version)
+    version.save(update_fields=["changes", "change_summary"])
+    return version
+
+
+def _rows_by_key(version: ReviewVersion | None) -> dict:
+    if version is None:
+        return {}
+    return {
+        (r.outcome.code, r.timepoint_months, r.subgroup_variable, r.subgroup_value): r
+        for r in version.pooled_results.select_related("outcome")
+    }
+
+
+def _computed_row_write(version, row: PooledRow, outcome: Outcome, inputs: RecomputeInputs, previous_rows) -> None:
+    core, log = row.core, row.scale == "log"
+    nat = lambda value: natural_scale(row, value)  # noqa: E731
+    months = Decimal(row.timepoint)
+    certainty, reasons, change = _certainty(inputs, row, previous_rows.get((row.outcome_code, months, *row.key[2:])))
+    pooled = PooledResult.objects.create(
+        version=version,
+        outcome=outcome,
+        timepoint_months=months,
+        timepoint_label=f"{row.timepoint} months",
+        subgroup_variable=row.subgroup_variable,
+        subgroup_value=row.subgroup_value,
+        k=core.k,
+        n_participants=row.n_participants,
+        effect_measure="ratio" if log else _measure(inputs.settings),
+        orientation=inputs.settings["change_orientation"],
+        model=core.method,
+        ci_method=core.test,
+        estimate=nat(core.estimate),
+        ci_lb=nat(core.ci_lb),
+        ci_ub=nat(core.ci_ub),
+        pi_lb=nat(core.pi_lb),
+        pi_ub=nat(core.pi_ub),
+        se=core.se,
+        p_value=core.pval,
+        i2=core.i2 if core.k > 1 else None,
+        tau2=core.tau2,
+        h2=core.h2 if core.k > 1 else None,
+        se_tau2=core.se_tau2,
+        q=core.q,
+        q_pval=core.q_pval if core.k > 1 else None,
+        certainty=certainty,
+        certainty_reasons=reasons,
+        certainty_change=change,
+        computed=True,
+        subgroup_test=row.subgroup_test,
+        sensitivity=row.sensitivity,
+        contributing_studies=[s.study.label for s in row.studies],
+        notes="; ".join(f"{_label(inputs, u.study_id)}: {u.reason}" for u in row.unpoolable),
+    )
+    StudyResult.objects.bulk_create(
+        StudyResult(
+            pooled_result=pooled,
+            study_id=s.study.study_id,
+            study_label=s.study.label,
+            publication_year=s.study.year,
+            n=s.study.n,
+            yi=s.effect.yi,
+            vi=s.effect.vi,
+            ci_lb=s.ci_lb,
+            ci_ub=s.ci_ub,
+            weight=s.weight,
+            derivation=s.effect.derivation,
+        )
+        for s in row.studies
+    )
+    pooled.forest_svg = _forest(pooled, row, outcome)
+    if len(row.studies) > 1 and not row.subgroup_variable:
+        pooled.cumulative_svg = _cumulative_forest(pooled, row, outcome)
+    pooled.save(update_fields=["forest_svg", "cumulative_svg"])
+
+
+def _carried_row_write(version: ReviewVersion, carried: CarriedRow) -> None:
+    source = carried.published
+    fields = {
+        f.name: getattr(source, f.name)
+        for f in PooledResult._meta.concrete_fields
+        if f.name not in {"id", "version", "carried_from", "awaiting", "computed"}
+    }
+    PooledResult.objects.create(
+        **fields, version=version, carried_from=source, awaiting=carried.awaiting, computed=False
+    )
+
+
+def _certainty(inputs: RecomputeInputs, row: PooledRow, previous) -> tuple[str, dict, str]:
+    grade = inputs.grades.get(row.key)
+    certainty, reasons = (
+        grade if grade else ((previous.certainty, previous.certainty_reasons) if previous else ("", {}))
+    )
+    before = previous.certainty if previous else ""
+    return certainty, reasons, f"{before} → {certainty}" if before and certainty and before != certainty else ""
+
+
+def _forest(pooled: PooledResult, row: PooledRow, outcome: Outcome) -> str:
+    nat = lambda value: natural_scale(row, value)  # noqa: E731
+    lines = [ForestLine(s.study.label, nat(s.effect.yi), nat(s.ci_lb), nat(s.ci_ub), s.weight) for s in row.studies]
+    summary = ForestSummary(
+        f"Pooled ({pooled.model}, {pooled.ci_method})",
+        pooled.estimate,
+        pooled.ci_lb,
+        pooled.ci_ub,
+        pooled.pi_lb if row.core.k > 2 else None,
+        pooled.pi_ub if row.core.k > 2 else None,
+    )
+    log = row.scale == "log"
+    return forest_svg(
+        lines,
+        summary,
+        title=f"Forest plot: {row_title(pooled)}",
+        axis_label=_axis(pooled, outcome),
+        null_value=1.0 if log else 0.0,
+        log_scale=log,
+        favours=_favours(pooled, outcome),
+    )
+
+
+def _cumulative_forest(pooled: PooledResult, row: PooledRow, outcome: Outcome) -> str:
+    steps = row.sensitivity.get("cumulative", [])
+    lines = [
+        ForestLine(
+            f"+ {step['added']}",
+            natural_scale(row, step["estimate"]),
+            natural_scale(row, step["ci_lb"]),
+            natural_scale(row, step["ci_ub"]),
+        )
+        for step in steps
+    ]
+    log = row.scale == "log"
+    return forest_svg(
+        lines,
+        None,
+        title=f"Cumulative meta-analysis by publication date: {row_title(pooled)}",
+        axis_label=_axis(pooled, outcome),
+        null_value=1.0 if log else 0.0,
+        log_scale=log,
+    )
+
+
+def _axis(pooled: PooledResult, outcome: Outcome) -> str:
+    if pooled.effect_measure == "ratio":
+        return "Ratio"
+    orientation = "baseline − follow-up" if pooled.orientation == "baseline_minus_followup" else "follow-up − baseline"
+    return f"{pooled.effect_measure} in {outcome.unit or 'points'} ({orientation})"
+
+
+def _favours(pooled: PooledResult, outcome: Outcome) -> tuple[str, str]:
+    """Which side of the null is improvement, given the outcome's direction and the orientation."""
+    fell_is_positive = pooled.orientation == "baseline_minus_followup"
+    lower_better = outcome.direction == "lower_is_better"
+    return ("worse", "improvement") if fell_is_positive == lower_better else ("improvement", "worse")
+
+
+def _measure(settings: dict) -> str:
+    return settings["continuous_measure"]
+
+
+def _label(inputs: RecomputeInputs, study_id: int) -> str:
+    return next(s.label for s in inputs.studies if s.study_id == study_id)
+
+
+def _methods_note(settings: dict) -> str:
+    orientation = settings["change_orientation"].replace("_", " ")
+    return (
+        f"Computed from study-level data: {settings['continuous_measure']} ({orientation}), pre–post correlation "
+        f"r = {settings['prepost_correlation']:g} where a study reports none, {settings['estimator']} estimator "
+        f"of τ², {'Hartung–Knapp' if settings['ci_method'] == 'knha' else 'Wald (z)'} confidence intervals; "
+        f"adverse events as {settings['proportion_measure']} proportions."
+    )
