@@ -9,6 +9,7 @@ from evidence.models.outcome import (
     QualityAssessment,
     QualityInstrument,
 )
+from evidence.models.recompute import GradeAssessment, RecomputeRun, RecomputeStatus
 from evidence.models.review import (
     BinaryMeasure,
     ChangeOrientation,
@@ -19,8 +20,16 @@ from evidence.models.review import (
     ProportionMeasure,
     Review,
 )
+from evidence.models.search import SearchRun, SearchRunStatus
 from evidence.models.study import CellSource, Donor, Intervention, Route, Study, StudyDesign, StudyReport, StudyStatus
-from evidence.models.version import Certainty, PooledResult, ReviewVersion, VersionKind
+from evidence.models.version import (
+    Certainty,
+    PooledResult,
+    ReviewVersion,
+    SafetyResult,
+    StudyResult,
+    VersionKind,
+)
 
 __all__ = [
     "AdverseEvent",
@@ -33,6 +42,7 @@ __all__ = [
     "CitationOrigin",
     "ContinuousMeasure",
     "Direction",
+    "GradeAssessment",
     "Donor",
     "Estimator",
     "Intervention",
@@ -45,10 +55,16 @@ __all__ = [
     "ProportionMeasure",
     "QualityAssessment",
     "QualityInstrument",
+    "RecomputeRun",
+    "RecomputeStatus",
     "Review",
     "ReviewCitation",
     "ReviewVersion",
     "Route",
+    "SafetyResult",
+    "SearchRun",
+    "SearchRunStatus",
+    "StudyResult",
     "Study",
     "StudyDesign",
     "StudyReport",
@@ -56,3 +72,34 @@ __all__ = [
     "TriageStage",
     "VersionKind",
 ]
+
+# --- Screening, extraction and approval (reviewer workflow) -----------------------------------------
+from evidence.models.extraction import ApprovalAction, DraftStatus, ExtractionDraft, StudyApproval  # noqa: E402
+from evidence.models.screening import (  # noqa: E402
+    ROLE_GROUPS,
+    Adjudication,
+    Decision,
+    FullTextExclusionReason,
+    ReviewMembership,
+    ReviewRole,
+    ScreeningDecision,
+    ScreeningResolution,
+    ScreeningStage,
+)
+
+__all__ += [
+    "ROLE_GROUPS",
+    "Adjudication",
+    "ApprovalAction",
+    "Decision",
+    "DraftStatus",
+    "ExtractionDraft",
+    "FullTextExclusionReason",
+    "ReviewMembership",
+    "ReviewRole",
+    "ScreeningDecision",
+    "ScreeningResolution",
+    "ScreeningStage",
+    "StudyApproval",
+]
+# --- end screening ------------------------------------------------------------------------------------

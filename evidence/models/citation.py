@@ -42,6 +42,10 @@ class Citation(models.Model):
     has_expression_of_concern = models.BooleanField(default=False)
     origin = models.CharField(max_length=10, choices=CitationOrigin.choices)
     origin_note = models.TextField(blank=True, help_text="Where the record came from: search run, source URL…")
+    search_run = models.ForeignKey(
+        "evidence.SearchRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="The run that first found this record.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords()
@@ -78,6 +82,10 @@ class ReviewCitation(models.Model):
     stage = models.CharField(max_length=20, choices=TriageStage.choices, default=TriageStage.TITLE_ABSTRACT)
     exclusion_reason = models.CharField(max_length=200, blank=True)
     relevance_score = models.FloatField(null=True, blank=True)
+    search_run = models.ForeignKey(
+        "evidence.SearchRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="review_citations",
+        help_text="The run that put this record in the review's queue (PRISMA: records identified).",
+    )
     possible_duplicate_of = models.ForeignKey(
         Citation,
         null=True,
