@@ -6,11 +6,13 @@ from simple_history.admin import SimpleHistoryAdmin
 from evidence.models import (
     AdverseEvent,
     Citation,
+    GradeAssessment,
     Intervention,
     Outcome,
     OutcomeMeasurement,
     PooledResult,
     QualityAssessment,
+    RecomputeRun,
     Review,
     ReviewCitation,
     ReviewVersion,
@@ -207,3 +209,33 @@ class PooledResultAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     ]
     list_filter = ["version__review", "outcome", "certainty"]
     search_fields = ["outcome__code", "subgroup_value"]
+
+
+# --- Screening, extraction and approval (reviewer workflow) -------------------------------------------
+from evidence import admin_screening  # noqa: E402, F401  registers the workflow models and pages
+
+# --- end screening ---------------------------------------------------------------------------------------
+
+
+@admin.register(RecomputeRun)
+class RecomputeRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Every recompute attempt, failures included, so an editor sees why a version did not appear."""
+
+    list_display = ["review", "status", "requested_at", "started_at", "finished_at", "version", "short_error"]
+    list_filter = ["review", "status"]
+    search_fields = ["review__slug", "error"]
+
+    @admin.display(description="Error")
+    def short_error(self, run: RecomputeRun) -> str:
+        return run.error.strip().splitlines()[-1][:120] if run.error else ""
+
+
+@admin.register(GradeAssessment)
+class GradeAssessmentAdmin(SimpleHistoryAdmin):
+    list_display = ["review", "outcome", "timepoint_months", "subgroup_value", "certainty", "updated_at"]
+    list_filter = ["review", "certainty", "outcome"]
+    search_fields = ["outcome__code", "subgroup_value"]
+
+    def save_model(self, request, obj, form, change) -> None:
+        obj.set_by = request.user
+        super().save_model(request, obj, form, change)

@@ -138,11 +138,7 @@ class LocalRateLimiter:
     """
 
     def __init__(
-        self,
-        rate: float,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        self, rate: float, *, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep
     ) -> None:
         self.interval = 1.0 / rate
         self._clock, self._sleep = clock, sleep
@@ -223,10 +219,7 @@ def rate_limit_key(config: EutilsConfig) -> str:
 
 
 def make_rate_limiter(
-    config: EutilsConfig,
-    *,
-    sleep: Callable[[float], None] = time.sleep,
-    clock: Callable[[], float] = time.monotonic,
+    config: EutilsConfig, *, sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic
 ) -> RateLimiter:
     """A Redis-shared limiter when ``config.redis_url`` is set, else in-process."""
     if not config.redis_url:
@@ -303,11 +296,7 @@ class EutilsClient:
         self.requests_made += 1
         try:
             response = self.session.post(url, data=data, timeout=self.config.timeout)
-        except (
-            requests.Timeout,
-            requests.ConnectionError,
-            requests.exceptions.ChunkedEncodingError,
-        ) as exc:
+        except (requests.Timeout, requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
             return None, f"{type(exc).__name__}: {exc}", None
         if response.status_code == 200:
             return response.content, "", None
@@ -422,14 +411,7 @@ class EutilsClient:
         yield from page.ids
         retstart = len(page.ids)
         while retstart < page.count:
-            page = self.esearch(
-                term,
-                mindate=start,
-                maxdate=end,
-                retstart=retstart,
-                retmax=size,
-                usehistory=False,
-            )
+            page = self.esearch(term, mindate=start, maxdate=end, retstart=retstart, retmax=size, usehistory=False)
             if not page.ids:  # the set shrank while paging; nothing more to read
                 return
             yield from page.ids

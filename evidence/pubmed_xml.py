@@ -30,21 +30,7 @@ _CORRECTION_TYPES = ("RetractionIn", "ErratumIn", "UpdateIn", "ExpressionOfConce
 _MONTHS = {
     name: number
     for number, name in enumerate(
-        [
-            "jan",
-            "feb",
-            "mar",
-            "apr",
-            "may",
-            "jun",
-            "jul",
-            "aug",
-            "sep",
-            "oct",
-            "nov",
-            "dec",
-        ],
-        start=1,
+        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1
     )
 }
 # A season becomes the first month of the northern-hemisphere meteorological
@@ -254,16 +240,17 @@ def iter_citations(data: bytes, *, max_bytes: int = MAX_INPUT_BYTES) -> Iterator
     Raises
     ------
     PubmedXmlError
-        Input too large, malformed, declaring entities, or a record without PMID.
+        Input too large, malformed, declaring entities, not a
+        ``PubmedArticleSet``, or a record without PMID. Records before the
+        fault have already been yielded.
     """
     _check_size(data, max_bytes)
     _reject_entities(data)
-    checked = False
+    events = _iterparse(data, _RECORD_TAGS)
     try:
-        for _, element in _iterparse(data, _RECORD_TAGS):
-            if not checked:
+        for count, (_, element) in enumerate(events):
+            if count == 0:
                 _reject_parsed_entities(element)
-                checked = True
             yield _citation(element)
             element.clear(keep_tail=False)
             parent = element.getparent()
@@ -271,6 +258,11 @@ def iter_citations(data: bytes, *, max_bytes: int = MAX_INPUT_BYTES) -> Iterator
                 del parent[0]
     except etree.XMLSyntaxError as exc:
         raise PubmedXmlError(f"malformed PubMed XML: {exc}") from exc
+    if events.root is None or events.root.tag != "PubmedArticleSet":
+        # e.g. <eFetchResult><ERROR>...: not an empty set, a failed fetch
+        tag = None if events.root is None else events.root.tag
+        raise PubmedXmlError(f"expected a PubmedArticleSet document, got root {tag!r}")
+    _reject_parsed_entities(events.root)
 
 
 def parse_citations(data: bytes, *, max_bytes: int = MAX_INPUT_BYTES) -> list[ParsedCitation]:
@@ -359,6 +351,7 @@ def _citation(record: etree._Element) -> ParsedCitation:
         raise PubmedXmlError(f"PMID {pmid}: MedlineCitation without Article")
     data = record.find("PubmedBookData" if is_book else "PubmedData")
     sections = _abstract(article)
+    authors, first_author_last_name = _authors(article)
     title = _text(article, "ArticleTitle") or _text(article, "Book/BookTitle") or ""
     return ParsedCitation(
         pmid=pmid,
@@ -366,8 +359,8 @@ def _citation(record: etree._Element) -> ParsedCitation:
         vernacular_title=_text(article, "VernacularTitle"),
         abstract=sections,
         abstract_text="\n\n".join(f"{s.label}: {s.text}" if s.label else s.text for s in sections),
-        authors=_authors(article),
-        first_author_last_name=_first_author_last_name(article),
+        authors=authors,
+        first_author_last_name=first_author_last_name,
         journal=_book_journal(article) if is_book else _journal(article),
         pub_date=_pub_date(article.find("Book/PubDate" if is_book else "Journal/JournalIssue/PubDate")),
         doi=_doi(article, core, data),
@@ -387,55 +380,49 @@ def _citation(record: etree._Element) -> ParsedCitation:
 
 def _abstract(article: etree._Element) -> tuple[AbstractSection, ...]:
     return tuple(
-        AbstractSection(
-            label=node.get("Label") or None,
-            nlm_category=node.get("NlmCategory") or None,
-            text=_flat(node),
-        )
+        AbstractSection(label=node.get("Label") or None, nlm_category=node.get("NlmCategory") or None, text=_flat(node))
         for node in article.iterfind("Abstract/AbstractText")
     )
 
 
-def _author_lists(article: etree._Element) -> list[etree._Element]:
-    # Book editors sit under Book/AuthorList and are not the chapter's authors.
-    return [a for a in article.iterfind("AuthorList") if a.get("Type", "authors") == "authors"]
+_NAME_TAGS = ("Author", "LastName", "ForeName", "Initials", "CollectiveName")
 
 
-def _author_name(author: etree._Element) -> str | None:
-    parts = {child.tag: child for child in author}
+def _authors(article: etree._Element) -> tuple[tuple[str, ...], str | None]:
+    """Display names ("Last Initials", collective names as given) and the
+    first author's family name (or a collective name listed first).
+
+    Book editors sit under ``Book/AuthorList`` and are not the chapter's authors.
+    """
+    people: list[dict[str, str]] = []
+    for author_list in article.iterchildren("AuthorList"):
+        if author_list.get("Type", "authors") != "authors":
+            continue
+        # One C-level walk over the name elements only (author lists run to
+        # hundreds of entries with affiliations that need not be touched).
+        for node in author_list.iter(_NAME_TAGS):
+            if node.tag == "Author":
+                people.append({})
+            elif people and node.text:
+                people[-1][node.tag] = node.text.strip()
+    names = [_display_name(p) for p in people]
+    first = next((p.get("LastName") or p.get("CollectiveName") for p in people if len(p)), None)
+    return tuple(n for n in names if n), first
+
+
+def _display_name(parts: dict[str, str]) -> str:
     if "CollectiveName" in parts:
-        return _flat(parts["CollectiveName"]) or None
-    last = _flat(parts.get("LastName"))
-    initials = _flat(parts.get("Initials"))
+        return parts["CollectiveName"]
+    last, initials = parts.get("LastName", ""), parts.get("Initials", "")
     if last:
         return f"{last} {initials}" if initials else last
-    return _flat(parts.get("ForeName")) or None
-
-
-def _authors(article: etree._Element) -> tuple[str, ...]:
-    names = []
-    for author_list in _author_lists(article):
-        names.extend(_author_name(a) for a in author_list.iterfind("Author"))
-    return tuple(n for n in names if n)
-
-
-def _first_author_last_name(article: etree._Element) -> str | None:
-    """The first author's family name, or a collective name listed first."""
-    for author_list in _author_lists(article):
-        for author in author_list.iterfind("Author"):
-            name = _text(author, "LastName") or _text(author, "CollectiveName")
-            if name:
-                return name
-    return None
+    return parts.get("ForeName", "")
 
 
 def _journal(article: etree._Element) -> Journal:
     pages = _text(article, "Pagination/MedlinePgn")
     if not pages:
-        start, end = (
-            _text(article, "Pagination/StartPage"),
-            _text(article, "Pagination/EndPage"),
-        )
+        start, end = (_text(article, "Pagination/StartPage"), _text(article, "Pagination/EndPage"))
         pages = f"{start}-{end}" if start and end else start
     return Journal(
         title=_text(article, "Journal/Title"),
@@ -506,15 +493,17 @@ def _doi(article: etree._Element, core: etree._Element, data: etree._Element | N
 
 
 def _mesh(core: etree._Element) -> tuple[MeshTerm, ...]:
-    terms = []
-    for heading in core.iterfind("MeshHeadingList/MeshHeading"):
-        descriptor = heading.find("DescriptorName")
-        if descriptor is None:
-            continue
-        flags = [descriptor.get("MajorTopicYN")]
-        flags += [q.get("MajorTopicYN") for q in heading.iterfind("QualifierName")]
-        terms.append(MeshTerm(descriptor=_flat(descriptor), major_topic="Y" in flags))
-    return tuple(terms)
+    headings = core.find("MeshHeadingList")
+    if headings is None:
+        return ()
+    terms: list[list] = []  # [descriptor, major]; a starred qualifier stars its heading
+    for node in headings.iter("DescriptorName", "QualifierName"):
+        major = node.get("MajorTopicYN") == "Y"
+        if node.tag == "DescriptorName":
+            terms.append([_flat(node), major])
+        elif terms and major:
+            terms[-1][1] = True
+    return tuple(MeshTerm(descriptor=d, major_topic=m) for d, m in terms)
 
 
 def _registry_ids(article: etree._Element, title: str, sections: tuple[AbstractSection, ...]) -> tuple[RegistryId, ...]:
@@ -537,11 +526,7 @@ def _registry_ids(article: etree._Element, title: str, sections: tuple[AbstractS
 
 def _corrections(core: etree._Element) -> tuple[Correction, ...]:
     return tuple(
-        Correction(
-            reftype=node.get("RefType", ""),
-            pmid=_text(node, "PMID"),
-            refsource=_text(node, "RefSource"),
-        )
+        Correction(reftype=node.get("RefType", ""), pmid=_text(node, "PMID"), refsource=_text(node, "RefSource"))
         for node in core.iterfind("CommentsCorrectionsList/CommentsCorrections")
         if node.get("RefType") in _CORRECTION_TYPES
     )

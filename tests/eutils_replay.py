@@ -261,15 +261,9 @@ def _date(tag: str, day: dt.date, **attrs: str) -> etree._Element:
 
 
 def _journal(spec: ArticleSpec) -> etree._Element:
-    pub_date = E.PubDate(
-        *_optional("Year", spec.pub_year or spec.created.year),
-        *_optional("Month", spec.pub_month),
-    )
+    pub_date = E.PubDate(*_optional("Year", spec.pub_year or spec.created.year), *_optional("Month", spec.pub_month))
     issue = E.JournalIssue(
-        *_optional("Volume", spec.volume),
-        *_optional("Issue", spec.issue),
-        pub_date,
-        CitedMedium="Internet",
+        *_optional("Volume", spec.volume), *_optional("Issue", spec.issue), pub_date, CitedMedium="Internet"
     )
     return E.Journal(issue, E.Title(spec.journal), E.ISOAbbreviation(spec.iso_abbreviation))
 
@@ -300,6 +294,8 @@ def article_xml(spec: ArticleSpec) -> bytes:
     citation = E.MedlineCitation(E.PMID(spec.pmid, Version="1"), _article(spec), Status="MEDLINE", Owner="NLM")
     ids = [E.ArticleId(spec.pmid, IdType="pubmed")]
     ids += [E.ArticleId(v, IdType=k) for k, v in (("doi", spec.doi), ("pmc", spec.pmcid)) if v]
+    # ``created`` stands for PubMed's creation date (crdt), which efetch does
+    # not print; the entrez date is the nearest History entry.
     history = E.History(_date("PubMedPubDate", spec.created, PubStatus="entrez"))
     data = E.PubmedData(history, E.PublicationStatus("ppublish"), E.ArticleIdList(*ids))
     return etree.tostring(E.PubmedArticle(citation, data), encoding="utf-8")

@@ -1,9 +1,11 @@
 """The E-utilities client against a real local HTTP server (tests/eutils_replay.py)."""
 
+import ast
 import datetime as dt
 import multiprocessing
 import os
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -65,6 +67,20 @@ def ok(name: str) -> Reply:
     return Reply(body=fixture_bytes(name), headers=XML)
 
 
+# ------------------------------------------------------------------ layering
+
+
+@pytest.mark.parametrize("module", ["pubmed.py", "pubmed_xml.py"])
+def test_it_imports_nothing_of_django_or_the_models(module):
+    source = Path(__file__).resolve().parents[2] / "evidence" / module
+    tree = ast.parse(source.read_text(encoding="utf-8"))
+
+    imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    imported |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+
+    assert not [m for m in imported if m.startswith(("django", "evidence.models", "rest_framework"))]
+
+
 # ------------------------------------------------------------------ esearch
 
 
@@ -117,11 +133,7 @@ def test_it_splits_a_window_over_10000_records_by_date(eutils_replay):
 
     assert len(pmids) == 12_000 and set(pmids) == {r.pmid for r in records}
     windows = [(r.params["mindate"], r.params["maxdate"]) for r in server.requests]
-    assert windows == [
-        ("2021/01/01", "2021/03/01"),
-        ("2021/01/01", "2021/01/30"),
-        ("2021/01/31", "2021/03/01"),
-    ]
+    assert windows == [("2021/01/01", "2021/03/01"), ("2021/01/01", "2021/01/30"), ("2021/01/31", "2021/03/01")]
 
 
 def test_it_refuses_a_single_day_over_10000_records(eutils_replay):
@@ -255,9 +267,9 @@ def test_it_fetches_in_post_batches_of_at_most_500(eutils_replay):
 
     bodies = list(client.iter_efetch([r.pmid for r in records]))
 
-    sizes = [len(r.params["id"].split(",")) for r in server.requests]
-    assert sizes == [500, 500, 201]
-    assert {(r.method, r.params["retmode"], r.params["db"]) for r in server.requests} == {("POST", "xml", "pubmed")}
+    fetches = server.requests_to("efetch")
+    assert [len(r.params["id"].split(",")) for r in fetches] == [500, 500, 201]
+    assert {(r.method, r.params["retmode"], r.params["db"]) for r in fetches} == {("POST", "xml", "pubmed")}
     parsed = [c.pmid for body in bodies for c in parse_citations(body)]
     assert parsed == [r.pmid for r in records]
 

@@ -6,14 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evidence.pubmed_xml import (
-    PubDate,
-    PubmedXmlError,
-    RegistryId,
-    iter_citations,
-    parse_citations,
-    parse_esearch,
-)
+from evidence.pubmed_xml import PubDate, PubmedXmlError, RegistryId, iter_citations, parse_citations, parse_esearch
 from tests.eutils_replay import (
     ArticleSpec,
     article_xml,
@@ -424,6 +417,14 @@ def test_it_refuses_oversized_input():
 
     with pytest.raises(PubmedXmlError, match="over the 1,000-byte limit"):
         parse_citations(body, max_bytes=1_000)
+
+
+def test_it_refuses_an_efetch_error_document_instead_of_an_empty_set():
+    error = b"<eFetchResult><ERROR>Empty id list - nothing todo</ERROR></eFetchResult>"
+
+    with pytest.raises(PubmedXmlError, match="expected a PubmedArticleSet"):
+        parse_citations(error)
+    assert parse_citations(b"<PubmedArticleSet></PubmedArticleSet>") == []
 
 
 def test_it_refuses_a_record_without_pmid():

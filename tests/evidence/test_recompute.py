@@ -1,0 +1,131 @@
+"""Recompute: new immutable versions from study-level data, with their diff, carried rows and GRADE."""
+
+import pytest
+from django.core.management import call_command
+
+from evidence.models import GradeAssessment, PooledResult, ReviewVersion
+from evidence.services.recompute import review_recompute
+from tests.evidence.recompute_helpers import WANG_MRSS_12M, measurement_set
+
+
+def _row(version, code, months, subgroup=""):
+    return version.pooled_results.get(outcome__code=code, timepoint_months=months, subgroup_value=subgroup)
+
+
+def test_it_reproduces_the_bone_marrow_subgroup_from_keyszers_reported_estimate(seeded):
+    version = review_recompute(review=seeded, trigger="test").version
+    row = _row(version, "mrss", 6, "bone_marrow_msc")
+    assert row.computed and row.k == 1
+    assert (round(row.estimate, 2), round(row.ci_lb, 2), round(row.ci_ub, 2)) == (6.70, -0.22, 13.62)
+    assert "now recomputed from study-level data" in " ".join(version.change_summary)
+
+
+def test_rows_without_study_level_data_are_carried_with_what_they_await(seeded):
+    version = review_recompute(review=seeded, trigger="test").version
+    row = _row(version, "mrss", 12)
+    assert not row.computed and row.carried_from.version.number == 0
+    assert row.awaiting == "awaiting extraction of Wang 2013"
+    assert (row.estimate, row.ci_lb, row.ci_ub, row.k) == (6.49, 4.61, 8.37, 2)
+
+
+def test_extracting_the_missing_study_recomputes_the_published_row(seeded):
+    measurement_set(seeded, "Wang 2013", "mrss", 12, **WANG_MRSS_12M)
+    version = review_recompute(review=seeded, trigger="Wang 2013 extracted").version
+    row = _row(version, "mrss", 12)
+    assert row.computed and row.k == 2 and row.n_participants == 19
+    assert row.model == "REML" and row.ci_method == "knha"
+    assert list(row.study_results.values_list("study_label", flat=True)) == ["Wang 2013", "Zhang 2017"]
+    assert abs(sum(row.study_results.values_list("weight", flat=True)) - 100) < 1e-9
+    assert row.forest_svg.startswith("<svg") and "Zhang 2017" in row.forest_svg and "<title" in row.forest_svg
+    line = next(text for text in version.change_summary if text.startswith("mRSS at 12 months:"))
+    assert line.startswith("mRSS at 12 months: 6.49 (4.61 to 8.37), 2 studies → ")
+
+
+def test_the_zhang_effect_uses_the_reviews_orientation_and_r(seeded):
+    measurement_set(seeded, "Wang 2013", "mrss", 12, **WANG_MRSS_12M)
+    row = _row(review_recompute(review=seeded, trigger="t").version, "mrss", 12)
+    zhang = row.study_results.get(study_label="Zhang 2017")
+    # baseline − follow-up = 20.1 − 13.8; MC variance with r = 0.5 (metafor escalc "MC")
+    assert zhang.yi == pytest.approx(6.3)
+    assert zhang.vi == pytest.approx((3.1**2 + 10.2**2 - 2 * 0.5 * 3.1 * 10.2) / 14)
+    assert "r = 0.5 (review default)" in zhang.derivation
+
+
+def test_unchanged_inputs_give_no_new_version(seeded):
+    first = review_recompute(review=seeded, trigger="a")
+    second = review_recompute(review=seeded, trigger="b")
+    assert first.created and not second.created
+    assert second.version == first.version
+    assert ReviewVersion.objects.filter(review=seeded).count() == 2
+
+
+def test_a_grade_change_is_carried_into_the_next_version_with_its_change(seeded):
+    measurement_set(seeded, "Wang 2013", "mrss", 12, **WANG_MRSS_12M)
+    review_recompute(review=seeded, trigger="first")
+    GradeAssessment.objects.filter(review=seeded, outcome__code="mrss", timepoint_months=12, subgroup_value="").update(
+        certainty="low", imprecision="Downgraded: 19 patients"
+    )
+    version = review_recompute(review=seeded, trigger="GRADE").version
+    row = _row(version, "mrss", 12)
+    assert (row.certainty, row.certainty_change) == ("low", "moderate → low")
+    assert row.certainty_reasons["imprecision"] == "Downgraded: 19 patients"
+
+
+def test_versions_are_numbered_and_earlier_ones_stay_untouched(seeded):
+    before = list(PooledResult.objects.filter(version__number=0).values_list("id", "estimate", "ci_lb", "ci_ub"))
+    measurement_set(seeded, "Wang 2013", "mrss", 12, **WANG_MRSS_12M)
+    review_recompute(review=seeded, trigger="x")
+    assert (
+        list(PooledResult.objects.filter(version__number=0).values_list("id", "estimate", "ci_lb", "ci_ub")) == before
+    )
+    assert list(seeded.versions.order_by("number").values_list("number", flat=True)) == [0, 1]
+
+
+def test_safety_is_pooled_per_category_with_the_serious_rate(seeded):
+    version = review_recompute(review=seeded, trigger="t").version
+    serious = version.safety_results.get(is_serious_rate=True)
+    assert serious.events == 0 and serious.k == 5 and serious.n == 109
+    assert 0 < serious.proportion < serious.ci_ub < 0.2
+    categories = set(version.safety_results.values_list("category", flat=True))
+    assert {"injection-site skin reaction", "other", "serious adverse events"} <= categories
+    assert any(row["study"] == "Zhang 2017" and row["term"] == "diarrhea" for row in version.safety_table)
+
+
+def test_sensitivity_leave_one_out_and_cumulative_are_stored(seeded):
+    for label, base, follow in (("Wang 2013", 24.0, 17.0), ("Keyszer 2011", 26.0, 20.0)):
+        measurement_set(
+            seeded,
+            label,
+            "mrss",
+            12,
+            baseline_mean=base,
+            baseline_sd=5.0,
+            baseline_n=4,
+            followup_mean=follow,
+            followup_sd=6.0,
+            followup_n=4,
+        )
+    row = _row(review_recompute(review=seeded, trigger="t").version, "mrss", 12)
+    assert row.k == 3
+    assert [entry["omitted"] for entry in row.sensitivity["leave_one_out"]] == [
+        "Keyszer 2011",
+        "Wang 2013",
+        "Zhang 2017",
+    ]
+    assert [entry["r"] for entry in row.sensitivity["r_sensitivity"]] == [0.2, 0.5, 0.8]
+    assert [entry["k"] for entry in row.sensitivity["cumulative"]] == [1, 2, 3]
+    assert row.cumulative_svg.startswith("<svg")
+
+
+def test_the_command_recomputes_and_reports(seeded, capsys):
+    call_command("recompute", "--review", "msc-ssc")
+    call_command("recompute", "--review", "msc-ssc")
+    out = capsys.readouterr().out
+    assert "Version 1 published" in out and "Inputs unchanged" in out
+
+
+def test_the_command_names_known_reviews_on_a_bad_slug(seeded):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="known reviews: msc-ssc"):
+        call_command("recompute", "--review", "nope")
