@@ -7,13 +7,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from evidence.services.recompute.effects import StudyEffect, Unpoolable, arrays, measurement_effect
+from evidence.services.recompute.effects import StudyEffect, Unpoolable, arrays, pre_post_effects
 from evidence.services.recompute.inputs import RecomputeInputs, StudyInput
 from pooling.diagnostics import cumulative, leave_one_out, subgroups
 from pooling.model import PoolCore, pool_arrays, study_weights
 
 SUBGROUP_VARIABLES = ("cell_source", "route", "donor")
 R_VALUES = (0.2, 0.5, 0.8)
+# Leave-one-out and cumulative analyses refit the model k times (O(k²) work); past this k a single study's
+# influence is negligible and a k-row table unreadable, so they are reported as not computed.
+MAX_K_INFLUENCE = 100
 
 
 @dataclass(frozen=True)
@@ -117,8 +120,13 @@ def subgroup_row(overall: PooledRow, variable: str, value: str, by_id: dict, set
 def _sensitivity(row: PooledRow, inputs: RecomputeInputs, settings: dict) -> dict:
     method, test = settings["estimator"], settings["ci_method"]
     yi, vi = arrays([s.effect for s in row.studies])
-    result: dict = {"cumulative": _cumulative(row, yi, vi, method, test)}
-    if row.core.k >= 3:
+    if row.core.k > MAX_K_INFLUENCE:
+        result: dict = {
+            "not_computed": f"leave-one-out and cumulative analyses are computed up to k = {MAX_K_INFLUENCE}"
+        }
+    else:
+        result = {"cumulative": _cumulative(row, yi, vi, method, test)}
+    if 3 <= row.core.k <= MAX_K_INFLUENCE:
         loo = leave_one_out(yi, vi, method=method, test=test)
         result["leave_one_out"] = [
             {
@@ -157,12 +165,12 @@ def _r_sensitivity(row: PooledRow, inputs: RecomputeInputs, settings: dict) -> l
     if not any("review default" in s.effect.derivation for s in row.studies):
         return []
     by_key = {(m.study_id, m.outcome_code, m.timepoint_months): m for m in inputs.measurements}
+    group = [by_key[(s.study.study_id, row.outcome_code, row.timepoint)] for s in row.studies]
+    pre_post = [m for m in group if m.data_format == "baseline_followup"]
+    others = [s.effect for s, m in zip(row.studies, group) if m.data_format != "baseline_followup"]
     results = []
     for r in R_VALUES:
-        varied = {**settings, "prepost_correlation": r}
-        effects = [
-            measurement_effect(by_key[(s.study.study_id, row.outcome_code, row.timepoint)], varied) for s in row.studies
-        ]
+        effects = pre_post_effects(pre_post, {**settings, "prepost_correlation": r}) + others
         yi, vi = arrays(effects)
         fit = pool_arrays(yi, vi, method=settings["estimator"], test=settings["ci_method"])
         results.append(

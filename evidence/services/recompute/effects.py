@@ -39,22 +39,58 @@ def group_key(m: MeasurementInput) -> tuple[str, str]:
     return (m.outcome_code, m.timepoint_months)
 
 
-def study_effects(inputs: RecomputeInputs) -> tuple[dict, dict]:
+def study_effects(inputs: RecomputeInputs, settings: dict | None = None) -> tuple[dict, dict]:
     """Effects per (outcome, time point), and what could not be pooled there and why."""
+    settings = settings or inputs.settings
     effects: dict[tuple, list[StudyEffect]] = defaultdict(list)
     missing: dict[tuple, list[Unpoolable]] = defaultdict(list)
-    settings = inputs.settings
+    pre_post: dict[tuple, list[MeasurementInput]] = defaultdict(list)
     for m in inputs.measurements:
+        if m.data_format == "baseline_followup" and _complete_pre_post(m):
+            pre_post[group_key(m)].append(m)
+            continue
         result = measurement_effect(m, settings)
         (effects if isinstance(result, StudyEffect) else missing)[group_key(m)].append(result)
+    for key, group in pre_post.items():
+        effects[key].extend(pre_post_effects(group, settings))
     return dict(effects), dict(missing)
+
+
+def _complete_pre_post(m: MeasurementInput) -> bool:
+    v = dict(zip(MEASUREMENT_FIELDS, m.values))
+    needed = ("baseline_mean", "baseline_sd", "followup_mean", "followup_sd")
+    return all(v[name] is not None for name in needed) and bool(v["followup_n"] or v["baseline_n"])
+
+
+def pre_post_effects(group: list[MeasurementInput], settings: dict) -> list[StudyEffect]:
+    """Baseline/follow-up summaries of one outcome and time point, as one vectorised escalc call."""
+    cols = dict(zip(MEASUREMENT_FIELDS, zip(*(m.values for m in group))))
+    n = [f or b for f, b in zip(cols["followup_n"], cols["baseline_n"])]
+    own = [r is not None for r in cols["prepost_correlation"]]
+    r = [value if mine else settings["prepost_correlation"] for value, mine in zip(cols["prepost_correlation"], own)]
+    args = (cols["baseline_mean"], cols["baseline_sd"], cols["followup_mean"])
+    if settings["continuous_measure"] == "SMCR":
+        es, how = smcr(*args, n, r), "SMCR (Becker 1988)"
+    else:
+        es, how = mean_change(*args, cols["followup_sd"], n, r), "mean change"
+    sign = -1.0 if settings["change_orientation"] == "baseline_minus_followup" else 1.0
+    return [
+        StudyEffect(
+            m.study_id,
+            sign * float(es.yi[i]),
+            float(es.vi[i]),
+            "raw",
+            f"{how}, r = {r[i]:g} ({'reported' if own[i] else 'review default'}), n = {n[i]}",
+        )
+        for i, m in enumerate(group)
+    ]
 
 
 def measurement_effect(m: MeasurementInput, settings: dict) -> StudyEffect | Unpoolable:
     v = dict(zip(MEASUREMENT_FIELDS, m.values))
     flip = settings["change_orientation"] == "baseline_minus_followup"
     if m.data_format == "baseline_followup":
-        return _from_baseline_followup(m.study_id, v, settings, flip)
+        return _from_baseline_followup(m, settings)
     if m.data_format == "change":
         return _from_change(m.study_id, v, settings, flip)
     if m.data_format == "effect_estimate":
@@ -63,23 +99,10 @@ def measurement_effect(m: MeasurementInput, settings: dict) -> StudyEffect | Unp
     return Unpoolable(m.study_id, reasons.get(m.data_format, "numbers not yet extracted"))
 
 
-def _from_baseline_followup(study_id: int, v: dict, settings: dict, flip: bool) -> StudyEffect | Unpoolable:
-    needed = ("baseline_mean", "baseline_sd", "followup_mean", "followup_sd")
-    if any(v[name] is None for name in needed) or not (v["followup_n"] or v["baseline_n"]):
-        return Unpoolable(study_id, "baseline or follow-up mean, SD or n missing")
-    n = v["followup_n"] or v["baseline_n"]
-    own_r = v["prepost_correlation"] is not None
-    r = v["prepost_correlation"] if own_r else settings["prepost_correlation"]
-    args = ([v["baseline_mean"]], [v["baseline_sd"]], [v["followup_mean"]])
-    if settings["continuous_measure"] == "SMCR":
-        es = smcr(*args, [n], [r])
-        how = "SMCR (Becker 1988)"
-    else:
-        es = mean_change(*args, [v["followup_sd"]], [n], [r])
-        how = "mean change"
-    yi = -float(es.yi[0]) if flip else float(es.yi[0])
-    source = "reported" if own_r else "review default"
-    return StudyEffect(study_id, yi, float(es.vi[0]), "raw", f"{how}, r = {r:g} ({source}), n = {n}")
+def _from_baseline_followup(m: MeasurementInput, settings: dict) -> StudyEffect | Unpoolable:
+    if not _complete_pre_post(m):
+        return Unpoolable(m.study_id, "baseline or follow-up mean, SD or n missing")
+    return pre_post_effects([m], settings)[0]
 
 
 def _from_change(study_id: int, v: dict, settings: dict, flip: bool) -> StudyEffect | Unpoolable:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from decimal import Decimal
 
 from evidence.models import (
@@ -99,13 +99,18 @@ class RecomputeInputs:
         payload = {
             "code": CODE_VERSION,
             "settings": self.settings,
-            "studies": [asdict(s) for s in self.studies],
-            "measurements": [asdict(m) for m in self.measurements],
-            "adverse_events": [asdict(a) for a in self.adverse_events],
+            # Plain tuples, not dataclasses.asdict: this runs over every measurement of the review.
+            "studies": [astuple_shallow(s) for s in self.studies],
+            "measurements": [astuple_shallow(m) for m in self.measurements],
+            "adverse_events": [astuple_shallow(a) for a in self.adverse_events],
             "grades": sorted([list(key), value[0], value[1]] for key, value in self.grades.items()),
         }
         blob = json.dumps(payload, sort_keys=True, default=str, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def astuple_shallow(record) -> tuple:
+    return tuple(getattr(record, f.name) for f in fields(record))
 
 
 def recompute_inputs_load(*, review: Review) -> RecomputeInputs:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from evidence.models import (
@@ -23,7 +23,9 @@ from evidence.services.recompute.diff import row_title, version_changes
 from evidence.services.recompute.inputs import CODE_VERSION, RecomputeInputs
 from evidence.services.recompute.safety import SafetyRow
 
-CERTAINTY_FIELDS = ("certainty", "certainty_reasons")
+# A forest plot with more study lines than this is unreadable; it shows the pooled result and the page's table
+# (and the downloads) give every study.
+MAX_FOREST_LINES = 150
 
 
 @transaction.atomic
@@ -119,19 +121,19 @@ def _computed_row_write(version, row: PooledRow, outcome: Outcome, inputs: Recom
         contributing_studies=[s.study.label for s in row.studies],
         notes="; ".join(f"{_label(inputs, u.study_id)}: {u.reason}" for u in row.unpoolable),
     )
-    StudyResult.objects.bulk_create(
-        StudyResult(
-            pooled_result=pooled,
-            study_id=s.study.study_id,
-            study_label=s.study.label,
-            publication_year=s.study.year,
-            n=s.study.n,
-            yi=s.effect.yi,
-            vi=s.effect.vi,
-            ci_lb=s.ci_lb,
-            ci_ub=s.ci_ub,
-            weight=s.weight,
-            derivation=s.effect.derivation,
+    _study_results_insert(
+        (
+            pooled.id,
+            s.study.study_id,
+            s.study.label,
+            s.study.year,
+            s.study.n,
+            s.effect.yi,
+            s.effect.vi,
+            s.ci_lb,
+            s.ci_ub,
+            s.weight,
+            s.effect.derivation,
         )
         for s in row.studies
     )
@@ -139,6 +141,33 @@ def _computed_row_write(version, row: PooledRow, outcome: Outcome, inputs: Recom
     if len(row.studies) > 1 and not row.subgroup_variable:
         pooled.cumulative_svg = _cumulative_forest(pooled, row, outcome)
     pooled.save(update_fields=["forest_svg", "cumulative_svg"])
+
+
+STUDY_RESULT_COLUMNS = (
+    "pooled_result_id",
+    "study_id",
+    "study_label",
+    "publication_year",
+    "n",
+    "yi",
+    "vi",
+    "ci_lb",
+    "ci_ub",
+    "weight",
+    "derivation",
+)
+
+
+def _study_results_insert(rows) -> None:
+    """One executemany per pooled row: the ORM's bulk_create costs ~20× more per row, and a 1,000-study
+    review writes tens of thousands of these (the model's CHECK constraints still apply in the database)."""
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(name) for name in STUDY_RESULT_COLUMNS)
+    marks = ", ".join(["%s"] * len(STUDY_RESULT_COLUMNS))
+    with connection.cursor() as cursor:
+        # Identifiers come from the model (quoted), values are parameters: nothing user-supplied is formatted in.
+        sql = f"INSERT INTO {quote(StudyResult._meta.db_table)} ({columns}) VALUES ({marks})"  # noqa: S608
+        cursor.executemany(sql, list(rows))
 
 
 def _carried_row_write(version: ReviewVersion, carried: CarriedRow) -> None:
@@ -165,6 +194,8 @@ def _certainty(inputs: RecomputeInputs, row: PooledRow, previous) -> tuple[str, 
 def _forest(pooled: PooledResult, row: PooledRow, outcome: Outcome) -> str:
     nat = lambda value: natural_scale(row, value)  # noqa: E731
     lines = [ForestLine(s.study.label, nat(s.effect.yi), nat(s.ci_lb), nat(s.ci_ub), s.weight) for s in row.studies]
+    if len(lines) > MAX_FOREST_LINES:
+        lines = [ForestLine(f"{len(lines)} studies (see the table)", pooled.estimate, pooled.ci_lb, pooled.ci_ub)]
     summary = ForestSummary(
         f"Pooled ({pooled.model}, {pooled.ci_method})",
         pooled.estimate,

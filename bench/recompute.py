@@ -1,0 +1,125 @@
+"""Benchmark: end-to-end recompute (read the database, pool everything, write the version).
+
+Prints the time for the seed review and for a generated review of 1,000 studies × 20 outcomes × 3 time points
+on the embedded default (a temporary SQLite file). Targets: under 0.2 s and under 5 s.
+
+    .venv/bin/python bench/recompute.py
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+TMP = Path(tempfile.mkdtemp(prefix="bench-recompute-"))
+# Production-like: DEBUG off (no per-query logging); still SQLite, the embedded default's database.
+os.environ.update(
+    DATABASE_URL=f"sqlite:///{TMP / 'bench.sqlite3'}",
+    EVIDENCE_VAR_DIR=str(TMP / "var"),
+    DEBUG="0",
+    SECRET_KEY="bench-only-secret-key-not-used-for-anything-else-0123456789",
+    SECURE_SSL_REDIRECT="0",
+)
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "evidence.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+
+from evidence.models import Intervention, Outcome, OutcomeMeasurement, Review, Study  # noqa: E402
+from evidence.services.recompute import review_recompute  # noqa: E402
+from evidence.services.seed import seed_load  # noqa: E402
+
+N_STUDIES, N_OUTCOMES, TIMEPOINTS = 1000, 20, (3, 6, 12)
+
+
+def _timed(label: str, fn) -> float:
+    start = time.perf_counter()
+    result = fn()
+    elapsed = time.perf_counter() - start
+    print(
+        f"{label:<58} {elapsed:8.3f} s  (version {result.version.number}, {result.version.pooled_results.count()} pooled rows)"
+    )
+    return elapsed
+
+
+def generated_review() -> Review:
+    rng = random.Random(20221)
+    review = Review.objects.create(
+        slug="generated", title="Generated review", pubmed_query="x", search_start_date="2020-01-01"
+    )
+    outcomes = Outcome.objects.bulk_create(
+        Outcome(
+            code=f"outcome_{i}",
+            name=f"Outcome {i}",
+            unit="points",
+            direction="lower_is_better",
+            outcome_type="continuous",
+            display_order=200 + i,
+        )
+        for i in range(N_OUTCOMES)
+    )
+    studies = Study.objects.bulk_create(
+        Study(
+            review=review,
+            label=f"Study {i:04d}",
+            year=2000 + i % 25,
+            design="single_arm_before_after",
+            enrolment_n=rng.randint(5, 80),
+            status="included",
+        )
+        for i in range(N_STUDIES)
+    )
+    sources, routes = ["adipose_svf", "umbilical_cord_msc", "bone_marrow_msc"], ["local_injection", "intravenous"]
+    Intervention.objects.bulk_create(
+        Intervention(study=s, cell_source=rng.choice(sources), route=rng.choice(routes), donor="autologous")
+        for s in studies
+    )
+    rows = []
+    for study in studies:
+        for outcome in outcomes:
+            for months in TIMEPOINTS:
+                base = rng.uniform(15, 30)
+                rows.append(
+                    OutcomeMeasurement(
+                        study=study,
+                        outcome=outcome,
+                        timepoint_months=months,
+                        data_format="baseline_followup",
+                        baseline_mean=base,
+                        baseline_sd=rng.uniform(3, 8),
+                        baseline_n=study.enrolment_n,
+                        followup_mean=base - rng.gauss(5, 2),
+                        followup_sd=rng.uniform(3, 8),
+                        followup_n=study.enrolment_n,
+                    )
+                )
+    OutcomeMeasurement.objects.bulk_create(rows, batch_size=5000)
+    return review
+
+
+def main() -> None:
+    call_command("migrate", verbosity=0)
+    seed_load()
+    seed = Review.objects.get(slug="msc-ssc")
+    print(f"recompute benchmark (SQLite at {TMP})")
+    t_seed = _timed("seed review (9 studies)", lambda: review_recompute(review=seed, trigger="bench"))
+    start = time.perf_counter()
+    big = generated_review()
+    print(f"{'(generate 1,000 studies × 20 outcomes × 3 time points)':<58} {time.perf_counter() - start:8.3f} s")
+    t_big = _timed("generated review (60,000 measurements)", lambda: review_recompute(review=big, trigger="bench"))
+    print(
+        f"targets: seed < 0.2 s: {'met' if t_seed < 0.2 else 'NOT met'}; generated < 5 s: {'met' if t_big < 5 else 'NOT met'}"
+    )
+
+
+if __name__ == "__main__":
+    main()
