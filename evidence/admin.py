@@ -16,6 +16,7 @@ from evidence.models import (
     Review,
     ReviewCitation,
     ReviewVersion,
+    SearchRun,
     Study,
     StudyReport,
 )
@@ -239,3 +240,37 @@ class GradeAssessmentAdmin(SimpleHistoryAdmin):
     def save_model(self, request, obj, form, change) -> None:
         obj.set_by = request.user
         super().save_model(request, obj, form, change)
+
+
+# --- PubMed search runs ------------------------------------------------------------------------------------
+@admin.register(SearchRun)
+class SearchRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The search ledger: every run, failures included, with what it asked and what it found."""
+
+    list_display = [
+        "review",
+        "status",
+        "window_start",
+        "window_end",
+        "triggered_by",
+        "started_at",
+        "finished_at",
+        "records_found",
+        "records_new",
+        "records_known",
+        "possible_duplicates",
+        "citations_flagged",
+        "requests_made",
+        "short_error",
+    ]
+    list_filter = ["review", "status", "triggered_by"]
+    search_fields = ["review__slug", "query", "error", "triggered_by"]
+    date_hierarchy = "started_at"
+    list_select_related = ["review"]
+
+    @admin.display(description="Error")
+    def short_error(self, run: SearchRun) -> str:
+        return run.error.strip().splitlines()[-1][:120] if run.error else ""
+
+
+# --- end PubMed search runs --------------------------------------------------------------------------------

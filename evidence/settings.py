@@ -8,6 +8,7 @@ any server installed. Production sets ``DATABASE_URL`` (PostgreSQL), ``CELERY_BR
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
@@ -49,6 +50,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
+    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "django_celery_beat",
@@ -92,7 +94,8 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3") and not Path(DATABASES["de
     DATABASES["default"]["NAME"] = str(BASE_DIR / DATABASES["default"]["NAME"])
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A file, not memory, so a Celery worker started by a test can open the test database too.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-evidence.sqlite3")}
+    # One file per test process, so two suites run at the same time in one checkout do not collide.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-evidence-{os.getpid()}.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -167,14 +170,51 @@ NCBI_TOOL = envstr("NCBI_TOOL", "msc-ssc-living-evidence")
 EUTILS_TIMEOUT_SECONDS = envint("EUTILS_TIMEOUT_SECONDS", 30, minimum=1)
 
 # --- REST API --------------------------------------------------------------------
+# Public and read-only: anyone may read; a registry's token (created in the admin) only raises its quota.
+# Rates are "<n>/<second|minute|hour|day>"; a deployment sets API_THROTTLE_ANON / API_THROTTLE_REGISTRY.
+# API_NUM_PROXIES: reverse proxies in front (0 = throttle by REMOTE_ADDR, never by a client's X-Forwarded-For).
+API_THROTTLE_RATES = {
+    "anon": envstr("API_THROTTLE_ANON", "60/minute"),
+    "registry": envstr("API_THROTTLE_REGISTRY", "600/minute"),
+}
+for _scope, _rate in API_THROTTLE_RATES.items():
+    _count, _, _period = _rate.partition("/")
+    if not (_count.isdigit() and _period[:1] in {"s", "m", "h", "d"}):
+        raise ImproperlyConfigured(f"API_THROTTLE_{_scope.upper()}={_rate!r} is not a rate like 60/minute.")
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "evidence.api.schema.ApiAutoSchema",
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.TokenAuthentication"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "evidence.api.renderers.StrictContentNegotiation",
+    "DEFAULT_FILTER_BACKENDS": ["evidence.api.filters.StrictFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "evidence.api.pagination.StableCursorPagination",
+    "DEFAULT_THROTTLE_CLASSES": ["evidence.api.throttling.AnonThrottle", "evidence.api.throttling.RegistryThrottle"],
+    "DEFAULT_THROTTLE_RATES": API_THROTTLE_RATES,
+    "NUM_PROXIES": envint("API_NUM_PROXIES", 0, minimum=0),
+    "COERCE_DECIMAL_TO_STRING": False,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Living evidence: MSC therapy in systemic sclerosis",
+    "DESCRIPTION": (
+        "Read-only access to the published evidence of each living review: versions, pooled results (JSON, CSV, "
+        "FHIR R5), studies, citations (JSON, CSV, RIS) and outcomes. Every answer has an ETag and a Last-Modified "
+        "for conditional requests (304). Lists are cursor-paginated; unknown query parameters are a 400. "
+        "Anonymous clients are throttled; registries authenticate with `Authorization: Token <key>` for a higher "
+        "quota. Human-readable docs: /api/docs/."
+    ),
     "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "StudyDesignEnum": "evidence.models.StudyDesign",
+        "CertaintyEnum": "evidence.models.Certainty",
+    },
 }
+
+SIMPLE_HISTORY_REVERT_DISABLED = True  # the audit trail is read-only: history is shown, never reverted
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 

@@ -6,6 +6,8 @@ import logging
 
 from celery import shared_task
 
+from evidence.pubmed import EutilsTransientError  # no Django, no models: safe at import
+
 logger = logging.getLogger(__name__)
 
 
@@ -59,3 +61,50 @@ def review_recompute(self, run_id: int) -> str:
     if status == "busy":
         raise RecomputeBusy(f"review of run {run_id} has a recompute running")
     return status
+
+
+# --- PubMed search runs ------------------------------------------------------------------------------------
+@shared_task(
+    name="evidence.search_run_for_review",
+    bind=True,
+    autoretry_for=(EutilsTransientError,),
+    retry_backoff=60,
+    retry_backoff_max=1800,
+    retry_jitter=True,
+    max_retries=4,
+)
+def search_run_for_review(self, review_id: int, triggered_by: str = "celery") -> dict | None:
+    """Run the review's PubMed search. Each attempt is its own SearchRun row; only a transient E-utilities
+    error (429, 5xx, timeout) is retried: a permanent or XML error leaves the run failed with its reason."""
+    from evidence.models import Review
+    from evidence.services.search import SearchRunAlreadyRunning, search_run_execute
+
+    review = Review.objects.filter(pk=review_id).first()
+    if review is None:
+        logger.warning("search_run_for_review: review %s no longer exists", review_id)
+        return None
+    attempt = f" (retry {self.request.retries})" if self.request.retries else ""
+    try:
+        run = search_run_execute(review=review, triggered_by=f"{triggered_by}{attempt}")
+    except SearchRunAlreadyRunning as exc:
+        logger.info("search_run_for_review: %s", exc)
+        return {"review_id": review_id, "status": "already running"}
+    return {"review_id": review_id, "run_id": run.pk, "status": run.status, "records_new": run.records_new}
+
+
+@shared_task(name="evidence.search_runs_nightly")
+def search_runs_nightly() -> list[int]:
+    """Enqueue one search per living review (the beat entry "PubMed nightly search" runs this)."""
+    from functools import partial
+
+    from django.db import transaction
+
+    from evidence.selectors import living_review_ids
+
+    review_ids = living_review_ids()
+    for review_id in review_ids:
+        transaction.on_commit(partial(search_run_for_review.delay, review_id, triggered_by="beat (nightly)"))
+    return review_ids
+
+
+# --- end PubMed search runs --------------------------------------------------------------------------------

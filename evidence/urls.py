@@ -1,10 +1,22 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
-from evidence import views
+from evidence import feeds, http_cache, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("api/", include("evidence.api.urls")),
+    # Public evidence pages (no account needed).
+    path("reviews/<slug:slug>/", views.review_detail, name="review"),
+    path("reviews/<slug:slug>/v/<int:number>/", views.version_detail, name="review_version"),
+    path(
+        "reviews/<slug:slug>/v/<int:number>/<slug:dataset>.<slug:fmt>",
+        views.version_download,
+        name="review_download",
+    ),
+    path("reviews/<slug:slug>/studies/<int:study_id>/", views.study_detail, name="review_study"),
+    path("reviews/<slug:slug>/outcomes/<slug:code>/", views.outcome_detail, name="review_outcome"),
+    path("reviews/<slug:slug>/feed/", http_cache.conditional(feeds.VersionFeed()), name="review_feed"),
 ]

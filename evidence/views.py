@@ -1,14 +1,15 @@
-"""Public pages: thin; they read through selectors and render."""
+"""Public pages: thin; they read through selectors and render. Cached per review stamp, with 304s."""
 
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, render
 
-from evidence import selectors
+from evidence import downloads, http_cache, selectors_public
+from evidence.models import Review, ReviewVersion
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "evidence/home.html", {"reviews": selectors.review_summaries()})
+    return render(request, "evidence/home.html", {"reviews": selectors_public.home_rows()})
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -16,3 +17,65 @@ def healthz(request: HttpRequest) -> JsonResponse:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok"})
+
+
+def _version(slug: str, number: int | None) -> tuple[Review, ReviewVersion]:
+    review = get_object_or_404(Review, slug=slug)
+    version = selectors_public.published_version(review=review, number=number)
+    if version is None:
+        raise Http404("No published version with that number.")
+    return review, version
+
+
+def _page(request: HttpRequest, slug: str, number: int | None) -> HttpResponse:
+    def build() -> HttpResponse:
+        review, version = _version(slug, number)
+        page = selectors_public.review_page(review=review, version=version)
+        return render(request, "evidence/review.html", {"page": page})
+
+    return http_cache.cached_page(request, slug, build)
+
+
+@http_cache.conditional
+def review_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    return _page(request, slug, None)
+
+
+@http_cache.conditional
+def version_detail(request: HttpRequest, slug: str, number: int) -> HttpResponse:
+    return _page(request, slug, number)
+
+
+@http_cache.conditional
+def outcome_detail(request: HttpRequest, slug: str, code: str) -> HttpResponse:
+    def build() -> HttpResponse:
+        review, version = _version(slug, None)
+        page = selectors_public.review_page(review=review, version=version, outcome_code=code)
+        if not page.rows and not page.narrative:
+            raise Http404("This version reports nothing for that outcome.")
+        return render(request, "evidence/outcome.html", {"page": page, "outcome_code": code})
+
+    return http_cache.cached_page(request, slug, build)
+
+
+@http_cache.conditional
+def study_detail(request: HttpRequest, slug: str, study_id: int) -> HttpResponse:
+    def build() -> HttpResponse:
+        page = selectors_public.study_page(review=get_object_or_404(Review, slug=slug), study_id=study_id)
+        if page is None:
+            raise Http404("No such study in this review.")
+        return render(request, "evidence/study.html", {"page": page})
+
+    return http_cache.cached_page(request, slug, build)
+
+
+@http_cache.conditional
+def version_download(request: HttpRequest, slug: str, number: int, dataset: str, fmt: str) -> HttpResponse:
+    def build() -> HttpResponse:
+        _, version = _version(slug, number)
+        response = downloads.version_download(version=version, dataset=dataset, fmt=fmt)
+        if response is None:
+            raise Http404(f"Downloads are {', '.join(downloads.AVAILABLE)}.")
+        return response
+
+    return http_cache.cached_page(request, slug, build)

@@ -42,9 +42,9 @@ __all__ = [
     "CitationOrigin",
     "ContinuousMeasure",
     "Direction",
-    "GradeAssessment",
     "Donor",
     "Estimator",
+    "GradeAssessment",
     "Intervention",
     "LivingStatus",
     "MeasurementFormat",
@@ -64,18 +64,18 @@ __all__ = [
     "SafetyResult",
     "SearchRun",
     "SearchRunStatus",
-    "StudyResult",
     "Study",
     "StudyDesign",
     "StudyReport",
+    "StudyResult",
     "StudyStatus",
     "TriageStage",
     "VersionKind",
 ]
 
 # --- Screening, extraction and approval (reviewer workflow) -----------------------------------------
-from evidence.models.extraction import ApprovalAction, DraftStatus, ExtractionDraft, StudyApproval  # noqa: E402
-from evidence.models.screening import (  # noqa: E402
+from evidence.models.extraction import ApprovalAction, DraftStatus, ExtractionDraft, StudyApproval
+from evidence.models.screening import (
     ROLE_GROUPS,
     Adjudication,
     Decision,

@@ -164,8 +164,7 @@ def _r_sensitivity(row: PooledRow, inputs: RecomputeInputs, settings: dict) -> l
     """Re-pool with each imputed r; only studies that use the review's default r change."""
     if not any("review default" in s.effect.derivation for s in row.studies):
         return []
-    by_key = {(m.study_id, m.outcome_code, m.timepoint_months): m for m in inputs.measurements}
-    group = [by_key[(s.study.study_id, row.outcome_code, row.timepoint)] for s in row.studies]
+    group = [inputs.measurement_by_key[(s.study.study_id, row.outcome_code, row.timepoint)] for s in row.studies]
     pre_post = [m for m in group if m.data_format == "baseline_followup"]
     others = [s.effect for s, m in zip(row.studies, group) if m.data_format != "baseline_followup"]
     results = []

@@ -9,10 +9,12 @@ import hashlib
 import json
 from dataclasses import dataclass, fields
 from decimal import Decimal
+from functools import cached_property
 
 from evidence.models import (
     AdverseEvent,
     GradeAssessment,
+    Outcome,
     OutcomeMeasurement,
     Review,
     Study,
@@ -95,6 +97,11 @@ class RecomputeInputs:
     adverse_events: tuple[AdverseEventInput, ...]
     grades: dict  # (code, timepoint str, subgroup variable, subgroup value) -> (certainty, reasons)
 
+    @cached_property
+    def measurement_by_key(self) -> dict:
+        """(study id, outcome code, time point) -> measurement."""
+        return {(m.study_id, m.outcome_code, m.timepoint_months): m for m in self.measurements}
+
     def inputs_hash(self) -> str:
         payload = {
             "code": CODE_VERSION,
@@ -119,15 +126,22 @@ def recompute_inputs_load(*, review: Review) -> RecomputeInputs:
     )
     study_inputs = tuple(_study_input(study) for study in studies.order_by("id"))
     included = [s.study_id for s in study_inputs]
-    rows = OutcomeMeasurement.objects.filter(study_id__in=included).select_related("outcome").order_by("id")
-    measurements = tuple(_measurement_input(m) for m in rows)
+    # values_list, not model instances: a large review has tens of thousands of measurements.
+    rows = (
+        OutcomeMeasurement.objects.filter(study__review=review, study__status=StudyStatus.INCLUDED)
+        .order_by("id")
+        .values_list("study_id", "outcome__code", "timepoint_months", "data_format", *MEASUREMENT_FIELDS)
+    )
+    measurements = tuple(
+        MeasurementInput(row[0], row[1], _months(row[2]), row[3], tuple(row[4:])) for row in rows.iterator(2000)
+    )
     events = AdverseEvent.objects.filter(study_id__in=included).order_by("id")
     return RecomputeInputs(
         review_id=review.id,
         settings=review.analysis_settings(),
         studies=study_inputs,
         measurements=measurements,
-        outcomes=_outcomes({m.outcome for m in rows}),
+        outcomes=_outcomes(Outcome.objects.filter(code__in={m.outcome_code for m in measurements})),
         adverse_events=tuple(
             AdverseEventInput(e.study_id, e.term, e.category, e.serious, e.patients_with_event, e.patients_at_risk)
             for e in events
@@ -166,16 +180,6 @@ def _study_input(study: Study) -> StudyInput:
         route=first.route if first else "",
         donor=first.donor if first else "",
         flags=tuple(flags),
-    )
-
-
-def _measurement_input(m: OutcomeMeasurement) -> MeasurementInput:
-    return MeasurementInput(
-        study_id=m.study_id,
-        outcome_code=m.outcome.code,
-        timepoint_months=_months(m.timepoint_months),
-        data_format=m.data_format,
-        values=tuple(getattr(m, name) for name in MEASUREMENT_FIELDS),
     )
 
 

@@ -86,7 +86,7 @@ def _computed_row_write(version, row: PooledRow, outcome: Outcome, inputs: Recom
     nat = lambda value: natural_scale(row, value)  # noqa: E731
     months = Decimal(row.timepoint)
     certainty, reasons, change = _certainty(inputs, row, previous_rows.get((row.outcome_code, months, *row.key[2:])))
-    pooled = PooledResult.objects.create(
+    pooled = PooledResult(
         version=version,
         outcome=outcome,
         timepoint_months=months,
@@ -121,6 +121,11 @@ def _computed_row_write(version, row: PooledRow, outcome: Outcome, inputs: Recom
         contributing_studies=[s.study.label for s in row.studies],
         notes="; ".join(f"{_label(inputs, u.study_id)}: {u.reason}" for u in row.unpoolable),
     )
+    # Plots are drawn before the single INSERT: a row is written once and never updated.
+    pooled.forest_svg = _forest(pooled, row, outcome)
+    if len(row.studies) > 1 and not row.subgroup_variable:
+        pooled.cumulative_svg = _cumulative_forest(pooled, row, outcome)
+    pooled.save(force_insert=True)
     _study_results_insert(
         (
             pooled.id,
@@ -137,10 +142,6 @@ def _computed_row_write(version, row: PooledRow, outcome: Outcome, inputs: Recom
         )
         for s in row.studies
     )
-    pooled.forest_svg = _forest(pooled, row, outcome)
-    if len(row.studies) > 1 and not row.subgroup_variable:
-        pooled.cumulative_svg = _cumulative_forest(pooled, row, outcome)
-    pooled.save(update_fields=["forest_svg", "cumulative_svg"])
 
 
 STUDY_RESULT_COLUMNS = (

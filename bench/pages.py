@@ -1,0 +1,187 @@
+"""Review page throughput: gunicorn on production settings against the same page saved as a static file.
+
+    .venv/bin/python bench/pages.py [--seconds 10] [--connections 50] [--workers N]
+
+Builds a throw-away deployment (temp SQLite DB, migrate, load_seed, collectstatic), saves the rendered
+review page into STATIC_ROOT so WhiteNoise serves it through the same gunicorn, then loads both URLs
+with 50 concurrent clients (wrk when /usr/bin/wrk exists, else a threaded Python generator) and prints
+requests/s, p50 and p99 latency and the ratio. Targets: >= 500 req/s, p99 < 50 ms, >= 25% of static.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import re
+import secrets
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+PAGE = "/reviews/msc-ssc/"
+STATIC_PAGE = "/static/bench/review.html"
+
+
+def _env(workdir: Path) -> dict:
+    return {
+        **os.environ,
+        "DEBUG": "0",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "0",
+        "EVIDENCE_VAR_DIR": str(workdir),
+        "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",
+        "STATIC_ROOT": str(workdir / "static"),
+        "LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(ROOT),
+    }
+
+
+def _manage(env: dict, *args: str) -> None:
+    subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+
+
+def _save_page(env: dict, target: Path) -> int:
+    """Render the page exactly as the server will, with Django's test client, into the static root."""
+    script = (
+        "import django, sys; django.setup(); from django.test import Client; "
+        f"r = Client(HTTP_HOST='127.0.0.1').get('{PAGE}'); assert r.status_code == 200, r.status_code; "
+        "sys.stdout.buffer.write(r.content)"
+    )
+    env = {**env, "DJANGO_SETTINGS_MODULE": "evidence.settings"}
+    content = subprocess.run([PYTHON, "-c", script], cwd=ROOT, env=env, check=True, capture_output=True).stdout
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(content)
+    return len(content)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait(port: int, path: str = "/healthz", timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", path)
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"gunicorn did not answer {path} within {timeout} s")
+
+
+def _wrk(url: str, seconds: int, connections: int) -> tuple[float, float, float]:
+    out = subprocess.run(
+        ["/usr/bin/wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+        check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    return rps, _wrk_ms(out, "50%"), _wrk_ms(out, "99%")
+
+
+def _wrk_ms(out: str, percentile: str) -> float:
+    value, unit = re.search(rf"{percentile}\s+([\d.]+)(us|ms|s)", out).groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def _threads(url: str, seconds: int, connections: int) -> tuple[float, float, float]:
+    """Fallback closed-loop generator: one thread per client, a new connection per request (as gunicorn sync)."""
+    path = "/" + url.split("/", 3)[3]
+    port = int(url.split(":")[2].split("/")[0])
+    latencies: list[float] = []
+    stop = time.monotonic() + seconds
+
+    def client() -> None:
+        mine = []
+        while time.monotonic() < stop:
+            started = time.perf_counter()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn.request("GET", path)
+            conn.getresponse().read()
+            conn.close()
+            mine.append((time.perf_counter() - started) * 1000)
+        latencies.extend(mine)
+
+    workers = [threading.Thread(target=client) for _ in range(connections)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    cuts = statistics.quantiles(latencies, n=100)
+    return len(latencies) / seconds, cuts[49], cuts[98]
+
+
+def _measure(url: str, seconds: int, connections: int) -> tuple[float, float, float]:
+    runner = _wrk if Path("/usr/bin/wrk").exists() else _threads
+    runner(url, 2, connections)  # warm every worker's page cache
+    return runner(url, seconds, connections)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--workers", type=int, default=4, help="as docker-compose.yml runs gunicorn")
+    parser.add_argument("--worker-class", default="sync", help="sync (as docker-compose.yml) or gthread")
+    parser.add_argument("--threads", type=int, default=1, help="threads per gthread worker (keep-alive)")
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="bench-pages-"))
+    env = _env(workdir)
+    try:
+        _manage(env, "migrate", "--noinput")
+        _manage(env, "load_seed")
+        _manage(env, "collectstatic", "--noinput")
+        size = _save_page(env, workdir / "static" / "bench" / "review.html")
+        port = _free_port()
+        server = subprocess.Popen(
+            [PYTHON, "-m", "gunicorn", "evidence.wsgi:application", "--bind", f"127.0.0.1:{port}",
+             "--workers", str(args.workers), "--worker-class", args.worker_class, "--threads", str(args.threads),
+             "--log-level", "warning"],
+            cwd=ROOT, env=env,
+        )  # fmt: skip
+        try:
+            _wait(port)
+            _wait(port, PAGE)
+            results = {
+                name: _measure(f"http://127.0.0.1:{port}{path}", args.seconds, args.connections)
+                for name, path in (("review page (Django)", PAGE), ("same page as a static file", STATIC_PAGE))
+            }
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    _report(results, size, args)
+
+
+def _report(results: dict, size: int, args: argparse.Namespace) -> None:
+    tool = "wrk" if Path("/usr/bin/wrk").exists() else "python threads"
+    print(f"{PAGE}: {size:,} bytes; gunicorn {args.workers} {args.worker_class} workers x {args.threads} threads; {args.connections} clients; "
+          f"{args.seconds} s; load by {tool}; {os.cpu_count()} CPUs shared with the load generator")  # fmt: skip
+    for name, (rps, p50, p99) in results.items():
+        print(f"  {name:28s} {rps:9.1f} req/s   p50 {p50:7.2f} ms   p99 {p99:7.2f} ms")
+    page, static = results["review page (Django)"], results["same page as a static file"]
+    ratio = page[0] / static[0] if static[0] else float("nan")
+    print(f"  ratio page/static: {ratio:.0%}")
+    print(
+        f"  targets: >= 500 req/s [{'met' if page[0] >= 500 else 'NOT met'}], "
+        f"p99 < 50 ms [{'met' if page[2] < 50 else 'NOT met'}], "
+        f">= 25% of static [{'met' if ratio >= 0.25 else 'NOT met'}]"
+    )
+
+
+if __name__ == "__main__":
+    main()

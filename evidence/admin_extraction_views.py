@@ -1,0 +1,135 @@
+"""Admin-site pages for dual extraction, reconciliation and approval: thin views over the services."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+
+from evidence import selectors_screening as sel
+from evidence.admin_screening_forms import draft_forms, draft_payload
+from evidence.admin_screening_views import _context, _error_messages, _review
+from evidence.models import ExtractionDraft, ReviewCitation, Study
+from evidence.services.approval import study_approve, study_send_back
+from evidence.services.extraction import extraction_draft_save, extraction_reconcile
+from evidence.services.extraction_payload import payload_compare, payload_merge
+
+
+def _review_citation(review, review_citation_id: int) -> ReviewCitation:
+    review_citation = get_object_or_404(ReviewCitation.objects.select_related("citation"), pk=review_citation_id)
+    if review_citation.review_id != review.pk:
+        raise PermissionDenied("This citation belongs to another review.")
+    return review_citation
+
+
+def extraction_list(request: HttpRequest, review_id: int) -> HttpResponse:
+    review = _review(request, review_id)
+    if not sel.user_has_role(user=request.user, review=review, roles=sel.EXTRACT + sel.RECONCILE):
+        raise PermissionDenied("You need the extractor or senior reviewer role in this review.")
+    mine = set(
+        ExtractionDraft.objects.filter(review_citation__review=review, extractor=request.user).values_list(
+            "review_citation_id", "status"
+        )
+    )
+    return render(
+        request,
+        "admin/screening/extraction_list.html",
+        _context(
+            request,
+            title="Data extraction",
+            review=review,
+            queue=sel.extraction_queue(review=review),
+            mine=dict(mine),
+            can_reconcile=sel.user_has_role(user=request.user, review=review, roles=sel.RECONCILE),
+        ),
+    )
+
+
+def extraction_draft(request: HttpRequest, review_id: int, review_citation_id: int) -> HttpResponse:
+    review = _review(request, review_id, sel.EXTRACT)
+    review_citation = _review_citation(review, review_citation_id)
+    draft = ExtractionDraft.objects.filter(review_citation=review_citation, extractor=request.user).first()
+    forms = draft_forms(review, request.POST or None, payload=draft.payload if draft else None)
+    if request.method == "POST":
+        payload = draft_payload(forms)
+        if payload is None:
+            messages.error(request, "Some values are not numbers or not in the lists; see the marked fields.")
+        else:
+            try:
+                extraction_draft_save(
+                    review_citation=review_citation,
+                    extractor=request.user,
+                    payload=payload,
+                    submit="submit" in request.POST,
+                )
+            except ValidationError as error:
+                _error_messages(request, error)
+            else:
+                messages.success(request, "Draft submitted." if "submit" in request.POST else "Draft saved.")
+                return redirect("admin:extraction_draft", review.pk, review_citation.pk)
+    return render(
+        request,
+        "admin/screening/extraction_draft.html",
+        _context(
+            request, title="Your extraction", review=review, review_citation=review_citation, draft=draft, **forms
+        ),
+    )
+
+
+def extraction_compare(request: HttpRequest, review_id: int, review_citation_id: int) -> HttpResponse:
+    """Side by side: each extractor's values, discrepancies marked; the senior reviewer picks and reconciles."""
+    review = _review(request, review_id, sel.RECONCILE)
+    review_citation = _review_citation(review, review_citation_id)
+    drafts = list(sel.drafts_for(review_citation=review_citation).exclude(status="draft"))
+    comparisons = payload_compare([draft.payload for draft in drafts])
+    if request.method == "POST":
+        choices = {
+            comparison.path: int(request.POST.get(f"choice:{comparison.path}", "-1"))
+            for comparison in comparisons
+            if comparison.differs and request.POST.get(f"choice:{comparison.path}", "").isdigit()
+        }
+        try:
+            payload = payload_merge([draft.payload for draft in drafts], choices)
+            study = extraction_reconcile(review_citation=review_citation, reconciler=request.user, payload=payload)
+        except ValueError as error:
+            messages.error(request, f"Choose a value for every discrepancy ({error}).")
+        except ValidationError as error:
+            _error_messages(request, error)
+        else:
+            messages.success(request, f"Reconciled into {study.label}; it now awaits an editor's approval.")
+            return redirect("admin:extraction_list", review.pk)
+    return render(
+        request,
+        "admin/screening/extraction_compare.html",
+        _context(
+            request,
+            title="Reconcile dual extraction",
+            review=review,
+            review_citation=review_citation,
+            drafts=drafts,
+            comparisons=comparisons,
+            n_differ=sum(comparison.differs for comparison in comparisons),
+        ),
+    )
+
+
+def approval_list(request: HttpRequest, review_id: int) -> HttpResponse:
+    review = _review(request, review_id, sel.APPROVE)
+    if request.method == "POST":
+        study = get_object_or_404(Study, pk=request.POST.get("study"), review=review)
+        try:
+            if request.POST.get("action") == "approve":
+                study_approve(study=study, editor=request.user, comment=request.POST.get("comment", ""))
+                messages.success(request, f"{study.label} approved; the review's results will be recomputed.")
+            else:
+                study_send_back(study=study, editor=request.user, comment=request.POST.get("comment", ""))
+                messages.info(request, f"{study.label} sent back to its extractors.")
+        except ValidationError as error:
+            _error_messages(request, error)
+        return redirect("admin:approval_list", review.pk)
+    return render(
+        request,
+        "admin/screening/approval_list.html",
+        _context(request, title="Approve studies", review=review, studies=sel.studies_awaiting_approval(review=review)),
+    )

@@ -1,0 +1,141 @@
+"""Admin registration of the reviewer workflow: its event models (read-only, with history) and its pages.
+
+Imported at the end of ``evidence.admin``. Events (decisions, adjudications, resolutions, approvals) are
+never edited here: their history is visible and cannot be reverted.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import path
+from simple_history.admin import SimpleHistoryAdmin
+
+from evidence import admin_extraction_views as extraction_views
+from evidence import admin_screening_views as views
+from evidence.models import (
+    Adjudication,
+    ExtractionDraft,
+    ReviewMembership,
+    ScreeningDecision,
+    ScreeningResolution,
+    StudyApproval,
+)
+from evidence.selectors_screening import reviews_for_user
+from evidence.services.screening import review_membership_create
+
+
+class AuditedReadOnlyAdmin(SimpleHistoryAdmin):
+    """An event log: visible with its history, never added, changed, deleted or reverted here."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_history_permission(self, request, obj=None) -> bool:
+        return False
+
+    def revert_disabled(self, request, obj=None) -> bool:
+        return True
+
+    def get_queryset(self, request):
+        """A user sees only the events of their own reviews."""
+        return (
+            super().get_queryset(request).filter(**{self.review_lookup + "__in": reviews_for_user(user=request.user)})
+        )
+
+    review_lookup = "review_citation__review"
+
+
+@admin.register(ReviewMembership)
+class ReviewMembershipAdmin(SimpleHistoryAdmin):
+    list_display = ["user", "review", "role", "created_at"]
+    list_filter = ["review", "role"]
+    search_fields = ["user__username", "review__slug"]
+    change_list_template = "admin/screening/membership_change_list.html"
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False  # a role is granted or removed, never edited into another
+
+    def revert_disabled(self, request, obj=None) -> bool:
+        return True
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(review__in=reviews_for_user(user=request.user))
+
+    def save_model(self, request, obj, form, change) -> None:
+        obj.pk = review_membership_create(review=obj.review, user=obj.user, role=obj.role).pk
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        workflow = [
+            path("workspace/", wrap(views.screening_home), name="screening_home"),
+            path("workspace/<int:review_id>/agreement/", wrap(views.screening_agreement), name="screening_agreement"),
+            path("workspace/<int:review_id>/prisma/", wrap(views.screening_prisma), name="screening_prisma"),
+            path(
+                "workspace/<int:review_id>/extraction/",
+                wrap(extraction_views.extraction_list),
+                name="extraction_list",
+            ),
+            path(
+                "workspace/<int:review_id>/extraction/<int:review_citation_id>/draft/",
+                wrap(extraction_views.extraction_draft),
+                name="extraction_draft",
+            ),
+            path(
+                "workspace/<int:review_id>/extraction/<int:review_citation_id>/compare/",
+                wrap(extraction_views.extraction_compare),
+                name="extraction_compare",
+            ),
+            path("workspace/<int:review_id>/approval/", wrap(extraction_views.approval_list), name="approval_list"),
+            path("workspace/<int:review_id>/<str:stage>/", wrap(views.screening_screen), name="screening_screen"),
+            path("workspace/<int:review_id>/<str:stage>/undo/", wrap(views.screening_undo), name="screening_undo"),
+            path(
+                "workspace/<int:review_id>/<str:stage>/conflicts/",
+                wrap(views.screening_conflicts),
+                name="screening_conflicts",
+            ),
+            path(
+                "workspace/<int:review_id>/<str:stage>/conflicts/<int:review_citation_id>/",
+                wrap(views.screening_adjudicate),
+                name="screening_adjudicate",
+            ),
+        ]
+        return workflow + super().get_urls()
+
+
+@admin.register(ScreeningDecision)
+class ScreeningDecisionAdmin(AuditedReadOnlyAdmin):
+    list_display = ["review_citation", "reviewer", "stage", "decision", "exclusion_reason", "created_at"]
+    list_filter = ["stage", "decision", "review_citation__review"]
+    search_fields = ["review_citation__citation__title", "reviewer__username"]
+
+
+@admin.register(Adjudication)
+class AdjudicationAdmin(AuditedReadOnlyAdmin):
+    list_display = ["review_citation", "stage", "adjudicator", "decision", "exclusion_reason", "created_at"]
+    list_filter = ["stage", "decision", "review_citation__review"]
+    search_fields = ["review_citation__citation__title", "reason"]
+
+
+@admin.register(ScreeningResolution)
+class ScreeningResolutionAdmin(AuditedReadOnlyAdmin):
+    list_display = ["review_citation", "stage", "outcome", "exclusion_reason", "adjudication", "created_at"]
+    list_filter = ["stage", "outcome", "review_citation__review"]
+
+
+@admin.register(ExtractionDraft)
+class ExtractionDraftAdmin(AuditedReadOnlyAdmin):
+    list_display = ["review_citation", "extractor", "status", "study", "updated_at"]
+    list_filter = ["status", "review_citation__review"]
+
+
+@admin.register(StudyApproval)
+class StudyApprovalAdmin(AuditedReadOnlyAdmin):
+    list_display = ["study", "action", "editor", "comment", "created_at"]
+    list_filter = ["action", "study__review"]
+    review_lookup = "study__review"

@@ -1,0 +1,209 @@
+"""Admin-site pages of the reviewer workflow: thin views that parse, call one service and render.
+
+Each page first finds the review among the user's own reviews (404 otherwise), then checks the role
+(403 otherwise). Blinding: the screening page never shows another reviewer's decision.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from evidence import selectors_screening as sel
+from evidence.admin_screening_forms import AdjudicationForm, ScreeningDecisionForm
+from evidence.models import Review, ReviewCitation, ScreeningStage
+from evidence.services import prisma
+from evidence.services.screening import adjudication_record, screening_decision_record, screening_decision_undo
+
+
+def _review(request: HttpRequest, review_id: int, roles: tuple[str, ...] | None = None) -> Review:
+    review = get_object_or_404(sel.reviews_for_user(user=request.user), pk=review_id)
+    if roles is not None and not sel.user_has_role(user=request.user, review=review, roles=roles):
+        raise PermissionDenied(f"You need the {' or '.join(roles)} role in this review.")
+    return review
+
+
+def _stage(stage: str) -> str:
+    if stage not in ScreeningStage.values:
+        raise Http404(f"Unknown stage {stage!r}.")
+    return stage
+
+
+def _context(request: HttpRequest, **extra) -> dict:
+    return {**admin.site.each_context(request), **extra}
+
+
+def _error_messages(request: HttpRequest, error: ValidationError) -> None:
+    for message in error.messages:
+        messages.error(request, message)
+
+
+def screening_home(request: HttpRequest) -> HttpResponse:
+    rows = []
+    for review in sel.reviews_for_user(user=request.user):
+        roles = sel.user_roles(user=request.user, review=review)
+        stages = [
+            (stage, sel.screening_progress(review=review, reviewer=request.user, stage=stage))
+            for stage in ScreeningStage
+        ]
+        rows.append({"review": review, "roles": sorted(roles), "stages": stages})
+    return render(request, "admin/screening/home.html", _context(request, title="Screening workspace", rows=rows))
+
+
+def _position(request: HttpRequest, queue) -> tuple[ReviewCitation | None, int]:
+    wanted = request.GET.get("rc")
+    if wanted and wanted.isdigit():
+        ids = list(queue.values_list("id", flat=True))
+        if int(wanted) in ids:
+            return queue.get(pk=int(wanted)), ids.index(int(wanted))
+    pos = request.GET.get("pos", "0")
+    pos = max(int(pos), 0) if pos.isdigit() else 0
+    return queue[pos] if queue[pos : pos + 1] else None, pos
+
+
+def screening_screen(request: HttpRequest, review_id: int, stage: str) -> HttpResponse:
+    review, stage = _review(request, review_id, sel.SCREEN), _stage(stage)
+    if request.method == "POST":
+        return _decision_post(request, review, stage)
+    queue = sel.screening_queue(review=review, reviewer=request.user, stage=stage)
+    current, pos = _position(request, queue)
+    form = ScreeningDecisionForm(review=review, stage=stage, initial={"review_citation": current and current.pk})
+    citation = current.citation if current else None
+    return render(
+        request,
+        "admin/screening/screen.html",
+        _context(
+            request,
+            title=f"{ScreeningStage(stage).label}: {review.title}",
+            review=review,
+            stage=stage,
+            stage_label=ScreeningStage(stage).label,
+            current=current,
+            citation=citation,
+            title_html=sel.highlight_terms(citation.title, review.pico_terms) if citation else "",
+            sections=[
+                {**section, "html": sel.highlight_terms(section.get("text", ""), review.pico_terms)}
+                for section in (citation.abstract_sections if citation else [])
+            ],
+            abstract_html=sel.highlight_terms(citation.abstract, review.pico_terms) if citation else "",
+            form=form,
+            pos=pos,
+            next_pos=pos + 1,
+            prev_pos=max(pos - 1, 0),
+            progress=sel.screening_progress(review=review, reviewer=request.user, stage=stage),
+            is_full_text=stage == ScreeningStage.FULL_TEXT,
+        ),
+    )
+
+
+def _decision_post(request: HttpRequest, review: Review, stage: str) -> HttpResponse:
+    form = ScreeningDecisionForm(request.POST, review=review, stage=stage)
+    url = reverse("admin:screening_screen", args=[review.pk, stage])
+    if not form.is_valid():
+        messages.error(request, "Choose include, exclude or maybe (and a listed reason).")
+        return redirect(url)
+    review_citation = get_object_or_404(ReviewCitation, pk=form.cleaned_data["review_citation"], review=review)
+    try:
+        screening_decision_record(
+            review_citation=review_citation,
+            reviewer=request.user,
+            stage=stage,
+            decision=form.cleaned_data["decision"],
+            exclusion_reason=form.cleaned_data["exclusion_reason"],
+            note=form.cleaned_data["note"],
+        )
+    except ValidationError as error:
+        _error_messages(request, error)
+        return redirect(f"{url}?rc={review_citation.pk}")
+    messages.success(request, f"Recorded: {form.cleaned_data['decision']} — {review_citation.citation}")
+    return redirect(f"{url}?pos={request.POST.get('pos', '0')}")
+
+
+@require_POST
+def screening_undo(request: HttpRequest, review_id: int, stage: str) -> HttpResponse:
+    review, stage = _review(request, review_id, sel.SCREEN), _stage(stage)
+    url = reverse("admin:screening_screen", args=[review.pk, stage])
+    try:
+        undone = screening_decision_undo(review=review, reviewer=request.user, stage=stage)
+    except ValidationError as error:
+        _error_messages(request, error)
+        return redirect(url)
+    messages.info(request, f"Undone: your {undone.decision} on {undone.review_citation.citation}")
+    return redirect(f"{url}?rc={undone.review_citation_id}")
+
+
+def screening_conflicts(request: HttpRequest, review_id: int, stage: str) -> HttpResponse:
+    review, stage = _review(request, review_id, sel.ADJUDICATE), _stage(stage)
+    return render(
+        request,
+        "admin/screening/conflicts.html",
+        _context(
+            request,
+            title=f"Conflicts — {ScreeningStage(stage).label}",
+            review=review,
+            stage=stage,
+            conflicts=sel.awaiting_adjudication(review=review, stage=stage),
+            awaiting_second=sel.awaiting_second_reviewer(review=review, stage=stage),
+        ),
+    )
+
+
+def screening_adjudicate(request: HttpRequest, review_id: int, stage: str, review_citation_id: int) -> HttpResponse:
+    review, stage = _review(request, review_id, sel.ADJUDICATE), _stage(stage)
+    review_citation = get_object_or_404(ReviewCitation.objects.select_related("citation"), pk=review_citation_id)
+    if review_citation.review_id != review.pk:
+        raise PermissionDenied("This citation belongs to another review.")
+    form = AdjudicationForm(request.POST or None, review=review, stage=stage)
+    if request.method == "POST" and form.is_valid():
+        try:
+            adjudication_record(
+                review_citation=review_citation, adjudicator=request.user, stage=stage, **form.cleaned_data
+            )
+        except ValidationError as error:
+            _error_messages(request, error)
+        else:
+            messages.success(request, f"Adjudicated: {form.cleaned_data['decision']} — {review_citation.citation}")
+            return redirect("admin:screening_conflicts", review.pk, stage)
+    return render(
+        request,
+        "admin/screening/adjudicate.html",
+        _context(
+            request,
+            title="Adjudicate a conflict",
+            review=review,
+            stage=stage,
+            review_citation=review_citation,
+            citation=review_citation.citation,
+            decisions=sel.conflict_decisions(review_citation=review_citation, stage=stage),
+            form=form,
+        ),
+    )
+
+
+def screening_agreement(request: HttpRequest, review_id: int) -> HttpResponse:
+    review = _review(request, review_id, sel.SEE_AGREEMENT)
+    return render(
+        request,
+        "admin/screening/agreement.html",
+        _context(
+            request, title="Agreement (Cohen's kappa)", review=review, pairs=sel.reviewer_pair_agreement(review=review)
+        ),
+    )
+
+
+def screening_prisma(request: HttpRequest, review_id: int) -> HttpResponse:
+    review = _review(request, review_id)
+    since = request.GET.get("since")
+    from django.utils.dateparse import parse_datetime
+
+    since_dt = parse_datetime(since) if since else None
+    counts = prisma.prisma_counts(review=review, since=since_dt)
+    return render(
+        request,
+        "admin/screening/prisma.html",
+        _context(request, title="PRISMA 2020 flow", review=review, counts=counts, since=since_dt),
+    )

@@ -1,0 +1,146 @@
+"""A version's data as files: pooled results and study-level rows (CSV, JSON), included reports (RIS).
+
+Numbers are written at full stored precision with an ASCII minus, for software to read; the pages show
+the rounded, typeset numbers. Every file names the version it came from.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import rispy
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import HttpResponse
+
+from evidence.models import Citation, PooledResult, ReviewVersion, StudyResult
+
+POOLED_FIELDS = (
+    "outcome", "outcome_name", "timepoint_months", "timepoint_label", "subgroup_variable", "subgroup_value", "k",
+    "n_participants", "effect_measure", "effect_measure_note", "orientation", "model", "ci_method", "estimate",
+    "ci_lb", "ci_ub", "pi_lb", "pi_ub", "se", "p_value", "p_value_reported", "i2", "tau2", "q", "q_pval",
+    "certainty", "certainty_reasons", "certainty_change", "computed", "awaiting", "contributing_studies", "source",
+)  # fmt: skip
+STUDY_FIELDS = (
+    "outcome", "timepoint_months", "subgroup_variable", "subgroup_value", "study_label", "study_id",
+    "publication_year", "n", "yi", "vi", "ci_lb", "ci_ub", "weight", "scale", "derivation",
+)  # fmt: skip
+
+
+def _pooled(version: ReviewVersion) -> list[dict]:
+    rows = PooledResult.objects.filter(version=version).select_related("outcome")
+    return [
+        {
+            "outcome": r.outcome.code,
+            "outcome_name": r.outcome.name,
+            **{name: getattr(r, name) for name in POOLED_FIELDS[2:] if hasattr(r, name)},
+            "timepoint_months": float(r.timepoint_months),
+        }
+        for r in rows
+    ]
+
+
+def _studies(version: ReviewVersion) -> list[dict]:
+    rows = StudyResult.objects.filter(pooled_result__version=version).select_related("pooled_result__outcome")
+    return [
+        {
+            "outcome": s.pooled_result.outcome.code,
+            "timepoint_months": float(s.pooled_result.timepoint_months),
+            "subgroup_variable": s.pooled_result.subgroup_variable,
+            "subgroup_value": s.pooled_result.subgroup_value,
+            **{name: getattr(s, name) for name in STUDY_FIELDS[4:] if hasattr(s, name)},
+            "scale": "log" if s.pooled_result.effect_measure == "ratio" else "natural",
+        }
+        for s in rows.order_by("pooled_result_id", "publication_year", "study_label")
+    ]
+
+
+def _csv(rows: list[dict], fields: tuple[str, ...]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: _cell(v) for k, v in row.items()})
+    return out.getvalue()
+
+
+def _cell(value):
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return "" if value is None else value
+
+
+def _meta(version: ReviewVersion) -> dict:
+    return {
+        "review": version.review.slug,
+        "version": version.number,
+        "kind": version.kind,
+        "published_at": version.published_at,
+        "attribution": version.attribution,
+        "analysis_settings": version.analysis_settings,
+        "methods_note": version.methods_note,
+    }
+
+
+def _json(version: ReviewVersion, key: str, rows: list[dict]) -> str:
+    return json.dumps({**_meta(version), key: rows}, cls=DjangoJSONEncoder, ensure_ascii=False, indent=1)
+
+
+def _ris_entry(citation: Citation) -> dict:
+    notes = [f"PMID: {citation.pmid}"] if citation.pmid else []
+    notes += [f"Flag: {name}" for name, on in (
+        ("RETRACTED", citation.is_retracted), ("erratum", citation.has_erratum),
+        ("updated", citation.has_update), ("expression of concern", citation.has_expression_of_concern),
+    ) if on]  # fmt: skip
+    entry = {
+        "type_of_reference": "JOUR",
+        "title": citation.title or citation.origin_note or "Untitled report",
+        "authors": list(citation.authors),
+        "year": str(citation.publication_year or ""),
+        "journal_name": citation.journal,
+        "doi": citation.doi,
+        "notes": notes,
+        "urls": [f"https://pubmed.ncbi.nlm.nih.gov/{citation.pmid}/"] if citation.pmid else [],
+    }
+    return {k: v for k, v in entry.items() if v}
+
+
+class _RisWriter(rispy.RisWriter):
+    """No numbered line before each record: some reference managers read it as garbage."""
+
+    def set_header(self, count: int) -> str:
+        return ""
+
+
+def _ris(version: ReviewVersion) -> str:
+    ids = [s["id"] for s in version.studies]
+    citations = Citation.objects.filter(study_reports__study_id__in=ids).distinct().order_by("publication_year", "id")
+    return rispy.dumps([_ris_entry(c) for c in citations], implementation=_RisWriter)
+
+
+AVAILABLE = ("pooled.csv", "pooled.json", "studies.csv", "studies.json", "reports.ris")
+CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "json": "application/json",
+    "ris": "application/x-research-info-systems",
+}
+
+
+def _content(version: ReviewVersion, dataset: str, fmt: str) -> str:
+    if dataset == "reports":
+        return _ris(version)
+    rows, fields = (_pooled(version), POOLED_FIELDS) if dataset == "pooled" else (_studies(version), STUDY_FIELDS)
+    return _csv(rows, fields) if fmt == "csv" else _json(version, dataset, rows)
+
+
+def version_download(*, version: ReviewVersion, dataset: str, fmt: str) -> HttpResponse | None:
+    """The file, or None for a dataset/format pair that does not exist."""
+    if f"{dataset}.{fmt}" not in AVAILABLE:
+        return None
+    name = f"{version.review.slug}-v{version.number}-{dataset}.{fmt}"
+    return HttpResponse(
+        _content(version, dataset, fmt),
+        content_type=CONTENT_TYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

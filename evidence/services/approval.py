@@ -1,0 +1,97 @@
+"""An editor approves a study's reconciled extraction (it enters the analysis) or sends it back."""
+
+from __future__ import annotations
+
+import logging
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from evidence.models import (
+    ApprovalAction,
+    DraftStatus,
+    ReviewCitation,
+    Study,
+    StudyApproval,
+    StudyStatus,
+    TriageStage,
+)
+from evidence.selectors_screening import APPROVE
+from evidence.services.screening import review_role_require
+
+logger = logging.getLogger(__name__)
+
+
+def on_study_approved(review_id: int) -> None:
+    """The one seam between approval and recomputation: ask for the review's results to be recomputed.
+
+    Uses the recompute service when it exists (it debounces and enqueues ``evidence.tasks.review_recompute``
+    itself); otherwise a ``review_recompute`` task taking the review id; otherwise it only logs.
+    """
+    from evidence import tasks
+    from evidence.models import Review
+
+    try:
+        from evidence.services import recompute
+    except ImportError:
+        recompute = None
+    request = getattr(recompute, "review_recompute_request", None)
+    if request is not None:
+        request(review=Review.objects.get(pk=review_id), trigger="study approved")
+        return
+    task = getattr(tasks, "review_recompute", None)
+    if task is None:
+        logger.warning("study approved in review %s but no recompute is available yet", review_id)
+        return
+    task.delay(review_id)
+
+
+def _reconciled_drafts(study: Study):
+    return study.extraction_drafts.filter(status=DraftStatus.RECONCILED)
+
+
+@transaction.atomic
+def study_approve(*, study: Study, editor: AbstractBaseUser, comment: str = "") -> StudyApproval:
+    """extraction → included; its reports are included; recomputation is requested once this commits."""
+    review_role_require(user=editor, review=study.review, roles=APPROVE, action="approve studies")
+    locked = Study.objects.select_for_update().get(pk=study.pk)
+    if locked.status != StudyStatus.EXTRACTION or not _reconciled_drafts(locked).exists():
+        raise ValidationError("Only a study with a reconciled extraction, not yet approved, can be approved.")
+    locked.status = StudyStatus.INCLUDED
+    locked.full_clean()
+    locked._history_user = editor
+    locked.save()
+    for review_citation in ReviewCitation.objects.filter(
+        review=locked.review, citation__study_reports__study=locked, stage=TriageStage.EXTRACTION
+    ):
+        review_citation.stage = TriageStage.INCLUDED
+        review_citation._history_user = editor
+        review_citation.save(update_fields=["stage", "updated_at"])
+    approval = StudyApproval(study=locked, editor=editor, action=ApprovalAction.APPROVE, comment=comment)
+    approval.full_clean()
+    approval._history_user = editor
+    approval.save()
+    review_id = locked.review_id
+    transaction.on_commit(lambda: on_study_approved(review_id))
+    return approval
+
+
+@transaction.atomic
+def study_send_back(*, study: Study, editor: AbstractBaseUser, comment: str) -> StudyApproval:
+    """Return a reconciled extraction to its extractors, saying why."""
+    review_role_require(user=editor, review=study.review, roles=APPROVE, action="send studies back")
+    if not (comment or "").strip():
+        raise ValidationError({"comment": "Say what must change before the study can be approved."})
+    locked = Study.objects.select_for_update().get(pk=study.pk)
+    if locked.status != StudyStatus.EXTRACTION or not _reconciled_drafts(locked).exists():
+        raise ValidationError("Only a reconciled extraction awaiting approval can be sent back.")
+    for draft in _reconciled_drafts(locked):
+        draft.status = DraftStatus.RETURNED
+        draft._history_user = editor
+        draft.save(update_fields=["status", "updated_at"])
+    approval = StudyApproval(study=locked, editor=editor, action=ApprovalAction.SEND_BACK, comment=comment.strip())
+    approval.full_clean()
+    approval._history_user = editor
+    approval.save()
+    return approval

@@ -1,0 +1,204 @@
+"""Dual extraction: each extractor's draft kept apart, then a senior reviewer reconciles them into a study."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from evidence.models import (
+    AdverseEvent,
+    DraftStatus,
+    ExtractionDraft,
+    Intervention,
+    MeasurementFormat,
+    Outcome,
+    OutcomeMeasurement,
+    QualityAssessment,
+    QualityInstrument,
+    ReviewCitation,
+    Study,
+    StudyReport,
+    TriageStage,
+)
+from evidence.selectors_screening import EXTRACT, RECONCILE
+from evidence.services.extraction_payload import NOS_MAX, payload_errors
+from evidence.services.screening import review_role_require
+
+EXTRACTION_ORIGIN = "dual extraction"
+MEASUREMENT_FIELDS = [
+    field.name
+    for field in OutcomeMeasurement._meta.get_fields()
+    if field.concrete and field.name not in {"id", "study", "outcome", "timepoint_months", "arm"}
+]
+
+
+def median_to_mean_sd(
+    *, median: float, n: float, q1: float | None, q3: float | None, minimum: float | None, maximum: float | None
+) -> tuple[float, float, str]:
+    """Mean, SD and the method's name from a median with IQR and/or range.
+
+    The single seam to the numeric module: ``pooling.conversions.mean_sd_from_median`` (Luo 2018 mean,
+    Wan 2014 SD). A ValueError there (unordered quantiles, n < 1, neither IQR nor range) propagates.
+    """
+    from pooling.conversions import mean_sd_from_median
+
+    result = mean_sd_from_median(median, n, q1=q1, q3=q3, minimum=minimum, maximum=maximum)
+    return result.mean, result.sd, result.method
+
+
+def _clean_or_raise(errors: list[str]) -> None:
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def extraction_draft_save(
+    *, review_citation: ReviewCitation, extractor: AbstractBaseUser, payload: dict, submit: bool = False
+) -> ExtractionDraft:
+    """Store one extractor's own draft; submitting validates it and hands it to reconciliation."""
+    review_role_require(user=extractor, review=review_citation.review, roles=EXTRACT, action="extract data")
+    locked = ReviewCitation.objects.select_for_update().get(pk=review_citation.pk)
+    if locked.stage != TriageStage.EXTRACTION:
+        raise ValidationError(f"This citation is not awaiting extraction (it is: {locked.get_stage_display()}).")
+    draft, _ = ExtractionDraft.objects.get_or_create(review_citation=locked, extractor=extractor)
+    if draft.status == DraftStatus.RECONCILED:
+        raise ValidationError("Your draft has already been reconciled into the study; it can no longer change.")
+    if submit:
+        _clean_or_raise(payload_errors(payload=payload, review=review_citation.review))
+    draft.payload = payload
+    draft.status = DraftStatus.SUBMITTED if submit else DraftStatus.DRAFT
+    draft.full_clean()
+    draft._history_user = extractor
+    draft.save()
+    return draft
+
+
+@transaction.atomic
+def extraction_reconcile(*, review_citation: ReviewCitation, reconciler: AbstractBaseUser, payload: dict) -> Study:
+    """Write the reconciled payload into Study, StudyReport, Intervention, measurements, events and NOS."""
+    review_role_require(user=reconciler, review=review_citation.review, roles=RECONCILE, action="reconcile")
+    locked = ReviewCitation.objects.select_for_update().select_related("review", "citation").get(pk=review_citation.pk)
+    drafts = list(locked.extraction_drafts.select_for_update().filter(status=DraftStatus.SUBMITTED))
+    if len(drafts) < 2:
+        raise ValidationError("Dual extraction: two extractors must submit their drafts before reconciliation.")
+    _clean_or_raise(payload_errors(payload=payload, review=locked.review))
+    previous = next((draft.study for draft in drafts if draft.study_id), None)  # sent back, now resubmitted
+    study = _study_upsert(locked, payload.get("study") or {}, reconciler, previous=previous)
+    _intervention_upsert(study, payload.get("intervention") or {}, reconciler)
+    _measurements_upsert(study, payload.get("measurements") or [], reconciler)
+    _adverse_events_upsert(study, payload.get("adverse_events") or [], reconciler)
+    _quality_upsert(study, payload.get("quality") or {}, reconciler)
+    for draft in drafts:
+        draft.status, draft.study = DraftStatus.RECONCILED, study
+        draft._history_user = reconciler
+        draft.save(update_fields=["status", "study", "updated_at"])
+    return study
+
+
+def _saved(instance, user):
+    instance.full_clean()
+    instance._history_user = user
+    instance.save()
+    return instance
+
+
+STUDY_FIELDS = ("label", "first_author", "year", "design", "country", "enrolment_n", "followup_months")
+
+
+def _study_upsert(review_citation: ReviewCitation, fields: dict, user, *, previous: Study | None) -> Study:
+    if fields.get("existing_study_id"):
+        study = Study.objects.select_for_update().get(pk=fields["existing_study_id"], review=review_citation.review)
+    else:
+        study = previous or Study(review=review_citation.review)
+        for name in STUDY_FIELDS:
+            if name in fields:
+                text = name in {"label", "first_author", "design", "country"}
+                setattr(study, name, "" if fields[name] is None and text else fields[name])
+        _saved(study, user)
+    if not StudyReport.objects.filter(study=study, citation=review_citation.citation).exists():
+        is_main = not study.reports.filter(is_main_report=True).exists()
+        _saved(StudyReport(study=study, citation=review_citation.citation, is_main_report=is_main), user)
+    return study
+
+
+def _intervention_upsert(study: Study, fields: dict, user) -> None:
+    if not fields.get("cell_source"):
+        return
+    arm = fields.get("arm") or "MSC"
+    intervention = Intervention.objects.filter(study=study, arm=arm).first() or Intervention(study=study, arm=arm)
+    for name, value in fields.items():
+        if name != "arm" and value is not None:
+            setattr(intervention, name, value)
+    _saved(intervention, user)
+
+
+def _measurements_upsert(study: Study, rows: list[dict], user) -> None:
+    outcomes = {outcome.code: outcome for outcome in Outcome.objects.all()}
+    for row in rows:
+        key = dict(
+            study=study,
+            outcome=outcomes[row["outcome"]],
+            timepoint_months=Decimal(str(row["timepoint_months"])),
+            arm=row.get("arm") or "MSC",
+        )
+        measurement = OutcomeMeasurement.objects.filter(**key).first() or OutcomeMeasurement(**key)
+        for name in MEASUREMENT_FIELDS:
+            if name in row:
+                setattr(measurement, name, row[name] if row[name] is not None else _blank(name))
+        measurement.origin = measurement.origin or EXTRACTION_ORIGIN
+        _convert_median(measurement)
+        _saved(measurement, user)
+
+
+def _blank(name: str):
+    return "" if isinstance(OutcomeMeasurement._meta.get_field(name).get_default(), str) else None
+
+
+def _convert_median(measurement: OutcomeMeasurement) -> None:
+    """A median with IQR/range becomes the mean/SD the pooling needs; the method is recorded with it."""
+    slot = measurement.median_of
+    if measurement.data_format != MeasurementFormat.MEDIAN or slot not in {"baseline", "followup", "change"}:
+        return
+    n = getattr(measurement, f"{slot}_n")
+    if measurement.median is None or n is None:
+        raise ValidationError(f"{measurement.outcome.code}: a median needs its {slot} n to be converted.")
+    try:
+        mean, sd, method = median_to_mean_sd(
+            median=measurement.median,
+            n=n,
+            q1=measurement.q1,
+            q3=measurement.q3,
+            minimum=measurement.range_min,
+            maximum=measurement.range_max,
+        )
+    except ValueError as error:
+        raise ValidationError(f"{measurement.outcome.code}: cannot convert the median: {error}") from error
+    setattr(measurement, f"{slot}_mean", mean)
+    setattr(measurement, f"{slot}_sd", sd)
+    measurement.conversion_method = method
+
+
+def _adverse_events_upsert(study: Study, rows: list[dict], user) -> None:
+    for row in rows:
+        event = AdverseEvent.objects.filter(study=study, term=row["term"], origin=EXTRACTION_ORIGIN).first()
+        event = event or AdverseEvent(study=study, term=row["term"], origin=EXTRACTION_ORIGIN)
+        for name in ("category", "serious", "patients_with_event", "patients_at_risk"):
+            if name in row:
+                setattr(event, name, row[name] if row[name] is not None or name != "category" else "")
+        _saved(event, user)
+
+
+def _quality_upsert(study: Study, stars: dict, user) -> None:
+    if not any(value is not None for value in stars.values()):
+        return
+    assessment = QualityAssessment.objects.filter(
+        study=study, instrument=QualityInstrument.NOS, assessor_label=EXTRACTION_ORIGIN
+    ).first() or QualityAssessment(study=study, instrument=QualityInstrument.NOS, assessor_label=EXTRACTION_ORIGIN)
+    assessment.domain_scores = {domain: stars.get(domain) for domain in NOS_MAX}
+    assessment.total_score = sum(value or 0 for value in stars.values())
+    assessment.max_score = sum(NOS_MAX.values())
+    assessment.assessor = user
+    _saved(assessment, user)

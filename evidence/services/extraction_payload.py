@@ -1,0 +1,193 @@
+"""The extraction payload: its validation, its flattening for the side-by-side comparison, and merging.
+
+A payload is plain JSON::
+
+    {"study": {"existing_study_id", "label", "first_author", "year", "design", "country", "enrolment_n",
+               "followup_months"},
+     "intervention": {"arm", "cell_source", "cell_source_detail", "donor", "route", "route_detail", "dose"},
+     "measurements": [{"outcome", "timepoint_months", "arm", "data_format", "unit", "baseline_mean", ...}],
+     "adverse_events": [{"term", "category", "serious", "patients_with_event", "patients_at_risk"}],
+     "quality": {"selection", "comparability", "outcome"}}   # Newcastle–Ottawa stars
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from evidence.models import MeasurementFormat, Outcome, Review, Study, StudyDesign
+
+SD_FIELDS = ("baseline_sd", "followup_sd", "change_sd")
+N_FIELDS = ("baseline_n", "followup_n", "change_n")
+LEVEL_FIELDS = ("baseline_mean", "followup_mean", "median", "q1", "q3", "range_min", "range_max")
+NOS_MAX = {"selection": 4, "comparability": 2, "outcome": 3}
+
+
+def _unit_key(unit: str) -> str:
+    """'points (0–51)' → 'points'; '% predicted' stays: units compare without their scale note."""
+    return re.sub(r"\(.*?\)", "", unit or "").strip().lower()
+
+
+def _enrolment(payload: dict, review: Review) -> int | None:
+    study = payload.get("study") or {}
+    if study.get("existing_study_id"):
+        existing = Study.objects.filter(pk=study["existing_study_id"], review=review).first()
+        return existing.enrolment_n if existing else None
+    return study.get("enrolment_n")
+
+
+def payload_errors(*, payload: dict, review: Review) -> list[str]:
+    """Every problem with a payload, each a sentence that says what to fix; empty when it is valid."""
+    errors = _study_errors(payload.get("study") or {}, review)
+    enrolment = _enrolment(payload, review)
+    outcomes = {outcome.code: outcome for outcome in Outcome.objects.all()}
+    for index, row in enumerate(payload.get("measurements") or [], start=1):
+        errors += [f"Measurement {index}: {message}" for message in _measurement_errors(row, outcomes, enrolment)]
+    for index, row in enumerate(payload.get("adverse_events") or [], start=1):
+        errors += [f"Adverse event {index}: {message}" for message in _adverse_event_errors(row, enrolment)]
+    for domain, stars in (payload.get("quality") or {}).items():
+        if domain not in NOS_MAX:
+            errors.append(f"NOS: unknown domain “{domain}”; use {', '.join(NOS_MAX)}.")
+        elif stars is not None and not 0 <= stars <= NOS_MAX[domain]:
+            errors.append(f"NOS {domain}: {stars} stars is outside 0–{NOS_MAX[domain]}.")
+    return errors
+
+
+def _study_errors(study: dict, review: Review) -> list[str]:
+    if study.get("existing_study_id"):
+        if not Study.objects.filter(pk=study["existing_study_id"], review=review).exists():
+            return [f"Study: no study #{study['existing_study_id']} in this review."]
+        return []
+    errors = []
+    if not (study.get("label") or "").strip():
+        errors.append("Study: give a label (e.g. 'Zhang 2017') or choose an existing study.")
+    if study.get("design") not in StudyDesign.values:
+        errors.append(f"Study: design must be one of {', '.join(StudyDesign.values)}.")
+    if study.get("enrolment_n") is not None and study["enrolment_n"] < 1:
+        errors.append("Study: enrolment must be at least 1.")
+    return errors
+
+
+def _measurement_errors(row: dict, outcomes: dict[str, Outcome], enrolment: int | None) -> list[str]:
+    outcome = outcomes.get(row.get("outcome") or "")
+    if outcome is None:
+        return [f"unknown outcome “{row.get('outcome')}”; use one of {', '.join(sorted(outcomes))}."]
+    errors = []
+    if row.get("timepoint_months") is None or row["timepoint_months"] < 0:
+        errors.append("give the time point in months (0 or more).")
+    if row.get("data_format") not in MeasurementFormat.values:
+        errors.append(f"data format must be one of {', '.join(MeasurementFormat.values)}.")
+    errors += [f"{name} is {row[name]}; an SD cannot be negative." for name in SD_FIELDS if (row.get(name) or 0) < 0]
+    for name in N_FIELDS:
+        if enrolment is not None and (row.get(name) or 0) > enrolment:
+            errors.append(f"{name} is {row[name]}, more than the {enrolment} patients enrolled.")
+    followup_only = row.get("followup_mean") is not None and row.get("baseline_mean") is None
+    if followup_only and row.get("data_format") == MeasurementFormat.BASELINE_FOLLOWUP:
+        errors.append("a follow-up mean needs its baseline mean (or enter a change score instead).")
+    errors += _plausibility_errors(row, outcome)
+    if row.get("unit") and outcome.unit and _unit_key(row["unit"]) != _unit_key(outcome.unit):
+        errors.append(f"unit “{row['unit']}” does not match {outcome.code}'s unit “{outcome.unit}”.")
+    return errors
+
+
+def _plausibility_errors(row: dict, outcome: Outcome) -> list[str]:
+    low, high = outcome.plausible_min, outcome.plausible_max
+    errors = []
+    for name in LEVEL_FIELDS:
+        value = row.get(name)
+        if value is None:
+            continue
+        if (low is not None and value < low) or (high is not None and value > high):
+            errors.append(f"{name} {value} is outside {outcome.code}'s plausible range {low}–{high}.")
+    bounded = low is not None and high is not None
+    if bounded and row.get("change_mean") is not None and abs(row["change_mean"]) > high - low:
+        errors.append(f"change {row['change_mean']} is larger than {outcome.code}'s whole scale.")
+    return errors
+
+
+def _adverse_event_errors(row: dict, enrolment: int | None) -> list[str]:
+    errors = [] if (row.get("term") or "").strip() else ["name the event."]
+    with_event, at_risk = row.get("patients_with_event"), row.get("patients_at_risk")
+    if with_event is not None and at_risk is not None and with_event > at_risk:
+        errors.append(f"{with_event} patients with the event but only {at_risk} at risk.")
+    if at_risk is not None and enrolment is not None and at_risk > enrolment:
+        errors.append(f"{at_risk} at risk, more than the {enrolment} enrolled.")
+    return errors
+
+
+# --- comparison and merging -------------------------------------------------------------------------------
+
+
+def _row_key(section: str, row: dict) -> str:
+    if section == "measurements":
+        return f"{row.get('outcome')}|{row.get('timepoint_months')}|{row.get('arm') or 'MSC'}"
+    return str(row.get("term") or "").strip().lower()
+
+
+def payload_flatten(payload: dict) -> dict[str, object]:
+    """{'study.label': …, 'measurements[mrss|6|MSC].baseline_mean': …}: rows keyed by identity, not position."""
+    flat: dict[str, object] = {}
+    for section in ("study", "intervention", "quality"):
+        for name, value in (payload.get(section) or {}).items():
+            flat[f"{section}.{name}"] = value
+    for section in ("measurements", "adverse_events"):
+        for row in payload.get(section) or []:
+            key = _row_key(section, row)
+            for name, value in row.items():
+                flat[f"{section}[{key}].{name}"] = value
+    return flat
+
+
+_PATH = re.compile(r"^(?P<section>\w+)(\[(?P<key>[^\]]*)\])?\.(?P<name>\w+)$")
+
+
+def payload_unflatten(flat: dict[str, object]) -> dict:
+    payload: dict = {"study": {}, "intervention": {}, "quality": {}, "measurements": [], "adverse_events": []}
+    rows: dict[tuple[str, str], dict] = {}
+    for path, value in flat.items():
+        match = _PATH.match(path)
+        if match is None:
+            raise ValueError(f"not a payload path: {path!r}")
+        section, key, name = match["section"], match["key"], match["name"]
+        if key is None:
+            payload.setdefault(section, {})[name] = value
+            continue
+        if (section, key) not in rows:
+            rows[(section, key)] = {}
+            payload.setdefault(section, []).append(rows[(section, key)])
+        rows[(section, key)][name] = value
+    return payload
+
+
+@dataclass(frozen=True)
+class FieldComparison:
+    path: str
+    values: list[object]  # one per draft, None when the draft has no value
+    differs: bool
+
+
+def payload_compare(payloads: list[dict]) -> list[FieldComparison]:
+    """Side-by-side: every field any draft filled, with each draft's value and whether they differ."""
+    flats = [payload_flatten(payload) for payload in payloads]
+    paths = sorted({path for flat in flats for path in flat})
+    comparisons = []
+    for path in paths:
+        values = [flat.get(path) for flat in flats]
+        comparisons.append(FieldComparison(path, values, len({repr(v) for v in values}) > 1))
+    return comparisons
+
+
+def payload_merge(payloads: list[dict], choices: dict[str, int]) -> dict:
+    """Agreed values as they are; for each differing field, the value of the draft chosen by index."""
+    flats = [payload_flatten(payload) for payload in payloads]
+    merged = {}
+    for comparison in payload_compare(payloads):
+        if not comparison.differs:
+            merged[comparison.path] = comparison.values[0]
+            continue
+        if comparison.path not in choices:
+            raise ValueError(f"choose a value for {comparison.path}")
+        chosen = flats[choices[comparison.path]]
+        if comparison.path in chosen:
+            merged[comparison.path] = chosen[comparison.path]
+    return payload_unflatten(merged)

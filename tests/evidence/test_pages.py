@@ -1,0 +1,186 @@
+"""The public review page of the seeded review: version 0, the paper's own published results."""
+
+from __future__ import annotations
+
+import datetime
+import re
+
+import pytest
+from django.core.cache import cache
+from django.utils.html import escape
+
+from evidence.models import Citation, PooledResult, ReviewVersion, SearchRun, SearchRunStatus, Study
+from evidence.selectors_public import interval_text, number, p_text, row_view
+
+URL = "/reviews/msc-ssc/"
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def _row_html(body: str, anchor: str) -> str:
+    start = body.index(f'id="sof-{anchor}"')
+    return body[start : body.index("</tr>", start)]
+
+
+def test_it_shows_every_pooled_number_of_the_seeded_version_in_its_summary_of_findings_row(client, seeded):
+    body = client.get(URL).content.decode()
+    version = ReviewVersion.objects.get(review=seeded, number=0)
+    rows = PooledResult.objects.filter(version=version).select_related("outcome")
+    assert rows.count() == 11
+    for row in rows:
+        html = _row_html(body, row_view(row, version).anchor)
+        assert number(row.estimate) in html, f"{row}: estimate missing from its row"
+        assert interval_text(None, row.ci_lb, row.ci_ub) in html, f"{row}: 95% CI missing from its row"
+        assert f'<td class="num">{row.k}</td>' in html
+        assert f'<td class="num">{row.n_participants}</td>' in html
+        assert escape(p_text(row.p_value)) in html
+        assert row.get_certainty_display() in html
+
+
+def test_it_writes_negative_numbers_with_a_true_minus_sign(client, seeded):
+    body = client.get(URL).content.decode()
+    assert "(−0.22 to 13.62)" in body and "95% CI −0.22 to 13.62" in body
+    assert "-0.22" not in body and "−27.01 to 45.11" in body
+
+
+def test_it_summarises_the_main_results_in_plain_language(client, seeded):
+    body = client.get(URL).content.decode()
+    assert (
+        "Modified Rodnan skin score (mRSS) fell by 5.09 points (95% CI 3.38 to 6.81) at 6 months in 5 studies, "
+        "52 patients (lower mRSS = less skin thickening); moderate certainty." in body
+    )
+    assert "though the confidence interval includes no change; low certainty" in body  # RCS
+    assert "Diffusing capacity for carbon monoxide (DLCO) at 12 months: the published review reports" in body
+
+
+def test_it_attributes_version_zero_to_the_published_paper_and_says_why_there_is_no_forest_plot(client, seeded):
+    body = client.get(URL).content.decode()
+    version = ReviewVersion.objects.get(review=seeded, number=0)
+    assert version.attribution in body
+    assert "Published result from the published review; awaiting extraction of study-level data from " in body
+    assert "Keyszer 2011, Wang 2013, Zhang 2017" in body
+    assert "<svg" in body and 'aria-labelledby="prisma-all-t prisma-all-d"' in body  # PRISMA only
+
+
+def test_it_shows_the_status_banner_with_defaults_when_never_searched(client, seeded):
+    body = client.get(URL).content.decode()
+    assert "Living (searched nightly)" in body and "not yet searched" in body
+    assert "<dt>Next search</dt><dd>nightly</dd>" in body
+    assert "Version 0 of" in body
+
+
+def test_it_shows_the_last_successful_search_and_the_beat_schedule(client, seeded):
+    from django_celery_beat.models import CrontabSchedule, PeriodicTask
+
+    SearchRun.objects.create(
+        review=seeded, query="q", window_start=datetime.date(2026, 1, 1), window_end=datetime.date(2026, 3, 4),
+        status=SearchRunStatus.SUCCEEDED, finished_at=datetime.datetime(2026, 3, 5, 2, 0, tzinfo=datetime.UTC),
+    )  # fmt: skip
+    SearchRun.objects.create(
+        review=seeded, query="q", window_start=datetime.date(2026, 3, 5), window_end=datetime.date(2026, 3, 9),
+        status=SearchRunStatus.FAILED,
+    )  # fmt: skip
+    crontab = CrontabSchedule.objects.create(minute="30", hour="2")
+    PeriodicTask.objects.create(name="search msc-ssc nightly", task="evidence.tasks.search", crontab=crontab)
+    body = client.get(URL).content.decode()
+    assert "PubMed searched up to 4 Mar 2026" in body
+    assert "nightly at 02:30 (UTC)" in body
+
+
+def test_it_states_serious_adverse_events_explicitly(client, seeded):
+    body = client.get(URL).content.decode()
+    assert "Serious adverse events: none reported in the included studies." in body
+    assert "transient pale fingers" in body and "3 of 18" in body
+
+
+def test_it_lists_the_included_studies_with_links_and_flags_a_retracted_report(client, seeded):
+    Citation.objects.filter(pmid="28724445").update(is_retracted=True)
+    body = client.get(URL).content.decode()
+    assert 'href="https://pubmed.ncbi.nlm.nih.gov/28724445/"' in body
+    assert 'href="https://doi.org/10.1186/s13075-017-1373-2"' in body
+    assert 'href="https://clinicaltrials.gov/study/NCT00962923"' in body
+    zhang = body[body.index(">Zhang 2017</a>") : body.index("</tr>", body.index(">Zhang 2017</a>"))]
+    assert '<span class="flag">RETRACTED</span>' in zhang
+    assert "8 of 9" in body  # NOS
+
+
+def test_it_shows_the_version_history_and_what_changed(client, seeded):
+    body = client.get(URL).content.decode()
+    assert "This is the first version: the published review" in body
+    assert "0 (this page)" in body
+    assert 'href="/reviews/msc-ssc/feed/"' in body
+
+
+def test_it_uses_no_external_asset_and_no_script(client, seeded):
+    body = client.get(URL).content.decode()
+    assert "<script" not in body
+    assert not re.search(r'<link[^>]+href="(https?:)?//', body)
+    assert not re.search(r'<img[^>]+src="(https?:)?//', body)
+    assert '<th scope="col">' in body and '<html lang="en">' in body
+
+
+def test_it_answers_304_to_a_matching_if_none_match(client, seeded):
+    first = client.get(URL)
+    assert first.status_code == 200 and first["ETag"] and first["Last-Modified"]
+    second = client.get(URL, HTTP_IF_NONE_MATCH=first["ETag"])
+    assert second.status_code == 304 and second.content == b""
+
+
+def test_it_serves_a_cached_page_with_a_single_query(client, seeded, django_assert_num_queries, settings):
+    settings.PAGES_STAMP_SECONDS = 0
+    client.get(URL)
+    with django_assert_num_queries(1):  # the stamp; the page itself comes from the cache
+        assert client.get(URL).status_code == 200
+
+
+def test_it_serves_a_cached_page_without_a_query_while_the_stamp_is_fresh(client, seeded, django_assert_num_queries):
+    client.get(URL)
+    with django_assert_num_queries(0):
+        assert client.get(URL).status_code == 200
+
+
+def test_it_changes_the_etag_when_a_search_succeeds(client, seeded, settings):
+    settings.PAGES_STAMP_SECONDS = 0
+    before = client.get(URL)["ETag"]
+    SearchRun.objects.create(
+        review=seeded, query="q", window_start=datetime.date(2026, 1, 1), window_end=datetime.date(2026, 1, 2),
+        status=SearchRunStatus.SUCCEEDED,
+    )  # fmt: skip
+    after = client.get(URL)
+    assert after["ETag"] != before and "PubMed searched up to 2 Jan 2026" in after.content.decode()
+
+
+def test_it_returns_404_for_an_unknown_review_or_version(client, seeded):
+    assert client.get("/reviews/nope/").status_code == 404
+    assert client.get("/reviews/msc-ssc/v/7/").status_code == 404
+    assert client.get("/reviews/msc-ssc/outcomes/nope/").status_code == 404
+    assert client.get("/reviews/msc-ssc/studies/999999/").status_code == 404
+
+
+def test_it_shows_version_zero_at_its_own_address(client, seeded):
+    body = client.get("/reviews/msc-ssc/v/0/").content.decode()
+    assert "Version 0 of" in body and "superseded" not in body
+
+
+def test_it_shows_an_outcome_page(client, seeded):
+    body = client.get("/reviews/msc-ssc/outcomes/mrss/").content.decode()
+    assert "<h1>Modified Rodnan skin score (mRSS)</h1>" in body
+    assert "5.09" in body and "6.49" in body and "Mouth Handicap" not in body
+
+
+def test_it_shows_a_study_page(client, seeded):
+    study = Study.objects.get(review=seeded, label="Zhang 2017")
+    body = client.get(f"/reviews/msc-ssc/studies/{study.pk}/").content.decode()
+    assert "<h1>Zhang 2017</h1>" in body and "plasmapheresis" in body
+    assert "before 20.1 (SD 3.1, n 14), after 13.8 (SD 10.2, n 14)" in body
+    assert "minor respiratory tract infection" in body
+
+
+def test_it_lists_the_reviews_on_the_home_page_with_their_last_search(client, seeded):
+    body = client.get("/").content.decode()
+    assert 'href="/reviews/msc-ssc/"' in body and "not yet searched" in body
