@@ -24,27 +24,15 @@ logger = logging.getLogger(__name__)
 
 
 def on_study_approved(review_id: int) -> None:
-    """The one seam between approval and recomputation: ask for the review's results to be recomputed.
+    """Runs once the approval has committed: ask for the review's results to be recomputed.
 
-    Uses the recompute service when it exists (it debounces and enqueues ``evidence.tasks.review_recompute``
-    itself); otherwise a ``review_recompute`` task taking the review id; otherwise it only logs.
+    The request is debounced (approvals in a short window fold into one recompute) and enqueues
+    ``evidence.tasks.review_recompute`` when its own transaction commits.
     """
-    from evidence import tasks
     from evidence.models import Review
+    from evidence.services.recompute import review_recompute_request
 
-    try:
-        from evidence.services import recompute
-    except ImportError:
-        recompute = None
-    request = getattr(recompute, "review_recompute_request", None)
-    if request is not None:
-        request(review=Review.objects.get(pk=review_id), trigger="study approved")
-        return
-    task = getattr(tasks, "review_recompute", None)
-    if task is None:
-        logger.warning("study approved in review %s but no recompute is available yet", review_id)
-        return
-    task.delay(review_id)
+    review_recompute_request(review=Review.objects.get(pk=review_id), trigger="study approved")
 
 
 def _reconciled_drafts(study: Study):

@@ -147,19 +147,15 @@ def test_approval_includes_the_study_and_calls_the_recompute_seam_after_commit(
         study_approve(study=study, editor=team["editor"])
 
 
-def test_the_recompute_seam_uses_whatever_recompute_exists(review, monkeypatch):
+def test_an_approval_queues_one_recompute_run_and_its_task(review, monkeypatch, django_capture_on_commit_callbacks):
     from evidence import tasks
+    from evidence.models import RecomputeRun
 
-    requested = []
-    try:
-        from evidence.services import recompute
-    except ImportError:
-        recompute = None
-    if recompute is not None and hasattr(recompute, "review_recompute_request"):
-        monkeypatch.setattr(recompute, "review_recompute_request", lambda **kw: requested.append(kw))
-    else:
-        monkeypatch.setattr(
-            tasks, "review_recompute", type("T", (), {"delay": staticmethod(requested.append)}), raising=False
-        )
-    on_study_approved(review.pk)
-    assert len(requested) == 1
+    enqueued = []
+    monkeypatch.setattr(tasks.review_recompute, "apply_async", lambda args, countdown: enqueued.append(args))
+    with django_capture_on_commit_callbacks(execute=True):
+        on_study_approved(review.pk)
+        on_study_approved(review.pk)
+    run = RecomputeRun.objects.get(review=review)
+    assert run.status == "queued" and run.triggers == ["study approved", "study approved"]
+    assert enqueued == [[run.id]]
