@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Prefetch, QuerySet, Sum
 
-from evidence.models import Review, ReviewVersion, Study, StudyStatus
+from evidence.models import LivingStatus, Review, ReviewVersion, SearchRun, SearchRunStatus, Study, StudyStatus
 
 
 @dataclass(frozen=True)
@@ -48,3 +48,18 @@ def included_studies(*, review: Review) -> QuerySet[Study]:
         .prefetch_related("reports__citation", "interventions", "quality_assessments")
         .order_by("year", "label")
     )
+
+
+# --- PubMed search runs ----------------------------------------------------------------------------------
+def search_run_last_succeeded(*, review: Review) -> SearchRun | None:
+    """The review's latest successful search run: "last searched" and the start of the next window."""
+    return (
+        SearchRun.objects.filter(review=review, status=SearchRunStatus.SUCCEEDED)
+        .order_by("-window_end", "-finished_at")
+        .first()
+    )
+
+
+def living_review_ids() -> list[int]:
+    """The reviews the nightly search covers."""
+    return list(Review.objects.filter(living_status=LivingStatus.LIVING).order_by("id").values_list("id", flat=True))

@@ -420,7 +420,7 @@ def test_it_shares_the_rate_limit_across_processes_through_redis(eutils_replay):
     # fork keeps the test fast; the children only use their own sessions.
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    workers = [context.Process(target=_limited_requests, args=(server.base_url, key, 5)) for _ in range(2)]
+    workers = [context.Process(target=_limited_requests, args=(server.base_url, key, 8)) for _ in range(2)]
 
     for worker in workers:
         worker.start()
@@ -429,12 +429,14 @@ def test_it_shares_the_rate_limit_across_processes_through_redis(eutils_replay):
 
     redis_client.delete(key)
     assert [w.exitcode for w in workers] == [0, 0]
-    assert len(server.requests) == 10
-    # Slots are 0.1 s apart at Redis; arrival at the server adds a few ms of
-    # jitter per request, so check runs of requests rather than single gaps.
-    timestamps = [r.timestamp for r in server.requests]
-    assert min(spans(timestamps, 3)) >= 0.27, "any 4 requests span >= 0.3 s at 10/s"
-    assert spans(timestamps, 9)[0] >= 0.87, "10 requests span >= 0.9 s"
+    assert len(server.requests) == 16
+    # NCBI's rule is requests per second. Two unshared 10/s limiters would put all 16 requests in ~0.8 s;
+    # the shared one reserves slots 0.1 s apart, and a busy machine may delay up to two sends into a later
+    # slot's second, hence 12 at most.
+    timestamps = sorted(r.timestamp for r in server.requests)
+    busiest = max(sum(1 for t in timestamps if start <= t < start + 1.0) for start in timestamps)
+    assert busiest <= 12, f"{busiest} requests reached the server within one second at 10/s"
+    assert timestamps[-1] - timestamps[0] >= 1.45, "16 requests at 10/s span at least 1.5 s"
 
 
 @pytest.mark.services

@@ -1,0 +1,105 @@
+"""Run the nightly PubMed search by hand, with a progress bar on stderr."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.core.management.base import BaseCommand, CommandError, OutputWrapper
+from django.utils import timezone
+
+from evidence.models import LivingStatus, Review, SearchRun
+from evidence.pubmed import EutilsError
+from evidence.pubmed_xml import PubmedXmlError
+from evidence.services.search import SearchRunAlreadyRunning, search_run_execute
+
+BAR_WIDTH = 30
+
+
+class ProgressBar:
+    """``[#####.....] 1,000/2,000 records`` redrawn in place on a stream."""
+
+    def __init__(self, stream: OutputWrapper) -> None:
+        self.stream = stream
+        self.drawn = False
+
+    def __call__(self, done: int, total: int) -> None:
+        filled = BAR_WIDTH if total == 0 else BAR_WIDTH * done // total
+        bar = "#" * filled + "." * (BAR_WIDTH - filled)
+        self._write(f"\r  [{bar}] {done:,}/{total:,} records")
+        self.drawn = True
+
+    def close(self) -> None:
+        if self.drawn:
+            self._write("\n")
+            self.drawn = False
+
+    def _write(self, text: str) -> None:
+        self.stream.write(text, style_func=str, ending="")
+        self.stream.flush()
+
+
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise CommandError(f"--since {value!r} is not a date; use YYYY-MM-DD, e.g. 2024-01-31.") from exc
+
+
+class Command(BaseCommand):
+    help = (
+        "Search PubMed now for new records of a review (default: every living review) and queue them for "
+        "title/abstract screening; the same service the nightly Celery task runs."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--review", help="The review's slug, e.g. msc-ssc (default: every living review).")
+        parser.add_argument(
+            "--since", help="Start the creation-date window here (YYYY-MM-DD) instead of after the last run."
+        )
+
+    def handle(self, *args, review: str | None, since: str | None, **options) -> None:
+        start = _date(since) if since else None
+        if start and start > timezone.localdate():
+            raise CommandError(f"--since {start} is in the future.")
+        failures = [slug for found in self._reviews(review) if (slug := self._search(found, start))]
+        if failures:
+            raise CommandError(f"PubMed search failed for {', '.join(failures)}; see the search runs in the admin.")
+
+    def _reviews(self, slug: str | None) -> list[Review]:
+        if slug is None:
+            reviews = list(Review.objects.filter(living_status=LivingStatus.LIVING).order_by("slug"))
+            if not reviews:
+                self.stdout.write("No living review to search.")
+            return reviews
+        found = Review.objects.filter(slug=slug).first()
+        if found is None:
+            known = ", ".join(Review.objects.order_by("slug").values_list("slug", flat=True)) or "none"
+            raise CommandError(f"No review with slug {slug!r}; known reviews: {known}.")
+        return [found]
+
+    def _search(self, review: Review, since: dt.date | None) -> str | None:
+        """Run one review's search; its slug if the run failed."""
+        self.stdout.write(f"Searching PubMed for {review.slug}…")
+        bar = ProgressBar(self.stderr)
+        try:
+            run = search_run_execute(review=review, triggered_by="poll_pubmed", since=since, progress=bar)
+        except SearchRunAlreadyRunning as exc:
+            raise CommandError(str(exc)) from exc
+        except (EutilsError, PubmedXmlError) as exc:
+            bar.close()  # before the message, so it starts on its own line
+            self.stderr.write(f"  {review.slug}: failed: {exc}")
+            return review.slug
+        finally:
+            bar.close()
+        self._summary(run)
+        return None
+
+    def _summary(self, run: SearchRun) -> None:
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"  {run.review.slug}: window {run.window_start}–{run.window_end}: {run.records_found:,} found, "
+                f"{run.records_new:,} new in the screening queue, {run.records_known:,} already known, "
+                f"{run.possible_duplicates:,} possible duplicates, {run.citations_flagged:,} included reports "
+                f"flagged, {run.requests_made:,} requests (run {run.pk})."
+            )
+        )
