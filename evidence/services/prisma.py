@@ -50,18 +50,31 @@ def _since(queryset: QuerySet, since: datetime.datetime | None, field_name: str)
 
 
 def identified_by_source(*, review: Review, since: datetime.datetime | None = None) -> dict[str, int]:
-    """Records identified, per source.
-
-    Seam: search runs are not stored yet, so a record's source is its Citation.origin (search, manual,
-    seed). When SearchRun exists, group the run's records by run and database here instead.
-    """
+    """Records identified, per source: 'pubmed' for records a search run put in the review's queue (counted
+    once, by the run that first found them, so overlapping search windows never double-count), else the
+    citation's origin (manual, seed)."""
     rows = (
         _since(ReviewCitation.objects.filter(review=review), since, "added_at")
-        .values("citation__origin")
+        .values("search_run_id", "citation__origin")
         .annotate(n=Count("id"))
-        .order_by("citation__origin")
+        .order_by()
     )
-    return {row["citation__origin"]: row["n"] for row in rows}
+    counts: dict[str, int] = {}
+    for row in rows:
+        source = row["citation__origin"] if row["search_run_id"] is None else "pubmed"
+        counts[source] = counts.get(source, 0) + row["n"]
+    return dict(sorted(counts.items()))
+
+
+def identified_by_search_run(*, review: Review, since: datetime.datetime | None = None) -> dict[int, int]:
+    """Records identified by each search run (run id -> records it added to the review's queue)."""
+    rows = (
+        _since(ReviewCitation.objects.filter(review=review, search_run__isnull=False), since, "added_at")
+        .values("search_run_id")
+        .annotate(n=Count("id"))
+        .order_by("search_run_id")
+    )
+    return {row["search_run_id"]: row["n"] for row in rows}
 
 
 def _duplicates_removed(review: Review, since: datetime.datetime | None) -> int:

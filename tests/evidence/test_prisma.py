@@ -65,3 +65,25 @@ def test_the_seed_review_counts_its_included_studies(seeded):
     assert counts.studies_included == 9
     assert counts.reports_included >= 9
     assert counts.identified_by_source.get("seed", 0) >= 9
+
+
+def test_records_found_by_search_runs_count_once_per_record_by_the_run_that_found_them(review):
+    from evidence.models import SearchRun
+    from evidence.services.prisma import identified_by_search_run
+
+    runs = [
+        SearchRun.objects.create(
+            review=review,
+            query="q",
+            window_start=datetime.date(2026, 11, day),
+            window_end=datetime.date(2026, 11, day + 3),
+            status="succeeded",
+        )
+        for day in (1, 2)
+    ]
+    for n, run in enumerate([runs[0], runs[0], runs[1]]):
+        citation = Citation.objects.create(pmid=str(90000 + n), title=f"Found {n}", origin=CitationOrigin.SEARCH)
+        ReviewCitation.objects.create(review=review, citation=citation, search_run=run)
+    counts = prisma_counts(review=review)
+    assert counts.identified_by_source["pubmed"] == 3
+    assert identified_by_search_run(review=review) == {runs[0].id: 2, runs[1].id: 1}
