@@ -1,0 +1,51 @@
+"""Validators for cheap polling: ``ETag``, ``Last-Modified`` and 304 answers.
+
+The ETag is a hash of the exact bytes served (so JSON, CSV, RIS and FHIR each have their own), which
+stays right whatever changed underneath: a new version, an edited study, a deleted row.
+``Last-Modified`` is when the server first served those bytes at that URL, remembered in the cache; it
+can only be later than the true change, so ``If-Modified-Since`` may cost a full answer but never hides
+one. ``If-None-Match`` takes precedence over ``If-Modified-Since`` (RFC 9110), as Django implements it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.utils.cache import get_conditional_response, patch_vary_headers
+from django.utils.http import http_date, quote_etag
+
+# How long the first-seen time of a representation is remembered; after that it is simply seen afresh.
+FIRST_SEEN_SECONDS = 30 * 24 * 3600
+CACHE_CONTROL = "public, max-age=0, must-revalidate"
+
+
+def etag_of(response: HttpResponse) -> str:
+    digest = hashlib.sha256(response.get("Content-Type", "").encode() + b"\n" + response.content)
+    return quote_etag(digest.hexdigest()[:40])
+
+
+def first_seen(request: HttpRequest, etag: str) -> int:
+    """The time (whole seconds) this URL first answered with this ETag."""
+    url = hashlib.sha256(request.get_full_path().encode()).hexdigest()[:32]
+    key = f"api:first-seen:{url}:{etag.strip(chr(34))}"
+    now = int(time.time())
+    seen = cache.get_or_set(key, now, FIRST_SEEN_SECONDS)
+    return int(seen) if seen is not None else now
+
+
+def conditional_get(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    """Set the validators on a successful GET/HEAD answer and turn it into a 304 when the client has it."""
+    if request.method not in ("GET", "HEAD") or response.status_code != 200:
+        return response
+    if hasattr(response, "render") and not getattr(response, "is_rendered", True):
+        response.render()
+    etag = etag_of(response)
+    last_modified = first_seen(request, etag)
+    response["ETag"] = etag
+    response["Last-Modified"] = http_date(last_modified)
+    response["Cache-Control"] = CACHE_CONTROL
+    patch_vary_headers(response, ["Accept"])
+    return get_conditional_response(request, etag=etag, last_modified=last_modified, response=response)

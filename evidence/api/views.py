@@ -1,0 +1,318 @@
+"""The read-only API: each view parses the request, asks a selector, serializes and renders.
+
+Shared behaviour sits in ``PublicApiMixin``: errors are always JSON (``{"detail": ...}``) whatever format
+was asked for, and every successful GET carries ``ETag``/``Last-Modified`` and may be answered 304.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from django.http import Http404
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.views import SpectacularAPIView
+from rest_framework import generics
+from rest_framework.renderers import JSONRenderer, StaticHTMLRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from evidence import selectors_api
+from evidence.api import docs, fhir, filters, serializers
+from evidence.api.caching import conditional_get
+from evidence.api.renderers import CSVRenderer, FHIRRenderer, RISRenderer
+from evidence.api.schema import FHIR_BUNDLE
+from evidence.models import PooledResult, Review, ReviewCitation, ReviewVersion, Study
+
+LIST_RENDERERS = [JSONRenderer, CSVRenderer]
+
+SLUG = OpenApiParameter("slug", str, OpenApiParameter.PATH, description="The review's slug, e.g. msc-ssc.")
+NUMBER = OpenApiParameter(
+    "number",
+    str,
+    OpenApiParameter.PATH,
+    pattern=r"^([0-9]+|latest)$",
+    description="A published version number, or `latest`.",
+)
+
+
+class PublicApiMixin:
+    """JSON errors, validators and 304s for every endpoint."""
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if response.status_code >= 400 and isinstance(response, Response):
+            # A CSV or RIS client still gets an error it can read, and the schema documents one shape.
+            response.accepted_renderer = JSONRenderer()
+            response.accepted_media_type = JSONRenderer.media_type
+        return conditional_get(request, response)
+
+
+class ReviewScopedMixin(PublicApiMixin):
+    """Views under /reviews/<slug>/: the review is looked up once; an unknown slug is a 404."""
+
+    @cached_property
+    def review(self) -> Review:
+        return selectors_api.api_review(slug=self.kwargs["slug"])
+
+    def schema_only(self) -> bool:
+        return getattr(self, "swagger_fake_view", False)
+
+
+class ApiRoot(PublicApiMixin, APIView):
+    """Where to start: the lists, the schema and the docs."""
+
+    renderer_classes = [JSONRenderer]
+
+    @extend_schema(responses={200: {"type": "object", "additionalProperties": {"type": "string", "format": "uri"}}})
+    def get(self, request):
+        filters.reject_unknown_parameters(request)
+        names = {
+            "reviews": "api:review-list",
+            "outcomes": "api:outcome-list",
+            "schema": "api:schema",
+            "docs": "api:docs",
+        }
+        return Response({key: request.build_absolute_uri(reverse(name)) for key, name in names.items()})
+
+
+class ReviewList(PublicApiMixin, generics.ListAPIView):
+    """Reviews, each with its latest published version."""
+
+    serializer_class = serializers.ReviewSerializer
+    renderer_classes = LIST_RENDERERS
+
+    def get_queryset(self):
+        return selectors_api.api_reviews()
+
+
+class ReviewDetail(PublicApiMixin, generics.RetrieveAPIView):
+    """One review: its question, search, analysis settings and latest published version."""
+
+    serializer_class = serializers.ReviewSerializer
+    renderer_classes = [JSONRenderer]
+    lookup_field = "slug"
+
+    def get_queryset(self):
+        return selectors_api.api_reviews()
+
+    def filter_queryset(self, queryset):
+        filters.reject_unknown_parameters(self.request)
+        return queryset
+
+
+@extend_schema_view(get=extend_schema(parameters=[SLUG]))
+class VersionList(ReviewScopedMixin, generics.ListAPIView):
+    """Published versions of a review, oldest first. Poll with `since` for the ones published since a date."""
+
+    serializer_class = serializers.VersionSerializer
+    renderer_classes = LIST_RENDERERS
+    filterset_class = filters.VersionFilter
+    ordering = "number"
+
+    def get_queryset(self):
+        if self.schema_only():
+            return ReviewVersion.objects.none()
+        return selectors_api.api_versions(review=self.review)
+
+
+@extend_schema_view(get=extend_schema(parameters=[SLUG, NUMBER]))
+class VersionDetail(ReviewScopedMixin, generics.GenericAPIView):
+    """One published version; `?format=fhir` (or `Accept: application/fhir+json`) gives its FHIR R5 Bundle."""
+
+    serializer_class = serializers.VersionDetailSerializer
+    renderer_classes = [JSONRenderer, FHIRRenderer]
+    pagination_class = None
+
+    @extend_schema(responses={200: serializers.VersionDetailSerializer, (200, FHIRRenderer.media_type): FHIR_BUNDLE})
+    def get(self, request, slug: str, number: str):
+        filters.reject_unknown_parameters(request)
+        fhir_wanted = request.accepted_renderer.format == "fhir"
+        version = selectors_api.api_version(review=self.review, number=number, with_safety=not fhir_wanted)
+        if fhir_wanted:
+            return Response(version_bundle(request, version))
+        return Response(self.get_serializer(version).data)
+
+
+@extend_schema_view(get=extend_schema(parameters=[SLUG, NUMBER]))
+class VersionFhir(ReviewScopedMixin, generics.GenericAPIView):
+    """The FHIR R5 Bundle of one published version: a Citation per included report, an EvidenceVariable per
+    outcome, an Evidence per pooled result and per study-level result."""
+
+    renderer_classes = [FHIRRenderer, JSONRenderer]
+    pagination_class = None
+
+    @extend_schema(responses={200: FHIR_BUNDLE})
+    def get(self, request, slug: str, number: str):
+        filters.reject_unknown_parameters(request)
+        version = selectors_api.api_version(review=self.review, number=number)
+        return Response(version_bundle(request, version))
+
+
+def version_bundle(request, version: ReviewVersion, *, page=None, links=None) -> dict:
+    evidence = selectors_api.version_evidence(version=version, pooled_results=page)
+    return fhir.version_bundle(
+        evidence,
+        base_url=request.build_absolute_uri(reverse("api:root")).rstrip("/"),
+        self_url=request.build_absolute_uri(),
+        links=links,
+    )
+
+
+class PooledResultList(ReviewScopedMixin, generics.ListAPIView):
+    """Pooled results of a version: ``number`` in the URL, or the latest published one without it."""
+
+    serializer_class = serializers.PooledResultSerializer
+    renderer_classes = [JSONRenderer, CSVRenderer, FHIRRenderer]
+    filterset_class = filters.PooledResultFilter
+
+    @cached_property
+    def version(self) -> ReviewVersion:
+        return selectors_api.api_version(review=self.review, number=self.kwargs.get("number", "latest"))
+
+    def get_queryset(self):
+        if self.schema_only():
+            return PooledResult.objects.none()
+        return selectors_api.api_pooled_results(version=self.version)
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        if "number" not in self.kwargs:
+            path = reverse(
+                "api:version-pooled-result-list", kwargs={"slug": self.review.slug, "number": str(self.version.number)}
+            )
+            query = self.request.META.get("QUERY_STRING", "")
+            self.paginator.base_url = self.request.build_absolute_uri(path) + (f"?{query}" if query else "")
+        return page
+
+    @extend_schema(
+        responses={200: serializers.PooledResultSerializer(many=True), (200, FHIRRenderer.media_type): FHIR_BUNDLE}
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def list(self, request, *args, **kwargs):
+        if request.accepted_renderer.format != "fhir":
+            return super().list(request, *args, **kwargs)
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        links = self.paginator.get_links()
+        response = Response(version_bundle(request, self.version, page=page, links=links))
+        if links:
+            response["Link"] = ", ".join(f'<{url}>; rel="{rel}"' for rel, url in links.items())
+        return response
+
+
+@extend_schema_view(get=extend_schema(operation_id="reviews_pooled_results_latest", parameters=[SLUG]))
+class LatestPooledResultList(PooledResultList):
+    """Pooled results of the latest published version, filtered by outcome, time point and subgroup.
+
+    Formats: JSON, CSV, and FHIR R5 (a Bundle of the page's results). The `next` link names the version
+    the first page came from, so a version published while paging never mixes into the pages.
+    """
+
+
+@extend_schema_view(get=extend_schema(parameters=[SLUG, NUMBER]))
+class VersionPooledResultList(PooledResultList):
+    """Pooled results of one published version, filtered by outcome, time point and subgroup.
+
+    Formats: JSON, CSV, and FHIR R5 (a Bundle of the page's results).
+    """
+
+
+@extend_schema_view(get=extend_schema(parameters=[SLUG]))
+class StudyList(ReviewScopedMixin, generics.ListAPIView):
+    """Approved studies with their reports, interventions, outcome measurements, adverse events and quality."""
+
+    serializer_class = serializers.StudySerializer
+    renderer_classes = LIST_RENDERERS
+    filterset_class = filters.StudyFilter
+
+    def get_queryset(self):
+        if self.schema_only():
+            return Study.objects.none()
+        return selectors_api.api_studies(review=self.review)
+
+
+@extend_schema_view(
+    get=extend_schema(parameters=[SLUG, OpenApiParameter("pk", int, OpenApiParameter.PATH, description="Study id.")])
+)
+class StudyDetail(ReviewScopedMixin, generics.RetrieveAPIView):
+    """One approved study with its reports, interventions, measurements, adverse events and quality."""
+
+    serializer_class = serializers.StudySerializer
+    renderer_classes = [JSONRenderer]
+
+    def get_queryset(self):
+        if self.schema_only():
+            return Study.objects.none()
+        return selectors_api.api_studies(review=self.review)
+
+    def get_object(self):
+        filters.reject_unknown_parameters(self.request)
+        return selectors_api.api_study(studies=self.get_queryset(), pk=self.kwargs["pk"])
+
+
+@extend_schema_view(get=extend_schema(parameters=[SLUG]))
+class CitationList(ReviewScopedMixin, generics.ListAPIView):
+    """Every citation the review has found, with its public screening status: included, excluded (with the
+    agreed reason) or pending. Individual reviewers' decisions are never shown. Formats: JSON, CSV, RIS."""
+
+    serializer_class = serializers.CitationSerializer
+    renderer_classes = [JSONRenderer, CSVRenderer, RISRenderer]
+    filterset_class = filters.CitationFilter
+
+    def get_queryset(self):
+        if self.schema_only():
+            return ReviewCitation.objects.none()
+        return selectors_api.api_citations(review=self.review)
+
+
+class OutcomeList(PublicApiMixin, generics.ListAPIView):
+    """Outcome definitions: codes to filter pooled results by, units and which direction is better."""
+
+    serializer_class = serializers.OutcomeSerializer
+    renderer_classes = LIST_RENDERERS
+    filterset_class = filters.OutcomeFilter
+
+    def get_queryset(self):
+        return selectors_api.api_outcomes()
+
+
+class OutcomeDetail(PublicApiMixin, generics.RetrieveAPIView):
+    """One outcome definition by its code."""
+
+    serializer_class = serializers.OutcomeSerializer
+    renderer_classes = [JSONRenderer]
+    lookup_field = "code"
+
+    def get_queryset(self):
+        return selectors_api.api_outcomes()
+
+    def filter_queryset(self, queryset):
+        filters.reject_unknown_parameters(self.request)
+        return queryset
+
+
+class NotFound(PublicApiMixin, APIView):
+    """Any other URL under /api/: a JSON 404 like the API's own."""
+
+    renderer_classes = [JSONRenderer]
+    schema = None
+
+    def get(self, request, *args, **kwargs):
+        raise Http404("No such API endpoint; the list is at /api/docs/.")
+
+
+class SchemaView(PublicApiMixin, SpectacularAPIView):
+    """The OpenAPI 3 schema (YAML; `?format=json` for JSON)."""
+
+
+class DocsView(PublicApiMixin, APIView):
+    """A server-rendered page listing every endpoint, its parameters and formats, from the schema."""
+
+    renderer_classes = [StaticHTMLRenderer]
+    schema = None
+
+    def get(self, request):
+        filters.reject_unknown_parameters(request, allowed=set())
+        return Response(docs.render_docs(request))

@@ -1,0 +1,183 @@
+"""Reads for the public REST API: ready querysets that show published evidence only.
+
+Every queryset here is what a registry may see. Three rules hold for all of them:
+
+- a ReviewVersion without ``published_at`` never appears, nor anything hanging from it;
+- a study appears only once approved (``StudyStatus.INCLUDED``): extraction drafts and studies still in
+  extraction stay private;
+- nothing that names a reviewer (users, screening decisions, notes, adjudications) is ever selected.
+
+Each queryset fetches its related rows up front, so a page costs the same number of queries whatever its size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Greatest
+from django.http import Http404
+
+from evidence.models import (
+    Outcome,
+    OutcomeMeasurement,
+    PooledResult,
+    Review,
+    ReviewCitation,
+    ReviewVersion,
+    Study,
+    StudyReport,
+    StudyResult,
+    StudyStatus,
+    TriageStage,
+)
+
+# The largest id or version number a URL may name; beyond it SQLite refuses the integer before the query runs.
+MAX_ID = 2**31 - 1
+
+
+class PublicStatus:
+    """A citation's screening status as the public sees it: the outcome, never who decided it."""
+
+    INCLUDED = "included"
+    EXCLUDED = "excluded"
+    PENDING = "pending"
+    CHOICES = (INCLUDED, EXCLUDED, PENDING)
+
+
+def public_status(stage: str) -> str:
+    """Map a triage stage to included / excluded / pending; every stage before a final one is pending."""
+    if stage == TriageStage.INCLUDED:
+        return PublicStatus.INCLUDED
+    if stage == TriageStage.EXCLUDED:
+        return PublicStatus.EXCLUDED
+    return PublicStatus.PENDING
+
+
+def published_versions() -> QuerySet[ReviewVersion]:
+    return ReviewVersion.objects.filter(published_at__isnull=False)
+
+
+def api_reviews() -> QuerySet[Review]:
+    """Reviews with the number and date of their latest published version (None before the first)."""
+    latest = published_versions().filter(review=OuterRef("pk")).order_by("-number")
+    return Review.objects.annotate(
+        latest_version_number=Subquery(latest.values("number")[:1]),
+        latest_published_at=Subquery(latest.values("published_at")[:1]),
+    )
+
+
+def api_review(*, slug: str) -> Review:
+    review = Review.objects.filter(slug=slug).first()
+    if review is None:
+        raise Http404(f"No review with the slug {slug!r}.")
+    return review
+
+
+def api_versions(*, review: Review) -> QuerySet[ReviewVersion]:
+    return published_versions().filter(review=review).select_related("review", "source_citation")
+
+
+def api_version(*, review: Review, number: str, with_safety: bool = False) -> ReviewVersion:
+    """A published version by number, or the latest published one for ``number='latest'``."""
+    versions = api_versions(review=review)
+    if with_safety:
+        versions = versions.prefetch_related("safety_results")
+    if number == "latest":
+        version = versions.order_by("-number").first()
+    elif _is_id(number):
+        version = versions.filter(number=int(number)).first()
+    else:
+        version = None
+    if version is None:
+        raise Http404(f"Review {review.slug!r} has no published version {number!r}.")
+    return version
+
+
+def api_pooled_results(*, version: ReviewVersion) -> QuerySet[PooledResult]:
+    """One version's pooled rows with their per-study rows; the version is published (see ``api_version``)."""
+    return (
+        PooledResult.objects.filter(version=version)
+        .select_related("outcome", "version", "carried_from__version")
+        .prefetch_related(Prefetch("study_results", queryset=StudyResult.objects.order_by("publication_year", "id")))
+    )
+
+
+def api_studies(*, review: Review) -> QuerySet[Study]:
+    """Approved studies with everything a registry reads about them, in six queries whatever the page size."""
+    return (
+        Study.objects.filter(review=review, status=StudyStatus.INCLUDED)
+        .select_related("review")
+        .prefetch_related(
+            Prefetch("reports", queryset=StudyReport.objects.select_related("citation")),
+            "interventions",
+            Prefetch("measurements", queryset=OutcomeMeasurement.objects.select_related("outcome")),
+            "adverse_events",
+            "quality_assessments",
+        )
+    )
+
+
+def api_study(*, studies: QuerySet[Study], pk: str) -> Study:
+    study = studies.filter(pk=int(pk)).first() if _is_id(pk) else None
+    if study is None:
+        raise Http404(f"No approved study with the id {pk!r} in this review.")
+    return study
+
+
+def _is_id(text: str) -> bool:
+    return text.isascii() and text.isdigit() and int(text) <= MAX_ID
+
+
+def api_citations(*, review: Review) -> QuerySet[ReviewCitation]:
+    """The review's citations with their place in triage; ``changed_at`` is the later of the record's and
+    the status's last change, which is what ``since`` filters on."""
+    return (
+        ReviewCitation.objects.filter(review=review)
+        .select_related("citation")
+        .annotate(changed_at=Greatest("updated_at", "citation__updated_at"))
+    )
+
+
+def citations_with_status(queryset: QuerySet[ReviewCitation], status: str) -> QuerySet[ReviewCitation]:
+    if status == PublicStatus.INCLUDED:
+        return queryset.filter(stage=TriageStage.INCLUDED)
+    if status == PublicStatus.EXCLUDED:
+        return queryset.filter(stage=TriageStage.EXCLUDED)
+    return queryset.exclude(stage__in=[TriageStage.INCLUDED, TriageStage.EXCLUDED])
+
+
+def citations_changed_since(queryset: QuerySet[ReviewCitation], since: datetime) -> QuerySet[ReviewCitation]:
+    return queryset.filter(Q(updated_at__gte=since) | Q(citation__updated_at__gte=since))
+
+
+def api_outcomes() -> QuerySet[Outcome]:
+    return Outcome.objects.all()
+
+
+@dataclass(frozen=True)
+class VersionEvidence:
+    """Everything the FHIR bundle of one published version is made of."""
+
+    version: ReviewVersion
+    pooled_results: list[PooledResult]
+    outcomes: list[Outcome]
+    reports: list[StudyReport]
+
+
+def version_evidence(*, version: ReviewVersion, pooled_results: list[PooledResult] | None = None) -> VersionEvidence:
+    """The version's pooled rows (or the given page of them), their outcomes and the reports of the studies
+    the version included (``version.studies``, as it saw them) that are still approved."""
+    if pooled_results is None:
+        pooled_results = list(api_pooled_results(version=version))
+    outcomes = list({row.outcome_id: row.outcome for row in pooled_results}.values())
+    study_ids = [s["id"] for s in version.studies if isinstance(s, dict) and isinstance(s.get("id"), int)]
+    reports = list(
+        StudyReport.objects.filter(
+            study_id__in=study_ids, study__review_id=version.review_id, study__status=StudyStatus.INCLUDED
+        )
+        .select_related("citation", "study")
+        .order_by("study__year", "study__label", "-is_main_report", "citation_id")
+    )
+    return VersionEvidence(version=version, pooled_results=pooled_results, outcomes=outcomes, reports=reports)
