@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from evidence.services.recompute.effects import StudyEffect, Unpoolable, arrays, pre_post_effects
+from evidence.services.recompute.effects import StudyEffect, Unpoolable, arrays, pre_post_arrays
 from evidence.services.recompute.inputs import RecomputeInputs, StudyInput
 from pooling.diagnostics import cumulative, leave_one_out, subgroups
 from pooling.model import PoolCore, pool_arrays, study_weights
@@ -166,11 +166,13 @@ def _r_sensitivity(row: PooledRow, inputs: RecomputeInputs, settings: dict) -> l
         return []
     group = [inputs.measurement_by_key[(s.study.study_id, row.outcome_code, row.timepoint)] for s in row.studies]
     pre_post = [m for m in group if m.data_format == "baseline_followup"]
-    others = [s.effect for s, m in zip(row.studies, group) if m.data_format != "baseline_followup"]
+    others_yi, others_vi = arrays(
+        [s.effect for s, m in zip(row.studies, group) if m.data_format != "baseline_followup"]
+    )
     results = []
     for r in R_VALUES:
-        effects = pre_post_effects(pre_post, {**settings, "prepost_correlation": r}) + others
-        yi, vi = arrays(effects)
+        yi, vi = pre_post_arrays(pre_post, {**settings, "prepost_correlation": r})[:2]
+        yi, vi = np.concatenate([yi, others_yi]), np.concatenate([vi, others_vi])
         fit = pool_arrays(yi, vi, method=settings["estimator"], test=settings["ci_method"])
         results.append(
             {"r": r, "estimate": fit.estimate, "ci_lb": fit.ci_lb, "ci_ub": fit.ci_ub, "tau2": fit.tau2, "i2": fit.i2}

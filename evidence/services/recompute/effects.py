@@ -62,23 +62,31 @@ def _complete_pre_post(m: MeasurementInput) -> bool:
     return all(v[name] is not None for name in needed) and bool(v["followup_n"] or v["baseline_n"])
 
 
-def pre_post_effects(group: list[MeasurementInput], settings: dict) -> list[StudyEffect]:
-    """Baseline/follow-up summaries of one outcome and time point, as one vectorised escalc call."""
+def pre_post_arrays(group: list[MeasurementInput], settings: dict) -> tuple[np.ndarray, np.ndarray, list, list, list]:
+    """yi, vi of baseline/follow-up summaries under the settings, as one vectorised escalc call; also n, r and
+    whether each r was the study's own (for the derivation text)."""
     cols = dict(zip(MEASUREMENT_FIELDS, zip(*(m.values for m in group))))
     n = [f or b for f, b in zip(cols["followup_n"], cols["baseline_n"])]
     own = [r is not None for r in cols["prepost_correlation"]]
     r = [value if mine else settings["prepost_correlation"] for value, mine in zip(cols["prepost_correlation"], own)]
     args = (cols["baseline_mean"], cols["baseline_sd"], cols["followup_mean"])
     if settings["continuous_measure"] == "SMCR":
-        es, how = smcr(*args, n, r), "SMCR (Becker 1988)"
+        es = smcr(*args, n, r)
     else:
-        es, how = mean_change(*args, cols["followup_sd"], n, r), "mean change"
+        es = mean_change(*args, cols["followup_sd"], n, r)
     sign = -1.0 if settings["change_orientation"] == "baseline_minus_followup" else 1.0
+    return sign * es.yi, es.vi, n, r, own
+
+
+def pre_post_effects(group: list[MeasurementInput], settings: dict) -> list[StudyEffect]:
+    """Baseline/follow-up summaries of one outcome and time point, each with how its effect was derived."""
+    yi, vi, n, r, own = pre_post_arrays(group, settings)
+    how = "SMCR (Becker 1988)" if settings["continuous_measure"] == "SMCR" else "mean change"
     return [
         StudyEffect(
             m.study_id,
-            sign * float(es.yi[i]),
-            float(es.vi[i]),
+            float(yi[i]),
+            float(vi[i]),
             "raw",
             f"{how}, r = {r[i]:g} ({'reported' if own[i] else 'review default'}), n = {n[i]}",
         )

@@ -194,9 +194,10 @@ def _certainty(inputs: RecomputeInputs, row: PooledRow, previous) -> tuple[str, 
 
 def _forest(pooled: PooledResult, row: PooledRow, outcome: Outcome) -> str:
     nat = lambda value: natural_scale(row, value)  # noqa: E731
-    lines = [ForestLine(s.study.label, nat(s.effect.yi), nat(s.ci_lb), nat(s.ci_ub), s.weight) for s in row.studies]
-    if len(lines) > MAX_FOREST_LINES:
-        lines = [ForestLine(f"{len(lines)} studies (see the table)", pooled.estimate, pooled.ci_lb, pooled.ci_ub)]
+    if len(row.studies) > MAX_FOREST_LINES:
+        lines = [ForestLine(f"{len(row.studies)} studies (see the table)", pooled.estimate, pooled.ci_lb, pooled.ci_ub)]
+    else:
+        lines = [ForestLine(s.study.label, nat(s.effect.yi), nat(s.ci_lb), nat(s.ci_ub), s.weight) for s in row.studies]
     summary = ForestSummary(
         f"Pooled ({pooled.model}, {pooled.ci_method})",
         pooled.estimate,
