@@ -8,6 +8,7 @@ matplotlib for the 1,000-study reviews the recompute benchmark asks for. Every p
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 from html import escape
@@ -53,18 +54,21 @@ def forest_svg(
     if summary:
         values += [summary.ci_lb, summary.ci_ub] + [v for v in (summary.pi_lb, summary.pi_ub) if v is not None]
     scale = _Scale(values, log_scale)
-    height = TOP + ROW_HEIGHT * (len(lines) + (2 if summary else 0)) + 40
+    height = TOP + ROW_HEIGHT * (len(lines) + (2 if summary else 0)) + 56
     width = LABEL_WIDTH + PLOT_WIDTH + TEXT_WIDTH
+    description = _description(lines, summary)
+    # Ids unique across the page (many plots share one page), stable across renders.
+    uid = hashlib.sha256(f"{title}|{description}".encode()).hexdigest()[:10]
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
-        f'role="img" aria-labelledby="t d">',
-        f'<title id="t">{escape(title)}</title><desc id="d">{escape(_description(lines, summary))}</desc>',
+        f'role="img" aria-labelledby="t{uid} d{uid}">',
+        f'<title id="t{uid}">{escape(title)}</title><desc id="d{uid}">{escape(description)}</desc>',
         f'<g {FONT} fill="#1a1a1a">',
         f'<text x="0" y="16" font-weight="bold">Study</text>'
         f'<text x="{width - 4}" y="16" text-anchor="end" font-weight="bold">Effect [95% CI]{"  Weight" if any(line.weight is not None for line in lines) else ""}</text>',
     ]
     x_null = scale.x(null_value)
-    bottom = height - 40
+    bottom = height - 56
     parts.append(
         f'<line x1="{x_null:.1f}" y1="{TOP - 10}" x2="{x_null:.1f}" y2="{bottom}" stroke="#888" stroke-dasharray="3,3"/>'
     )
@@ -146,10 +150,10 @@ def _axis_svg(scale: _Scale, y: float, label: str, favours: tuple[str, str]) -> 
     parts.append(f'<text x="{LABEL_WIDTH + PLOT_WIDTH / 2}" y="{y + 32}" text-anchor="middle">{escape(label)}</text>')
     left, right = favours
     if left:
-        parts.append(f'<text x="{LABEL_WIDTH}" y="{y + 32}" font-size="10">← {escape(left)}</text>')
+        parts.append(f'<text x="{LABEL_WIDTH}" y="{y + 48}" font-size="10">← {escape(left)}</text>')
     if right:
         parts.append(
-            f'<text x="{LABEL_WIDTH + PLOT_WIDTH}" y="{y + 32}" text-anchor="end" font-size="10">{escape(right)} →</text>'
+            f'<text x="{LABEL_WIDTH + PLOT_WIDTH}" y="{y + 48}" text-anchor="end" font-size="10">{escape(right)} →</text>'
         )
     return "".join(parts)
 
