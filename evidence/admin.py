@@ -22,6 +22,21 @@ from evidence.models import (
 )
 
 
+class ReviewScopedAdminMixin:
+    """A user sees only the rows of the reviews they are a member of (superusers see all)."""
+
+    review_lookup = "review"
+
+    def get_queryset(self, request):
+        from evidence.selectors_screening import reviews_for_user
+
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        lookup = "pk" if self.review_lookup == "self" else self.review_lookup
+        return queryset.filter(**{f"{lookup}__in": reviews_for_user(user=request.user)}).distinct()
+
+
 class ReadOnlyAdminMixin:
     """Published versions are immutable: viewable, never editable."""
 
@@ -36,7 +51,8 @@ class ReadOnlyAdminMixin:
 
 
 @admin.register(Review)
-class ReviewAdmin(SimpleHistoryAdmin):
+class ReviewAdmin(ReviewScopedAdminMixin, SimpleHistoryAdmin):
+    review_lookup = "self"
     list_display = [
         "title",
         "slug",
@@ -52,7 +68,8 @@ class ReviewAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Citation)
-class CitationAdmin(SimpleHistoryAdmin):
+class CitationAdmin(ReviewScopedAdminMixin, SimpleHistoryAdmin):
+    review_lookup = "review_citations__review"
     list_display = [
         "pmid",
         "first_author",
@@ -68,7 +85,8 @@ class CitationAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(ReviewCitation)
-class ReviewCitationAdmin(SimpleHistoryAdmin):
+class ReviewCitationAdmin(ReviewScopedAdminMixin, SimpleHistoryAdmin):
+    review_lookup = "review"
     list_display = [
         "citation",
         "review",
@@ -123,7 +141,8 @@ class QualityAssessmentInline(admin.TabularInline):
 
 
 @admin.register(Study)
-class StudyAdmin(SimpleHistoryAdmin):
+class StudyAdmin(ReviewScopedAdminMixin, SimpleHistoryAdmin):
+    review_lookup = "review"
     list_display = ["label", "review", "design", "country", "enrolment_n", "followup_months", "status"]
     list_filter = ["review", "design", "status", "interventions__cell_source", "interventions__route"]
     search_fields = ["label", "first_author", "country", "reports__citation__pmid"]
@@ -137,7 +156,8 @@ class StudyAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Intervention)
-class InterventionAdmin(SimpleHistoryAdmin):
+class InterventionAdmin(ReviewScopedAdminMixin, SimpleHistoryAdmin):
+    review_lookup = "study__review"
     list_display = ["study", "arm", "cell_source", "donor", "route", "dose"]
     list_filter = ["cell_source", "donor", "route"]
     search_fields = ["study__label", "cell_source_detail", "dose"]
@@ -151,21 +171,24 @@ class OutcomeAdmin(admin.ModelAdmin):
 
 
 @admin.register(OutcomeMeasurement)
-class OutcomeMeasurementAdmin(SimpleHistoryAdmin):
+class OutcomeMeasurementAdmin(ReviewScopedAdminMixin, SimpleHistoryAdmin):
+    review_lookup = "study__review"
     list_display = ["study", "outcome", "timepoint_months", "arm", "data_format", "origin"]
     list_filter = ["outcome", "data_format", "timepoint_months", "study__review"]
     search_fields = ["study__label", "outcome__code", "notes"]
 
 
 @admin.register(AdverseEvent)
-class AdverseEventAdmin(SimpleHistoryAdmin):
+class AdverseEventAdmin(ReviewScopedAdminMixin, SimpleHistoryAdmin):
+    review_lookup = "study__review"
     list_display = ["study", "term", "category", "serious", "patients_with_event", "patients_at_risk"]
     list_filter = ["serious", "category", "study__review"]
     search_fields = ["term", "study__label"]
 
 
 @admin.register(QualityAssessment)
-class QualityAssessmentAdmin(SimpleHistoryAdmin):
+class QualityAssessmentAdmin(ReviewScopedAdminMixin, SimpleHistoryAdmin):
+    review_lookup = "study__review"
     list_display = ["study", "instrument", "total_score", "max_score", "assessor_label"]
     list_filter = ["instrument", "study__review"]
     search_fields = ["study__label", "assessor_label"]
@@ -188,7 +211,8 @@ class PooledResultInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(ReviewVersion)
-class ReviewVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ReviewVersionAdmin(ReviewScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    review_lookup = "review"
     list_display = ["review", "number", "kind", "published_at", "trigger", "n_studies", "n_patients"]
     list_filter = ["review", "kind"]
     search_fields = ["review__slug", "trigger"]
@@ -196,7 +220,8 @@ class ReviewVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(PooledResult)
-class PooledResultAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class PooledResultAdmin(ReviewScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    review_lookup = "version__review"
     list_display = [
         "version",
         "outcome",
@@ -219,8 +244,10 @@ from evidence import admin_screening  # noqa: E402, F401  registers the workflow
 
 
 @admin.register(RecomputeRun)
-class RecomputeRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class RecomputeRunAdmin(ReviewScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Every recompute attempt, failures included, so an editor sees why a version did not appear."""
+
+    review_lookup = "review"
 
     list_display = ["review", "status", "requested_at", "started_at", "finished_at", "version", "short_error"]
     list_filter = ["review", "status"]
@@ -232,7 +259,8 @@ class RecomputeRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(GradeAssessment)
-class GradeAssessmentAdmin(SimpleHistoryAdmin):
+class GradeAssessmentAdmin(ReviewScopedAdminMixin, SimpleHistoryAdmin):
+    review_lookup = "review"
     list_display = ["review", "outcome", "timepoint_months", "subgroup_value", "certainty", "updated_at"]
     list_filter = ["review", "certainty", "outcome"]
     search_fields = ["outcome__code", "subgroup_value"]
@@ -244,8 +272,10 @@ class GradeAssessmentAdmin(SimpleHistoryAdmin):
 
 # --- PubMed search runs ------------------------------------------------------------------------------------
 @admin.register(SearchRun)
-class SearchRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class SearchRunAdmin(ReviewScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """The search ledger: every run, failures included, with what it asked and what it found."""
+
+    review_lookup = "review"
 
     list_display = [
         "review",

@@ -56,3 +56,24 @@ def test_versions_are_read_only(admin_client, seeded):
 )
 def test_every_changelist_renders(admin_client, seeded, model):
     assert admin_client.get(reverse(f"admin:evidence_{model}_changelist"), {"q": "a"}).status_code == 200
+
+
+def test_a_staff_member_sees_only_the_reviews_they_belong_to(client, seeded):
+    from django.contrib.auth.models import Permission
+
+    from evidence.models import Review
+
+    other = Review.objects.create(
+        slug="other", title="Another review", pubmed_query="x", search_start_date="2024-01-01"
+    )
+    user = get_user_model().objects.create_user("outsider", "o@example.org", "pw-for-tests-only", is_staff=True)
+    user.user_permissions.add(*Permission.objects.filter(codename__in=["view_study", "view_review", "view_citation"]))
+    from evidence.services.screening import review_membership_create
+
+    review_membership_create(review=other, user=user, role="screener")
+    client.force_login(user)
+    studies = client.get(reverse("admin:evidence_study_changelist")).content.decode()
+    reviews = client.get(reverse("admin:evidence_review_changelist")).content.decode()
+    assert "Zhang 2017" not in studies and "0 studies" in studies
+    assert "Another review" in reviews and seeded.title not in reviews
+    assert client.get(reverse("admin:evidence_citation_changelist")).content.decode().count("28724445") == 0
