@@ -8,7 +8,6 @@ matplotlib for the 1,000-study reviews the recompute benchmark asks for. Every p
 
 from __future__ import annotations
 
-import hashlib
 import math
 from dataclasses import dataclass
 from html import escape
@@ -57,12 +56,11 @@ def forest_svg(
     height = TOP + ROW_HEIGHT * (len(lines) + (2 if summary else 0)) + 56
     width = LABEL_WIDTH + PLOT_WIDTH + TEXT_WIDTH
     description = _description(lines, summary)
-    # Ids unique across the page (many plots share one page), stable across renders.
-    uid = hashlib.sha256(f"{title}|{description}".encode()).hexdigest()[:10]
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
-        f'role="img" aria-labelledby="t{uid} d{uid}">',
-        f'<title id="t{uid}">{escape(title)}</title><desc id="d{uid}">{escape(description)}</desc>',
+        # Ids t/d are made unique per page when plots are inlined (selectors_public._svg).
+        f'role="img" aria-labelledby="t d">',
+        f'<title id="t">{escape(title)}</title><desc id="d">{escape(description)}</desc>',
         f'<g {FONT} fill="#1a1a1a">',
         f'<text x="0" y="16" font-weight="bold">Study</text>'
         f'<text x="{width - 4}" y="16" text-anchor="end" font-weight="bold">Effect [95% CI]{"  Weight" if any(line.weight is not None for line in lines) else ""}</text>',

@@ -379,10 +379,13 @@ def _no_plot(row: PooledResult, version: ReviewVersion) -> str:
 
 
 def _subgroup_tests(row: PooledResult) -> list[str]:
+    # In a fixed order: PostgreSQL's jsonb does not keep the keys in the order they were written.
+    tests = row.subgroup_test or {}
+    order = [name for name in SUBGROUP_VARIABLES if name in tests] + sorted(set(tests) - set(SUBGROUP_VARIABLES))
     return [
-        f"{SUBGROUP_VARIABLES.get(variable, variable)}: Q = {number(test['q_between'])}, "
-        f"df = {test['df']}, p = {p_text(test['pval'])}"
-        for variable, test in (row.subgroup_test or {}).items()
+        f"{SUBGROUP_VARIABLES.get(variable, variable)}: Q = {number(tests[variable]['q_between'])}, "
+        f"df = {tests[variable]['df']}, p = {p_text(tests[variable]['pval'])}"
+        for variable in order
     ]
 
 
