@@ -43,7 +43,11 @@ class Citation(models.Model):
     origin = models.CharField(max_length=10, choices=CitationOrigin.choices)
     origin_note = models.TextField(blank=True, help_text="Where the record came from: search run, source URL…")
     search_run = models.ForeignKey(
-        "evidence.SearchRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        "evidence.SearchRun",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         help_text="The run that first found this record.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
@@ -83,7 +87,11 @@ class ReviewCitation(models.Model):
     exclusion_reason = models.CharField(max_length=200, blank=True)
     relevance_score = models.FloatField(null=True, blank=True)
     search_run = models.ForeignKey(
-        "evidence.SearchRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="review_citations",
+        "evidence.SearchRun",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="review_citations",
         help_text="The run that put this record in the review's queue (PRISMA: records identified).",
     )
     possible_duplicate_of = models.ForeignKey(
