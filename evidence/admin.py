@@ -3,6 +3,7 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
+from evidence.admin_mixins import ReadOnlyAdminMixin, ReviewScopedAdminMixin
 from evidence.models import (
     AdverseEvent,
     Citation,
@@ -20,34 +21,6 @@ from evidence.models import (
     Study,
     StudyReport,
 )
-
-
-class ReviewScopedAdminMixin:
-    """A user sees only the rows of the reviews they are a member of (superusers see all)."""
-
-    review_lookup = "review"
-
-    def get_queryset(self, request):
-        from evidence.selectors_screening import reviews_for_user
-
-        queryset = super().get_queryset(request)
-        if request.user.is_superuser:
-            return queryset
-        lookup = "pk" if self.review_lookup == "self" else self.review_lookup
-        return queryset.filter(**{f"{lookup}__in": reviews_for_user(user=request.user)}).distinct()
-
-
-class ReadOnlyAdminMixin:
-    """Published versions are immutable: viewable, never editable."""
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Review)

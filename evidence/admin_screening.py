@@ -12,6 +12,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from evidence import admin_extraction_views as extraction_views
 from evidence import admin_screening_views as views
+from evidence.admin_mixins import ReadOnlyAdminMixin, ReviewScopedAdminMixin
 from evidence.models import (
     Adjudication,
     ExtractionDraft,
@@ -24,17 +25,10 @@ from evidence.selectors_screening import reviews_for_user
 from evidence.services.screening import review_membership_create
 
 
-class AuditedReadOnlyAdmin(SimpleHistoryAdmin):
+class AuditedReadOnlyAdmin(ReviewScopedAdminMixin, ReadOnlyAdminMixin, SimpleHistoryAdmin):
     """An event log: visible with its history, never added, changed, deleted or reverted here."""
 
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+    review_lookup = "review_citation__review"
 
     def has_change_history_permission(self, request, obj=None) -> bool:
         return False
@@ -42,13 +36,6 @@ class AuditedReadOnlyAdmin(SimpleHistoryAdmin):
     def revert_disabled(self, request, obj=None) -> bool:
         return True
 
-    def get_queryset(self, request):
-        """A user sees only the events of their own reviews."""
-        return (
-            super().get_queryset(request).filter(**{self.review_lookup + "__in": reviews_for_user(user=request.user)})
-        )
-
-    review_lookup = "review_citation__review"
 
 
 @admin.register(ReviewMembership)

@@ -3,7 +3,12 @@ service is unavailable fails instead, so the second CI run cannot pass by skippi
 
 from __future__ import annotations
 
+import contextlib
 import os
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -40,39 +45,29 @@ def _test_database_url() -> str:
     return f"postgres://{settings['USER']}{password}@{settings['HOST']}:{settings['PORT'] or 5432}/{settings['NAME']}"
 
 
+@contextlib.contextmanager
+def celery_process(*arguments: str):
+    """A real ``celery -A evidence <arguments>`` process on this run's broker, reading the test database."""
+    env = {**os.environ, "DATABASE_URL": _test_database_url()}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "evidence", *arguments, "--loglevel=INFO"],
+        cwd=Path(__file__).resolve().parents[1], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
 @pytest.fixture
 def celery_worker_process(transactional_db):
-    """A real Celery worker process on this run's broker (filesystem or Redis), reading the test database."""
-    import subprocess
-    import sys
-    import time
-    from pathlib import Path
-
-    env = {**os.environ, "DATABASE_URL": _test_database_url()}
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "evidence",
-            "worker",
-            "--pool=solo",
-            "--loglevel=INFO",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ],
-        cwd=Path(__file__).resolve().parents[1],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    time.sleep(1)
-    yield worker
-    worker.terminate()
-    try:
-        worker.communicate(timeout=20)
-    except subprocess.TimeoutExpired:
-        worker.kill()
+    """A real Celery worker (one process, no prefork) consuming this run's broker."""
+    with celery_process(
+        "worker", "--pool=solo", "--without-gossip", "--without-mingle", "--without-heartbeat"
+    ) as worker:
+        time.sleep(1)
+        yield worker

@@ -1,8 +1,5 @@
 """Celery beat (django-celery-beat's database scheduler) triggers the PubMed search on a real worker."""
 
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -11,7 +8,7 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from evidence.models import Review, ReviewCitation, SearchRun, SearchRunStatus
 from tests import eutils_replay as replay
-from tests.conftest import _test_database_url
+from tests.conftest import celery_process
 from tests.evidence.test_search_run_tasks import worker_eutils  # noqa: F401  (fixture)
 
 eutils_replay = replay.eutils_replay  # the fixture, bound in this module
@@ -20,31 +17,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def beat_process(celery_worker_process, tmp_path):
-    env = {**os.environ, "DATABASE_URL": _test_database_url()}
-    beat = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "evidence",
-            "beat",
-            "--loglevel=INFO",
-            "--max-interval=1",
-            f"--schedule={tmp_path / 'beat-schedule'}",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    yield beat
-    beat.terminate()
-    try:
-        beat.communicate(timeout=20)
-    except subprocess.TimeoutExpired:
-        beat.kill()
+    """Celery beat with django-celery-beat's database scheduler (the project's setting), beside a worker."""
+    with celery_process("beat", "--max-interval=1", f"--schedule={tmp_path / 'beat-schedule'}") as beat:
+        yield beat
 
 
 @pytest.mark.slow
