@@ -101,6 +101,17 @@ class InterceptDesign:
         s1, s2, s3, _, rss, ypppy = self.sums(a)
         return rss, ypppy, s1 - s2 / s1, s2 - 2.0 * s3 / s1 + (s2 / s1) ** 2, s1, s2
 
+    def reml_newton(self, a: Array) -> tuple[float, float, float, float]:
+        """``(y'PPy, tr P, tr PP, y'PPPy)`` for a Newton step on the REML score.
+
+        With r = Py = a (y - mu): y'PPPy = r'Pr = sum a r^2 - (sum a r)^2 / S1.
+        """
+        s1, s2, s3, m, _, ypppy = self.sums(a)
+        e = self.yc - m
+        a2e = a * a * e
+        yp3y = float(a2e @ (a * e)) - float(a2e.sum()) ** 2 / s1
+        return ypppy, s1 - s2 / s1, s2 - 2.0 * s3 / s1 + (s2 / s1) ** 2, yp3y
+
     def tr_p_pp(self, a: Array) -> tuple[float, float]:
         """tr(P) and tr(PP) for weights a."""
         return self.fisher(a)[2:4]
@@ -172,6 +183,17 @@ class RegressionDesign:
         e = self.yi - self.x @ beta
         ae = a * e
         return beta, inv, float(ae @ e), float(ae @ ae)
+
+    def reml_newton(self, a: Array) -> tuple[float, float, float, float]:
+        """``(y'PPy, tr P, tr PP, y'PPPy)`` for a Newton step on the REML score.
+
+        With r = Py = a (y - mu): y'PPPy = r'Pr = sum a r^2 - (sum a r)^2 / S1.
+        """
+        s1, s2, s3, m, _, ypppy = self.sums(a)
+        e = self.yc - m
+        a2e = a * a * e
+        yp3y = float(a2e @ (a * e)) - float(a2e.sum()) ** 2 / s1
+        return ypppy, s1 - s2 / s1, s2 - 2.0 * s3 / s1 + (s2 / s1) ** 2, yp3y
 
     def tr_p_pp(self, a: Array) -> tuple[float, float]:
         """tr(P) and tr(PP) from p x p products (see module docstring)."""
