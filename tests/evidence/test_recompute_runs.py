@@ -108,3 +108,29 @@ def test_a_running_worker_publishes_a_new_version_within_seconds(celery_worker_p
     version = review.versions.get(number=1)
     assert version.trigger == "approved Wang 2013"
     assert version.pooled_results.get(outcome__code="mrss", timepoint_months=12, subgroup_value="").computed
+
+
+def test_a_queued_run_whose_message_was_lost_is_enqueued_again(seeded, enqueued, django_capture_on_commit_callbacks):
+    import datetime
+
+    from django.utils import timezone
+
+    lost = RecomputeRun.objects.create(review=seeded, triggers=["approved A"])
+    RecomputeRun.objects.filter(pk=lost.pk).update(requested_at=timezone.now() - datetime.timedelta(hours=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        run = review_recompute_request(review=seeded, trigger="approved B")
+    assert run.id == lost.id and enqueued == [([lost.id], 10)]
+
+
+def test_a_run_that_lost_its_worker_is_failed_and_no_longer_blocks(seeded):
+    import datetime
+
+    from django.utils import timezone
+
+    dead = RecomputeRun.objects.create(
+        review=seeded, status=RecomputeStatus.RUNNING, started_at=timezone.now() - datetime.timedelta(hours=2)
+    )
+    queued = RecomputeRun.objects.create(review=seeded)
+    assert recompute_run_execute(run_id=queued.id) == RecomputeStatus.PUBLISHED
+    dead.refresh_from_db()
+    assert dead.status == RecomputeStatus.FAILED and "worker lost" in dead.error

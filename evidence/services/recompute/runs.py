@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import logging
 import traceback
 
@@ -15,6 +16,12 @@ from evidence.models import RecomputeRun, RecomputeStatus, Review
 logger = logging.getLogger(__name__)
 
 
+# A queued run whose task message never ran (a broker restart) is enqueued again by the next request;
+# a run "running" this long lost its worker and is failed so the review is not blocked for ever.
+STALE_QUEUED = datetime.timedelta(minutes=5)
+STALE_RUNNING = datetime.timedelta(minutes=30)
+
+
 def _debounce_seconds() -> int:
     return getattr(settings, "RECOMPUTE_DEBOUNCE_SECONDS", 10)
 
@@ -26,6 +33,8 @@ def review_recompute_request(*, review: Review, trigger: str) -> RecomputeRun:
     if queued:
         queued.triggers = [*queued.triggers, trigger]
         queued.save(update_fields=["triggers"])
+        if timezone.now() - queued.requested_at > STALE_QUEUED:
+            transaction.on_commit(lambda: _enqueue(queued.id))  # claiming is conditional: a duplicate is harmless
         return queued
     try:
         with transaction.atomic():
@@ -44,6 +53,7 @@ def _enqueue(run_id: int) -> None:
 
 def recompute_run_claim(*, run_id: int) -> RecomputeRun | None:
     """queued → running, only if no other run of the review is running. None: nothing to do or busy."""
+    _stale_runs_fail(run_id)
     busy = RecomputeRun.objects.filter(review=OuterRef("review"), status=RecomputeStatus.RUNNING)
     try:
         with transaction.atomic():
@@ -55,6 +65,13 @@ def recompute_run_claim(*, run_id: int) -> RecomputeRun | None:
     except IntegrityError:  # the partial unique index caught a concurrent claim
         claimed = 0
     return RecomputeRun.objects.select_related("review").get(id=run_id) if claimed else None
+
+
+def _stale_runs_fail(run_id: int) -> None:
+    review_id = RecomputeRun.objects.filter(id=run_id).values_list("review_id", flat=True).first()
+    RecomputeRun.objects.filter(
+        review_id=review_id, status=RecomputeStatus.RUNNING, started_at__lt=timezone.now() - STALE_RUNNING
+    ).update(status=RecomputeStatus.FAILED, finished_at=timezone.now(), error="worker lost: running for over 30 min")
 
 
 def recompute_run_is_waiting(*, run_id: int) -> bool:
