@@ -60,7 +60,9 @@ def database_from_url(url: str, *, name: str = "DATABASE_URL") -> dict:
         path = unquote(parts.path)[1:]
         if not path:
             raise ImproperlyConfigured(f"{name}={url!r} names no SQLite file; use sqlite:///path/to/file.db.")
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": path, "OPTIONS": {"timeout": 30}}
+        # WAL: the embedded stack's web server keeps reading while the worker writes a version or a search.
+        options = {"timeout": 30, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": path, "OPTIONS": options}
     if scheme in {"postgres", "postgresql", "pgsql"}:
         db_name = unquote(parts.path.lstrip("/"))
         if not db_name:
