@@ -48,6 +48,14 @@ class PublicApiMixin:
         return conditional_get(request, response)
 
 
+class ParameterlessDetailMixin(PublicApiMixin):
+    """A detail endpoint takes no filters: any query parameter but format is a 400, as on the lists."""
+
+    def filter_queryset(self, queryset):
+        filters.reject_unknown_parameters(self.request)
+        return queryset
+
+
 class ReviewScopedMixin(PublicApiMixin):
     """Views under /reviews/<slug>/: the review is looked up once; an unknown slug is a 404."""
 
@@ -86,7 +94,7 @@ class ReviewList(PublicApiMixin, generics.ListAPIView):
         return selectors_api.api_reviews()
 
 
-class ReviewDetail(PublicApiMixin, generics.RetrieveAPIView):
+class ReviewDetail(ParameterlessDetailMixin, generics.RetrieveAPIView):
     """One review: its question, search, analysis settings and latest published version."""
 
     serializer_class = serializers.ReviewSerializer
@@ -95,10 +103,6 @@ class ReviewDetail(PublicApiMixin, generics.RetrieveAPIView):
 
     def get_queryset(self):
         return selectors_api.api_reviews()
-
-    def filter_queryset(self, queryset):
-        filters.reject_unknown_parameters(self.request)
-        return queryset
 
 
 @extend_schema_view(get=extend_schema(parameters=[SLUG]))
@@ -278,7 +282,7 @@ class OutcomeList(PublicApiMixin, generics.ListAPIView):
         return selectors_api.api_outcomes()
 
 
-class OutcomeDetail(PublicApiMixin, generics.RetrieveAPIView):
+class OutcomeDetail(ParameterlessDetailMixin, generics.RetrieveAPIView):
     """One outcome definition by its code."""
 
     serializer_class = serializers.OutcomeSerializer
@@ -287,10 +291,6 @@ class OutcomeDetail(PublicApiMixin, generics.RetrieveAPIView):
 
     def get_queryset(self):
         return selectors_api.api_outcomes()
-
-    def filter_queryset(self, queryset):
-        filters.reject_unknown_parameters(self.request)
-        return queryset
 
 
 class NotFound(PublicApiMixin, APIView):
