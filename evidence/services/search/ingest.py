@@ -8,13 +8,15 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.db.models.functions import Lower
 from django.utils import timezone
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+from simple_history.utils import bulk_update_with_history
 
 from evidence.models import Citation, CitationOrigin, Review, ReviewCitation, SearchRun, TriageStage
 from evidence.pubmed_xml import ParsedCitation
+from evidence.services.bulk_rows import history_rows_insert, rows_insert
 from evidence.services.search.records import citation_fields, citation_refresh, duplicate_key, flag_fields
 
 DuplicateKey = tuple[str, int | None, str]
+CHANGE_REASON = "PubMed search"
 
 
 @dataclass
@@ -87,7 +89,9 @@ def _citations_by_doi(dois: list[str]) -> tuple[dict[str, Citation], dict[str, i
     return adoptable, twins
 
 
-def _citations_upsert(*, run: SearchRun, records: list[ParsedCitation]) -> tuple[list[Citation], dict[str, int]]:
+def _citations_upsert(
+    *, run: SearchRun, records: list[ParsedCitation]
+) -> tuple[list[Citation | NewCitation], dict[str, int]]:
     """Upsert by PMID, then by DOI for a new PMID; the citations in record order and, per PMID, the
     citation with the same DOI but another PMID (a possible duplicate, not merged)."""
     by_pmid = {r.pmid: r for r in records}  # a PMID twice in one batch is written once
@@ -104,42 +108,64 @@ def _citations_upsert(*, run: SearchRun, records: list[ParsedCitation]) -> tuple
         elif doi in twins:
             doi_twins[pmid] = twins[doi]
         if citation is None:
-            existing[pmid] = _citation_new(run, record)
-            created.append(existing[pmid])
+            created.append(_citation_row(run, record))
             continue
         existing[pmid] = citation
         fields += citation_refresh(citation, record)
         if fields:
             changed_fields.update(fields)
             updated.append(citation)
-    _citations_write(created, updated, changed_fields)
+    _citations_update(updated, changed_fields)
+    existing.update(_citations_insert(created))
     return [existing[pmid] for pmid in by_pmid], doi_twins
 
 
-def _citation_new(run: SearchRun, record: ParsedCitation) -> Citation:
-    return Citation(
-        pmid=record.pmid,
+@dataclass(frozen=True)
+class NewCitation:
+    """What the queueing step reads of a citation this batch inserted (no model instance is built)."""
+
+    pk: int
+    pmid: str
+    title: str
+    publication_year: int | None
+    first_author: str
+
+
+def _citation_row(run: SearchRun, record: ParsedCitation) -> dict:
+    return {
+        "pmid": record.pmid,
         **citation_fields(record),
         **flag_fields(record),
-        origin=CitationOrigin.SEARCH,
-        origin_note=f"PubMed search run {run.pk} ({run.window_start:%Y-%m-%d} to {run.window_end:%Y-%m-%d})",
-        search_run=run,
-    )
+        "origin": CitationOrigin.SEARCH,
+        "origin_note": f"PubMed search run {run.pk} ({run.window_start:%Y-%m-%d} to {run.window_end:%Y-%m-%d})",
+        "search_run_id": run.pk,
+    }
 
 
-def _citations_write(created: list[Citation], updated: list[Citation], changed_fields: set[str]) -> None:
-    if created:
-        bulk_create_with_history(created, Citation, batch_size=500, default_change_reason="PubMed search")
+def _citations_insert(rows: list[dict]) -> dict[str, NewCitation]:
+    """Insert new citations and their creation history; the inserted citations by PMID."""
+    if not rows:
+        return {}
+    values = rows_insert(Citation, rows)
+    ids = dict(Citation.objects.filter(pmid__in=[r["pmid"] for r in rows]).values_list("pmid", "id"))
+    history_rows_insert(Citation, [ids[r["pmid"]] for r in rows], values, change_reason=CHANGE_REASON)
+    return {
+        r["pmid"]: NewCitation(ids[r["pmid"]], r["pmid"], r["title"], r["publication_year"], r["first_author"])
+        for r in rows
+    }
+
+
+def _citations_update(updated: list[Citation], changed_fields: set[str]) -> None:
     if updated:
         now = timezone.now()
         for citation in updated:
             citation.updated_at = now
         fields = sorted(changed_fields | {"updated_at"})
-        bulk_update_with_history(updated, Citation, fields, batch_size=500, default_change_reason="PubMed search")
+        bulk_update_with_history(updated, Citation, fields, batch_size=500, default_change_reason=CHANGE_REASON)
 
 
 def _review_citations_add(
-    *, run: SearchRun, citations: list[Citation], doi_twins: dict[str, int], index: DuplicateIndex
+    *, run: SearchRun, citations: list[Citation | NewCitation], doi_twins: dict[str, int], index: DuplicateIndex
 ) -> BatchCounts:
     """Queue the citations not yet in the review for title/abstract screening; count the rest as known."""
     in_review = set(
@@ -153,16 +179,27 @@ def _review_citations_add(
             continue
         twin = doi_twins.get(citation.pmid) or index.match(citation)
         queued.append(
-            ReviewCitation(
-                review=run.review,
-                citation=citation,
-                stage=TriageStage.TITLE_ABSTRACT,
-                search_run=run,
-                possible_duplicate_of_id=twin,
-            )
+            {
+                "review_id": run.review_id,
+                "citation_id": citation.pk,
+                "stage": TriageStage.TITLE_ABSTRACT,
+                "search_run_id": run.pk,
+                "possible_duplicate_of_id": twin,
+            }
         )
         index.add(citation.pk, duplicate_key(citation.title, citation.publication_year, citation.first_author))
-    if queued:
-        bulk_create_with_history(queued, ReviewCitation, batch_size=500, default_change_reason="PubMed search")
-    duplicates = sum(1 for rc in queued if rc.possible_duplicate_of_id)
+    _review_citations_insert(run.review_id, queued)
+    duplicates = sum(1 for row in queued if row["possible_duplicate_of_id"])
     return BatchCounts(new=len(queued), known=len(citations) - len(queued), possible_duplicates=duplicates)
+
+
+def _review_citations_insert(review_id: int, rows: list[dict]) -> None:
+    if not rows:
+        return
+    values = rows_insert(ReviewCitation, rows)
+    ids = dict(
+        ReviewCitation.objects.filter(
+            review_id=review_id, citation_id__in=[r["citation_id"] for r in rows]
+        ).values_list("citation_id", "id")
+    )
+    history_rows_insert(ReviewCitation, [ids[r["citation_id"]] for r in rows], values, change_reason=CHANGE_REASON)
