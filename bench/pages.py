@@ -1,8 +1,8 @@
 """Review page throughput: gunicorn on production settings against the same page saved as a static file.
 
-    .venv/bin/python bench/pages.py [--seconds 10] [--connections 50] [--workers N]
+    .venv/bin/python bench/pages.py [--seconds 10] [--connections 50] [--workers N] [--postgres URL]
 
-Builds a throw-away deployment (temp SQLite DB, migrate, load_seed, collectstatic), saves the rendered
+Builds a throw-away deployment (a temporary SQLite file, or with --postgres a new database on that server, migrate, load_seed, collectstatic), saves the rendered
 review page into STATIC_ROOT so WhiteNoise serves it through the same gunicorn, then loads both URLs
 with 50 concurrent clients (wrk when /usr/bin/wrk exists, else a threaded Python generator) and prints
 requests/s, p50 and p99 latency and the ratio. Targets: >= 500 req/s, p99 < 50 ms, >= 25% of static.
@@ -11,6 +11,7 @@ requests/s, p50 and p99 latency and the ratio. Targets: >= 500 req/s, p99 < 50 m
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import os
 import re
@@ -23,6 +24,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,7 +33,7 @@ PAGE = "/reviews/msc-ssc/"
 STATIC_PAGE = "/static/bench/review.html"
 
 
-def _env(workdir: Path) -> dict:
+def _env(workdir: Path, database_url: str) -> dict:
     return {
         **os.environ,
         "DEBUG": "0",
@@ -39,11 +41,29 @@ def _env(workdir: Path) -> dict:
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_SSL_REDIRECT": "0",
         "EVIDENCE_VAR_DIR": str(workdir),
-        "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",
+        "DATABASE_URL": database_url,
         "STATIC_ROOT": str(workdir / "static"),
         "LOG_LEVEL": "WARNING",
         "PYTHONPATH": str(ROOT),
     }
+
+
+@contextlib.contextmanager
+def _database(workdir: Path, postgres: str | None) -> Iterator[str]:
+    """A throw-away database: a SQLite file, or a new PostgreSQL database on the server of ``postgres``."""
+    if postgres is None:
+        yield f"sqlite:///{workdir / 'bench.sqlite3'}"
+        return
+    import psycopg
+
+    name = f"bench_pages_{os.getpid()}"
+    with psycopg.connect(postgres, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield postgres.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(postgres, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _manage(env: dict, *args: str) -> None:
@@ -137,39 +157,50 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=3, help="as docker-compose.yml runs gunicorn")
     parser.add_argument("--worker-class", default="sync", help="sync (as docker-compose.yml) or gthread")
     parser.add_argument("--threads", type=int, default=1, help="threads per gthread worker (keep-alive)")
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="run on a new database on this PostgreSQL server (e.g. postgres://postgres@127.0.0.1:5432/test)",
+    )
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench-pages-"))
-    env = _env(workdir)
     try:
-        _manage(env, "migrate", "--noinput")
-        _manage(env, "load_seed")
-        _manage(env, "collectstatic", "--noinput")
-        size = _save_page(env, workdir / "static" / "bench" / "review.html")
-        port = _free_port()
-        server = subprocess.Popen(
-            [PYTHON, "-m", "gunicorn", "evidence.wsgi:application", "--bind", f"127.0.0.1:{port}",
-             "--workers", str(args.workers), "--worker-class", args.worker_class, "--threads", str(args.threads),
-             "--log-level", "warning"],
-            cwd=ROOT, env=env,
-        )  # fmt: skip
-        try:
-            _wait(port)
-            _wait(port, PAGE)
-            results = {
-                name: _measure(f"http://127.0.0.1:{port}{path}", args.seconds, args.connections)
-                for name, path in (("review page (Django)", PAGE), ("same page as a static file", STATIC_PAGE))
-            }
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+        with _database(workdir, args.postgres) as database_url:
+            results, size = _serve_and_measure(_env(workdir, database_url), workdir, args)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     _report(results, size, args)
 
 
+def _serve_and_measure(env: dict, workdir: Path, args: argparse.Namespace) -> tuple[dict, int]:
+    _manage(env, "migrate", "--noinput")
+    _manage(env, "load_seed")
+    _manage(env, "collectstatic", "--noinput")
+    size = _save_page(env, workdir / "static" / "bench" / "review.html")
+    port = _free_port()
+    server = subprocess.Popen(
+        [PYTHON, "-m", "gunicorn", "evidence.wsgi:application", "--bind", f"127.0.0.1:{port}",
+         "--workers", str(args.workers), "--worker-class", args.worker_class, "--threads", str(args.threads),
+         "--log-level", "warning"],
+        cwd=ROOT, env=env,
+    )  # fmt: skip
+    try:
+        _wait(port)
+        _wait(port, PAGE)
+        results = {
+            name: _measure(f"http://127.0.0.1:{port}{path}", args.seconds, args.connections)
+            for name, path in (("review page (Django)", PAGE), ("same page as a static file", STATIC_PAGE))
+        }
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return results, size
+
+
 def _report(results: dict, size: int, args: argparse.Namespace) -> None:
     tool = "wrk" if Path("/usr/bin/wrk").exists() else "python threads"
-    print(f"{PAGE}: {size:,} bytes; gunicorn {args.workers} {args.worker_class} workers x {args.threads} threads; {args.connections} clients; "
+    database = "PostgreSQL" if args.postgres else "SQLite"
+    print(f"{PAGE}: {size:,} bytes; gunicorn {args.workers} {args.worker_class} workers x {args.threads} threads; {args.connections} clients; {database}; "
           f"{args.seconds} s; load by {tool}; {os.cpu_count()} CPUs shared with the load generator")  # fmt: skip
     for name, (rps, p50, p99) in results.items():
         print(f"  {name:28s} {rps:9.1f} req/s   p50 {p50:7.2f} ms   p99 {p99:7.2f} ms")

@@ -37,7 +37,6 @@ class AuditedReadOnlyAdmin(ReviewScopedAdminMixin, ReadOnlyAdminMixin, SimpleHis
         return True
 
 
-
 @admin.register(ReviewMembership)
 class ReviewMembershipAdmin(SimpleHistoryAdmin):
     list_display = ["user", "review", "role", "created_at"]

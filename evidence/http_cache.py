@@ -1,11 +1,12 @@
 """Conditional GET and page caching for the public pages.
 
-A page depends on the review's latest published version, its last successful search and its last triage
-change (PRISMA counts); `selectors_public.review_stamp` reads all three in one query. The stamp keys the
-rendered page in the Django cache and makes the ETag, so a new version (or a new search) invalidates both
-and nothing else does. A stamp is read once per request, however many of these helpers ask, and is itself
-cached for PAGES_STAMP_SECONDS (default 2): compiling its query costs more than serving a cached page, so
-a busy server asks the database about once a second and a new version shows within that time.
+A page depends on the review's latest published version, its last successful search, and its last triage
+change and study approval (they move the live PRISMA counts of screening not yet in a version);
+`selectors_public.review_stamp` reads all four in one query. The stamp keys the rendered page in the Django
+cache and makes the ETag, so any of these invalidates both and nothing else does. A stamp is read once per
+request, however many of these helpers ask, and is itself cached for PAGES_STAMP_SECONDS (default 2):
+compiling its query costs more than serving a cached page, so a busy server asks the database about once a
+second and a new version shows within that time.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from django.views.decorators.http import condition
 
 from evidence.selectors_public import ReviewStamp, review_stamp
 
-PAGES_REVISION = "pages-1"  # bump when a template change alters what a page shows
+PAGES_REVISION = "pages-2"  # bump when a template change alters what a page shows
 PAGE_TIMEOUT = 24 * 3600  # a stamp change makes a new key; the timeout only bounds memory
 
 

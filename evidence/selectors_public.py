@@ -1,8 +1,9 @@
 """Reads for the public evidence pages: one published version, ready to render, every number pre-formatted.
 
-Nothing here pools or plots: a page shows the stored rows of one immutable ReviewVersion (and its stored
-SVG); the only live reads are the review's status, its last search, its PRISMA counts and the studies'
-current retraction/correction flags, which a reader must see even on an old version.
+Nothing here pools or plots: a page shows the stored rows of one immutable ReviewVersion (its stored SVG and
+its stored PRISMA counts); the only live reads are the review's status, its last search, the screening done
+since the latest version (on that version's page) and the studies' current retraction/correction flags,
+which a reader must see even on an old version.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from django.utils import timezone
 from evidence.models import (
     AdverseEvent,
     CellSource,
-    CitationOrigin,
     Donor,
     Outcome,
     OutcomeMeasurement,
@@ -34,13 +34,12 @@ from evidence.models import (
     SearchRun,
     SearchRunStatus,
     Study,
-    StudyReport,
+    StudyApproval,
     StudyResult,
-    StudyStatus,
     VersionKind,
 )
 from evidence.prisma_svg import PrismaFlow, prisma_svg
-from evidence.services.prisma import PrismaCounts, prisma_counts
+from evidence.services.prisma import PrismaPanel, prisma_in_progress, prisma_panels, prisma_snapshot_panels
 
 SUBGROUP_VARIABLES = {"cell_source": "Cell source", "route": "Route", "donor": "Donor"}
 SUBGROUP_VALUES = {**dict(CellSource.choices), **dict(Route.choices), **dict(Donor.choices)}
@@ -172,23 +171,32 @@ class ReviewStamp:
     latest_published_at: datetime.datetime | None
     last_search_id: int | None
     citations_changed_at: datetime.datetime | None
+    approved_at: datetime.datetime | None
 
     @property
     def last_modified(self) -> datetime.datetime | None:
-        moments = [m for m in (self.latest_published_at, self.citations_changed_at) if m]
+        moments = [m for m in (self.latest_published_at, self.citations_changed_at, self.approved_at) if m]
         return max(moments) if moments else None
 
     def parts(self) -> str:
         changed = self.citations_changed_at.timestamp() if self.citations_changed_at else 0
-        return f"{self.review_id}.{self.latest_version_id}.{self.last_search_id}.{changed}"
+        approved = self.approved_at.timestamp() if self.approved_at else 0
+        return f"{self.review_id}.{self.latest_version_id}.{self.last_search_id}.{changed}.{approved}"
 
 
 def review_stamp(*, slug: str) -> ReviewStamp | None:
-    """One query: the latest published version, the last successful search and the last triage change."""
+    """One query: the latest published version, the last successful search, the last triage change and the
+    last study approval (the last two move the live PRISMA counts of screening not yet in a version)."""
     published = ReviewVersion.objects.filter(review=OuterRef("pk"), published_at__isnull=False).order_by("-number")
     searches = _succeeded_searches().filter(review=OuterRef("pk"))
     changed = (
         ReviewCitation.objects.filter(review=OuterRef("pk")).order_by().values("review").annotate(m=Max("updated_at"))
+    )
+    approved = (
+        StudyApproval.objects.filter(study__review=OuterRef("pk"))
+        .order_by()
+        .values("study__review")
+        .annotate(m=Max("created_at"))
     )
     row = (
         Review.objects.filter(slug=slug)
@@ -197,8 +205,11 @@ def review_stamp(*, slug: str) -> ReviewStamp | None:
             latest_published_at=Subquery(published.values("published_at")[:1]),
             last_search_id=Subquery(searches.values("id")[:1]),
             citations_changed_at=Subquery(changed.values("m")),
+            approved_at=Subquery(approved.values("m")),
         )
-        .values("id", "latest_version_id", "latest_published_at", "last_search_id", "citations_changed_at")
+        .values(
+            "id", "latest_version_id", "latest_published_at", "last_search_id", "citations_changed_at", "approved_at"
+        )
         .first()
     )
     return ReviewStamp(row.pop("id"), **row) if row else None
@@ -590,64 +601,30 @@ def version_studies(*, version: ReviewVersion) -> list[dict]:
 
 # --- PRISMA ---------------------------------------------------------------------------------------------
 
-SOURCE_LABELS = {"search": "PubMed searches", "manual": "added by hand"}
-
 
 @dataclass(frozen=True)
 class PrismaFigure:
     title: str
     svg: str
     flow: PrismaFlow
+    in_progress: bool = False
 
 
-def _seed_included(review: Review) -> tuple[int, int]:
-    """Studies and reports that came from the published review the living review started from."""
-    reports = StudyReport.objects.filter(
-        study__review=review, study__status=StudyStatus.INCLUDED, citation__origin=CitationOrigin.SEED
-    )
-    return reports.values("study").distinct().count(), reports.count()
-
-
-def _flow(counts: PrismaCounts, previous: tuple[int, int], label: str) -> PrismaFlow:
-    sources = {SOURCE_LABELS.get(k, k): n for k, n in counts.identified_by_source.items() if k != CitationOrigin.SEED}
-    return PrismaFlow(
-        previous_studies=previous[0],
-        previous_reports=previous[1],
-        identified_by_source=sources,
-        duplicates_removed=counts.duplicates_removed,
-        records_screened=counts.records_screened,
-        records_excluded=counts.records_excluded,
-        reports_assessed=counts.full_texts_assessed,
-        reports_excluded_by_reason=dict(counts.full_texts_excluded_by_reason),
-        new_studies=max(counts.studies_included - previous[0], 0),
-        new_reports=max(counts.reports_included - previous[1], 0),
-        previous_label=label,
-    )
-
-
-def _figure(flow: PrismaFlow, title: str, prefix: str) -> PrismaFigure:
+def _figure(panel: PrismaPanel) -> PrismaFigure:
     """Drawn once per distinct set of counts (the counts are the cache key)."""
-    key = "prisma-svg:" + hashlib.sha256(repr((flow, title, prefix)).encode()).hexdigest()
-    return PrismaFigure(title, cache.get_or_set(key, lambda: prisma_svg(flow, title=title, id_prefix=prefix)), flow)
+    prefix = f"prisma-{panel.key}"
+    key = "prisma-svg:" + hashlib.sha256(repr((panel.flow, panel.title, prefix)).encode()).hexdigest()
+    svg = cache.get_or_set(key, lambda: prisma_svg(panel.flow, title=panel.title, id_prefix=prefix))
+    return PrismaFigure(panel.title, svg, panel.flow, in_progress=panel.key == "progress")
 
 
-def prisma_figures(*, review: Review, versions: list[ReviewVersion]) -> list[PrismaFigure]:
-    """The cumulative flow since the review began, and the flow of the latest update."""
-    seed_paper = next((v for v in reversed(versions) if v.kind == VersionKind.PUBLISHED_PAPER), None)
-    paper = seed_paper.source_citation if seed_paper else None
-    label = f"the published review ({paper.first_author} {paper.publication_year})" if paper else "the first version"
-    total = prisma_counts(review=review)
-    figures = [_figure(_flow(total, _seed_included(review), label), "PRISMA 2020 flow: the whole review", "prisma-all")]
-    if versions:
-        base = versions[1] if len(versions) > 1 else versions[0]
-        update = prisma_counts(review=review, since=base.published_at)
-        before = (
-            total.studies_included - update.studies_included,
-            total.reports_included - update.reports_included,
-        )
-        title = f"PRISMA 2020 flow: the latest update (since version {base.number}, {base.published_at:%-d %b %Y})"
-        figures.append(_figure(_flow(update, before, f"version {base.number}"), title, "prisma-update"))
-    return figures
+def prisma_figures(*, version: ReviewVersion, latest: ReviewVersion, live: bool = False) -> list[PrismaFigure]:
+    """The flows `version` was published with and, on the live review page (not a version's own page), the
+    screening done since the latest version, which no version holds yet. Only a version written before
+    versions kept their flows is counted live."""
+    panels = prisma_snapshot_panels(version.prisma) or prisma_panels(version=version)
+    progress = prisma_in_progress(latest=latest) if live and version.pk == latest.pk else None
+    return [_figure(panel) for panel in [*panels, progress] if panel]
 
 
 # --- The whole page -------------------------------------------------------------------------------------
@@ -694,7 +671,10 @@ def _changes(version: ReviewVersion) -> dict:
     }
 
 
-def review_page(*, review: Review, version: ReviewVersion, outcome_code: str | None = None) -> ReviewPage:
+def review_page(
+    *, review: Review, version: ReviewVersion, outcome_code: str | None = None, live: bool = False
+) -> ReviewPage:
+    """The page of ``version``; ``live`` for the review's own page, which also shows screening in progress."""
     versions = published_versions(review=review)
     return ReviewPage(
         review=review,
@@ -705,7 +685,7 @@ def review_page(*, review: Review, version: ReviewVersion, outcome_code: str | N
         narrative=[n for n in _narrative(version) if outcome_code in (None, n["outcome"])],
         safety=safety_view(version=version),
         studies=version_studies(version=version),
-        prisma=prisma_figures(review=review, versions=versions) if outcome_code is None else [],
+        prisma=prisma_figures(version=version, latest=versions[0], live=live) if outcome_code is None else [],
         last_search=last_search_text(review=review),
         next_search=next_search_text(review=review),
         changes=_changes(version),

@@ -30,7 +30,8 @@ def _version(slug: str, number: int | None) -> tuple[Review, ReviewVersion]:
 def _page(request: HttpRequest, slug: str, number: int | None) -> HttpResponse:
     def build() -> HttpResponse:
         review, version = _version(slug, number)
-        page = selectors_public.review_page(review=review, version=version)
+        # /reviews/<slug>/ is live; /v/<n>/ shows exactly what version n published, even for the latest.
+        page = selectors_public.review_page(review=review, version=version, live=number is None)
         return render(request, "evidence/review.html", {"page": page})
 
     return http_cache.cached_page(request, slug, build)

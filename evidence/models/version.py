@@ -41,6 +41,11 @@ class ReviewVersion(models.Model):
     safety_table = models.JSONField(default=list, blank=True, help_text="Per-study adverse events.")
     changes = models.JSONField(default=dict, blank=True, help_text="What changed against the previous version.")
     change_summary = models.JSONField(default=list, blank=True, help_text="One plain-language line per outcome.")
+    prisma = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The PRISMA flows as published: counted when the version was written, never recounted.",
+    )
 
     class Meta:
         ordering = ["review", "-number"]

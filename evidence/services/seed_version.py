@@ -5,12 +5,14 @@ from __future__ import annotations
 import hashlib
 import re
 
+from django.db import transaction
 from django.utils import timezone
 
 from evidence.models import Certainty, Citation, GradeAssessment, PooledResult, Review, ReviewVersion, VersionKind
 from evidence.seed import SEED_DIR, seed_json
 from evidence.seed import review as seed_review
 from evidence.seed.outcomes import SEED_KEY_TO_CODE
+from evidence.services.prisma import prisma_snapshot
 from evidence.services.seed_mapping import timepoint_months
 
 CERTAINTY = {
@@ -34,6 +36,7 @@ GRADE_DOMAINS = {
 }
 
 
+@transaction.atomic
 def version_zero_create(*, review: Review, outcomes: dict, paper: Citation, report) -> ReviewVersion:
     existing = review.versions.filter(number=0).first()
     if existing:
@@ -65,6 +68,8 @@ def version_zero_create(*, review: Review, outcomes: dict, paper: Citation, repo
             for s in review.studies.order_by("year", "label")
         ],
     )
+    version.prisma = prisma_snapshot(version=version)
+    version.save(update_fields=["prisma"])
     report.count("ReviewVersion", True)
     for row in numeric_rows:
         result = PooledResult.objects.create(version=version, **_pooled_fields(row, outcomes))

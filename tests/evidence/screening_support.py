@@ -91,3 +91,25 @@ def team(review):
 def client_for(client, user):
     client.force_login(user)
     return client
+
+
+def records_screened_out(review: Review, numbers: range, *, screeners: tuple) -> list[ReviewCitation]:
+    """Records identified and then excluded at title/abstract by two agreeing screeners (PRISMA counts each
+    as identified, screened and excluded)."""
+    from evidence.models import Decision, ScreeningStage
+    from evidence.services.screening import screening_decision_record
+
+    records = [make_citation(review, n) for n in numbers]
+    for record in records:
+        for screener in screeners:
+            screening_decision_record(
+                review_citation=record,
+                reviewer=screener,
+                stage=ScreeningStage.TITLE_ABSTRACT,
+                decision=Decision.EXCLUDE,
+            )
+    return records
+
+
+def two_screeners(review: Review) -> tuple:
+    return tuple(make_member(f"{review.slug}-{name}", review, ReviewRole.SCREENER) for name in ("alice", "bob"))

@@ -9,8 +9,11 @@ import pytest
 from django.core.cache import cache
 from django.utils.html import escape
 
-from evidence.models import Citation, PooledResult, ReviewVersion, SearchRun, SearchRunStatus, Study
+from evidence.models import Citation, PooledResult, ReviewVersion, SearchRun, SearchRunStatus, Study, StudyApproval
 from evidence.selectors_public import interval_text, number, p_text, row_view
+from evidence.services.recompute import review_recompute
+from tests.evidence.recompute_helpers import WANG_MRSS_12M, measurement_set
+from tests.evidence.screening_support import records_screened_out, two_screeners
 
 URL = "/reviews/msc-ssc/"
 
@@ -184,3 +187,70 @@ def test_it_shows_a_study_page(client, seeded):
 def test_it_lists_the_reviews_on_the_home_page_with_their_last_search(client, seeded):
     body = client.get("/").content.decode()
     assert 'href="/reviews/msc-ssc/"' in body and "not yet searched" in body
+
+
+# --- PRISMA: each version shows the counts it was published with ------------------------------------------
+
+
+def _prisma_desc(body: str, key: str) -> str | None:
+    """The text alternative of one PRISMA figure ('all', 'update' or 'progress'), which states every count."""
+    found = re.search(rf'<desc id="prisma-{key}-d">([^<]*)</desc>', body)
+    return found and found.group(1)
+
+
+@pytest.fixture
+def screened_version(seeded):
+    """Version 1, published after 2 records were screened out; then 3 more screened out, in no version yet."""
+    screeners = two_screeners(seeded)
+    records_screened_out(seeded, range(2), screeners=screeners)
+    measurement_set(seeded, "Wang 2013", "mrss", 12, **WANG_MRSS_12M)
+    version = review_recompute(review=seeded, trigger="Wang 2013 extracted").version
+    records_screened_out(seeded, range(2, 5), screeners=screeners)
+    return version
+
+
+def test_a_version_page_keeps_the_prisma_counts_it_was_published_with(client, screened_version):
+    body = client.get("/reviews/msc-ssc/v/1/").content.decode()
+    assert "Records screened: 2; excluded: 2." in _prisma_desc(body, "all")
+    assert "Records screened: 2; excluded: 2." in _prisma_desc(body, "update")
+    assert "as they stood when version 1 was published" in body
+    assert _prisma_desc(body, "progress") is None  # version 1 is the latest, but its own page shows only it
+    older = client.get("/reviews/msc-ssc/v/0/").content.decode()
+    assert "Records screened: 0; excluded: 0." in _prisma_desc(older, "all")
+    assert _prisma_desc(older, "update") is None and _prisma_desc(older, "progress") is None
+
+
+def test_the_latest_page_adds_the_screening_not_yet_in_a_version(client, screened_version):
+    body = client.get(URL).content.decode()
+    assert "Records screened: 2; excluded: 2." in _prisma_desc(body, "all")
+    assert "Records screened: 3; excluded: 3." in _prisma_desc(body, "progress")
+    assert "PRISMA 2020 flow: screening since version 1 (not yet in a published version)" in body
+    assert "Work in progress: records identified and screened since version 1 was published" in body
+
+
+def test_the_latest_page_shows_no_work_in_progress_when_nothing_happened_since(client, seeded):
+    body = client.get(URL).content.decode()
+    assert _prisma_desc(body, "all") and _prisma_desc(body, "progress") is None
+    assert "not yet in a published version" not in body
+
+
+def test_a_version_stored_before_versions_kept_their_flows_is_counted_live(client, seeded):
+    ReviewVersion.objects.filter(review=seeded).update(prisma={})
+    records_screened_out(seeded, range(2), screeners=two_screeners(seeded))
+    body = client.get(URL).content.decode()
+    assert "Records screened: 2; excluded: 2." in _prisma_desc(body, "all")
+    assert "as they stood when version" not in body
+
+
+def test_it_changes_the_etag_when_screening_moves_the_work_in_progress(client, seeded, settings):
+    settings.PAGES_STAMP_SECONDS = 0
+    screeners = two_screeners(seeded)
+    before = client.get(URL)["ETag"]
+    records_screened_out(seeded, range(1), screeners=screeners)
+    screened = client.get(URL)
+    assert screened["ETag"] != before and "Records screened: 1;" in _prisma_desc(screened.content.decode(), "progress")
+    StudyApproval.objects.create(
+        study=Study.objects.filter(review=seeded).first(), editor=screeners[0], action="approve"
+    )
+    approved = client.get(URL)
+    assert approved["ETag"] != screened["ETag"]

@@ -2,13 +2,31 @@
 
 import datetime
 
+import pytest
 from django.utils import timezone
 
-from evidence.models import Citation, CitationOrigin, Decision, ReviewCitation, ScreeningResolution, ScreeningStage
-from evidence.services.prisma import prisma_counts
+from evidence.models import (
+    ApprovalAction,
+    Citation,
+    CitationOrigin,
+    Decision,
+    PooledResult,
+    ReviewCitation,
+    ReviewVersion,
+    ScreeningResolution,
+    ScreeningStage,
+    Study,
+    StudyApproval,
+    StudyDesign,
+    StudyReport,
+    StudyStatus,
+)
+from evidence.services.prisma import prisma_counts, prisma_in_progress, prisma_panels, prisma_snapshot_panels
+from evidence.services.recompute import review_recompute
 from evidence.services.screening import adjudication_record, screening_decision_record
 from tests.evidence import screening_support
-from tests.evidence.screening_support import make_citation
+from tests.evidence.recompute_helpers import WANG_MRSS_12M, measurement_set
+from tests.evidence.screening_support import make_citation, records_screened_out, two_screeners
 
 review = screening_support.review  # fixture
 team = screening_support.team  # fixture
@@ -87,3 +105,95 @@ def test_records_found_by_search_runs_count_once_per_record_by_the_run_that_foun
     counts = prisma_counts(review=review)
     assert counts.identified_by_source["pubmed"] == 3
     assert identified_by_search_run(review=review) == {runs[0].id: 2, runs[1].id: 1}
+
+
+# --- What a version stores: its flows as published ---------------------------------------------------------
+
+
+def _panels(version):
+    return {panel.key: panel for panel in prisma_snapshot_panels(version.prisma)}
+
+
+def _approved_study(review, editor, label="Newfound 2026"):
+    """A study found by the living review and approved by an editor (as PRISMA counts new studies)."""
+    study = Study.objects.create(
+        review=review, label=label, design=StudyDesign.CASE_SERIES, status=StudyStatus.INCLUDED
+    )
+    citation = Citation.objects.create(title=f"{label} report", origin=CitationOrigin.SEARCH)
+    StudyReport.objects.create(study=study, citation=citation, is_main_report=True)
+    StudyApproval.objects.create(study=study, editor=editor, action=ApprovalAction.APPROVE)
+    return study
+
+
+def test_version_zero_of_the_seed_review_stores_the_whole_reviews_flow(seeded):
+    version = seeded.versions.get(number=0)
+    panels = _panels(version)
+    assert list(panels) == ["all"], "version 0 has no previous version, so no update flow"
+    flow = panels["all"].flow
+    assert (flow.previous_studies, flow.new_studies, flow.total_studies) == (9, 0, 9)
+    assert flow.previous_label.startswith("the published review (Cui")
+    assert (flow.records_screened, flow.identified_by_source) == (0, {})
+    assert panels["all"].title == "PRISMA 2020 flow: the whole review, as of version 0"
+
+
+def test_a_new_version_stores_what_was_screened_up_to_it(seeded):
+    screeners = two_screeners(seeded)
+    records_screened_out(seeded, range(2), screeners=screeners)
+    measurement_set(seeded, "Wang 2013", "mrss", 12, **WANG_MRSS_12M)
+    version = review_recompute(review=seeded, trigger="Wang 2013 extracted").version
+    records_screened_out(seeded, range(2, 5), screeners=screeners)
+    version.refresh_from_db()
+    panels = _panels(version)
+    assert [panels["all"].flow.records_screened, panels["update"].flow.records_screened] == [2, 2]
+    assert panels["update"].flow.identified_by_source == {"PubMed searches": 2}
+    assert panels["update"].title.startswith("PRISMA 2020 flow: the update in version 1 (since version 0, ")
+    assert prisma_in_progress(latest=version).flow.records_screened == 3
+
+
+def test_the_stored_flows_read_back_as_they_were_counted(seeded):
+    records_screened_out(seeded, range(3), screeners=two_screeners(seeded))
+    measurement_set(seeded, "Wang 2013", "mrss", 12, **WANG_MRSS_12M)
+    version = review_recompute(review=seeded, trigger="t").version
+    version.refresh_from_db()
+    assert prisma_snapshot_panels(version.prisma) == prisma_panels(version=version)
+    assert prisma_snapshot_panels({}) == []
+
+
+def test_the_snapshot_is_written_in_the_versions_transaction(seeded, monkeypatch):
+    def fail(**kwargs):
+        raise RuntimeError("counting failed")
+
+    monkeypatch.setattr("evidence.services.recompute.write.prisma_snapshot", fail)
+    measurement_set(seeded, "Wang 2013", "mrss", 12, **WANG_MRSS_12M)
+    with pytest.raises(RuntimeError, match="counting failed"):
+        review_recompute(review=seeded, trigger="t")
+    assert list(ReviewVersion.objects.filter(review=seeded).values_list("number", flat=True)) == [0]
+    assert not PooledResult.objects.filter(version__review=seeded, version__number=1).exists()
+
+
+def test_screening_alone_makes_no_new_version(seeded):
+    first = review_recompute(review=seeded, trigger="a")
+    records_screened_out(seeded, range(2), screeners=two_screeners(seeded))
+    second = review_recompute(review=seeded, trigger="b")
+    assert first.created and not second.created
+    assert _panels(second.version)["all"].flow.records_screened == 0
+
+
+def test_nothing_is_in_progress_until_something_is_identified_or_screened(seeded):
+    latest = seeded.versions.get(number=0)
+    assert prisma_in_progress(latest=latest) is None
+    records_screened_out(seeded, range(1), screeners=two_screeners(seeded))
+    progress = prisma_in_progress(latest=latest)
+    assert progress.key == "progress" and progress.flow.records_excluded == 1
+    assert progress.title == "PRISMA 2020 flow: screening since version 0 (not yet in a published version)"
+
+
+def test_the_update_flow_totals_match_the_whole_review(seeded):
+    review_recompute(review=seeded, trigger="a")
+    measurement_set(seeded, "Wang 2013", "mrss", 12, **WANG_MRSS_12M)
+    editor = two_screeners(seeded)[0]
+    _approved_study(seeded, editor)
+    version = review_recompute(review=seeded, trigger="b").version
+    panels = {panel.key: panel.flow for panel in prisma_panels(version=version)}
+    assert (panels["update"].previous_studies, panels["update"].new_studies) == (9, 1)
+    assert panels["update"].total_studies == panels["all"].total_studies == 10

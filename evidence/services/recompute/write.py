@@ -1,4 +1,4 @@
-"""Write one version — rows, study rows, safety, plots, diff — in one transaction."""
+"""Write one version — rows, study rows, safety, plots, diff, PRISMA counts — in one transaction."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from evidence.models import (
     VersionKind,
 )
 from evidence.plots import ForestLine, ForestSummary, forest_svg
+from evidence.services.prisma import prisma_snapshot
 from evidence.services.recompute.analyses import PooledRow, natural_scale
 from evidence.services.recompute.carry import CarriedRow
 from evidence.services.recompute.diff import row_title, version_changes
@@ -68,7 +69,8 @@ def version_write(
         _carried_row_write(version, carried_row)
     SafetyResult.objects.bulk_create(SafetyResult(version=version, **vars(row)) for row in safety)
     version.changes, version.change_summary = version_changes(previous, version)
-    version.save(update_fields=["changes", "change_summary"])
+    version.prisma = prisma_snapshot(version=version)  # kept out of the inputs hash: screening alone makes no version
+    version.save(update_fields=["changes", "change_summary", "prisma"])
     return version
 
 
