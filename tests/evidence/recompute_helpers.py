@@ -19,3 +19,16 @@ def measurement_set(review: Review, label: str, code: str, months: int, **values
         defaults={"data_format": "baseline_followup", **values},
     )
     return measurement
+
+
+def version_between_screenings(review):
+    """Version 1, published after 2 records were screened out; then 3 more screened out, in no version yet."""
+    from evidence.services.recompute import review_recompute
+    from tests.evidence.screening_support import records_screened_out, two_screeners
+
+    screeners = two_screeners(review)
+    records_screened_out(review, range(2), screeners=screeners)
+    measurement_set(review, "Wang 2013", "mrss", 12, **WANG_MRSS_12M)
+    version = review_recompute(review=review, trigger="Wang 2013 extracted").version
+    records_screened_out(review, range(2, 5), screeners=screeners)
+    return version

@@ -11,8 +11,7 @@ from django.utils.html import escape
 
 from evidence.models import Citation, PooledResult, ReviewVersion, SearchRun, SearchRunStatus, Study, StudyApproval
 from evidence.selectors_public import interval_text, number, p_text, row_view
-from evidence.services.recompute import review_recompute
-from tests.evidence.recompute_helpers import WANG_MRSS_12M, measurement_set
+from tests.evidence.recompute_helpers import version_between_screenings
 from tests.evidence.screening_support import records_screened_out, two_screeners
 
 URL = "/reviews/msc-ssc/"
@@ -200,13 +199,7 @@ def _prisma_desc(body: str, key: str) -> str | None:
 
 @pytest.fixture
 def screened_version(seeded):
-    """Version 1, published after 2 records were screened out; then 3 more screened out, in no version yet."""
-    screeners = two_screeners(seeded)
-    records_screened_out(seeded, range(2), screeners=screeners)
-    measurement_set(seeded, "Wang 2013", "mrss", 12, **WANG_MRSS_12M)
-    version = review_recompute(review=seeded, trigger="Wang 2013 extracted").version
-    records_screened_out(seeded, range(2, 5), screeners=screeners)
-    return version
+    return version_between_screenings(seeded)
 
 
 def test_a_version_page_keeps_the_prisma_counts_it_was_published_with(client, screened_version):

@@ -25,7 +25,7 @@ from evidence.services.prisma import prisma_counts, prisma_in_progress, prisma_p
 from evidence.services.recompute import review_recompute
 from evidence.services.screening import adjudication_record, screening_decision_record
 from tests.evidence import screening_support
-from tests.evidence.recompute_helpers import WANG_MRSS_12M, measurement_set
+from tests.evidence.recompute_helpers import WANG_MRSS_12M, measurement_set, version_between_screenings
 from tests.evidence.screening_support import make_citation, records_screened_out, two_screeners
 
 review = screening_support.review  # fixture
@@ -137,11 +137,7 @@ def test_version_zero_of_the_seed_review_stores_the_whole_reviews_flow(seeded):
 
 
 def test_a_new_version_stores_what_was_screened_up_to_it(seeded):
-    screeners = two_screeners(seeded)
-    records_screened_out(seeded, range(2), screeners=screeners)
-    measurement_set(seeded, "Wang 2013", "mrss", 12, **WANG_MRSS_12M)
-    version = review_recompute(review=seeded, trigger="Wang 2013 extracted").version
-    records_screened_out(seeded, range(2, 5), screeners=screeners)
+    version = version_between_screenings(seeded)
     version.refresh_from_db()
     panels = _panels(version)
     assert [panels["all"].flow.records_screened, panels["update"].flow.records_screened] == [2, 2]
