@@ -87,6 +87,36 @@ def test_it_flattens_mathml_in_the_abstract():
     assert "mml" not in citation.abstract_text
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "A clean paragraph, single-spaced and well over forty characters long.",
+        "A paragraph\twith a tab,\u00a0a no-break space and  two spaces in a row.",
+        " A paragraph that starts with a space and ends with one, over forty. ",
+        "A paragraph with an em space\u2003a line separator\u2028and a next line\x85too.",
+    ],
+)
+def test_it_squashes_whitespace_in_long_text_as_in_short(text):
+    body = spec_xml(abstract=(("METHODS", text),))
+
+    (citation,) = parse_citations(body)
+
+    assert citation.abstract[0].text == " ".join(text.split())
+
+
+def test_it_keeps_an_undeclared_entity_reference_in_marked_up_text():
+    # Only a document with an external DTD (never loaded) can hold one; PubMed sends none.
+    record = (
+        b"<PubmedArticle><MedlineCitation><PMID>1</PMID><Article>"
+        b"<ArticleTitle>Alpha &beta; <i>gamma</i></ArticleTitle><Language>eng</Language>"
+        b"</Article></MedlineCitation></PubmedArticle>"
+    )
+
+    (citation,) = parse_citations(articleset_xml([record]))
+
+    assert citation.title == "Alpha &beta; gamma"
+
+
 def test_it_reads_a_labelled_abstract():
     citation = only("efetch_pubmed_structured_abstract_commentin.xml")
 
@@ -250,6 +280,15 @@ def test_it_finds_other_registry_numbers_in_the_abstract(text, registry, accessi
     (citation,) = parse_citations(body)
 
     assert citation.registry_ids == (RegistryId(registry, accession, "text"),)
+
+
+def test_it_finds_a_registry_number_only_as_a_whole_word():
+    text = "Not XNCT01234567 nor NCT012345678, but NCT07654321 (NCT07654321)."
+    body = spec_xml(abstract=(("METHODS", text),))
+
+    (citation,) = parse_citations(body)
+
+    assert citation.registry_ids == (RegistryId("ClinicalTrials.gov", "NCT07654321", "text"),)
 
 
 def test_it_reads_publication_types_mesh_and_keywords():
