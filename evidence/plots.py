@@ -58,7 +58,7 @@ def forest_svg(
     description = _description(lines, summary)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
-        # Ids t/d are made unique per page when plots are inlined (selectors_public._svg).
+        # Ids t/d are made unique per page when plots are inlined (selectors_public.rows._svg).
         f'role="img" aria-labelledby="t d">',
         f'<title id="t">{escape(title)}</title><desc id="d">{escape(description)}</desc>',
         f'<g {FONT} fill="#1a1a1a">',

@@ -1,0 +1,31 @@
+"""Reads for the public evidence pages: one published version, ready to render, every number pre-formatted.
+
+Nothing here pools or plots: a page shows the stored rows of one immutable ReviewVersion (its stored SVG and
+its stored PRISMA counts); the only live reads are the review's status, its last search, the screening done
+since the latest version (on that version's page) and the studies' current retraction/correction flags,
+which a reader must see even on an old version.
+
+`text` formats numbers and sentences; `stamp` keys the page cache and lists the home page; `rows`, `safety`
+and `studies` build a version's sections; `pages` puts them together. Callers import from here.
+"""
+
+from evidence.selectors_public.pages import ReviewPage, StudyPage, review_page, study_page
+from evidence.selectors_public.rows import published_version, published_versions, row_view
+from evidence.selectors_public.stamp import ReviewStamp, home_rows, review_stamp
+from evidence.selectors_public.text import interval_text, number, p_text
+
+__all__ = [
+    "ReviewPage",
+    "ReviewStamp",
+    "StudyPage",
+    "home_rows",
+    "interval_text",
+    "number",
+    "p_text",
+    "published_version",
+    "published_versions",
+    "review_page",
+    "review_stamp",
+    "row_view",
+    "study_page",
+]

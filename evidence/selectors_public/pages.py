@@ -1,0 +1,175 @@
+"""The pages themselves: a version's PRISMA figures, the whole review page and one study's page."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from django.core.cache import cache
+
+from evidence.models import Outcome, OutcomeMeasurement, Review, ReviewVersion, Study, StudyResult
+from evidence.prisma_svg import PrismaFlow, prisma_svg
+from evidence.selectors_public.rows import (
+    SUBGROUP_VALUES,
+    RowView,
+    natural_scale_values,
+    published_version,
+    published_versions,
+    row_anchor,
+    version_rows,
+)
+from evidence.selectors_public.safety import SafetyView, adverse_event_as_dict, event_view, safety_view
+from evidence.selectors_public.stamp import last_search_text, next_search_text
+from evidence.selectors_public.studies import citation_flags, study_view, version_studies
+from evidence.selectors_public.text import interval_text, months_text
+from evidence.services.prisma import PrismaPanel, prisma_in_progress, prisma_panels, prisma_snapshot_panels
+
+# --- PRISMA ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PrismaFigure:
+    title: str
+    svg: str
+    flow: PrismaFlow
+    in_progress: bool = False
+
+
+def _figure(panel: PrismaPanel) -> PrismaFigure:
+    """Drawn once per distinct set of counts (the counts are the cache key)."""
+    prefix = f"prisma-{panel.key}"
+    key = "prisma-svg:" + hashlib.sha256(repr((panel.flow, panel.title, prefix)).encode()).hexdigest()
+    svg = cache.get_or_set(key, lambda: prisma_svg(panel.flow, title=panel.title, id_prefix=prefix))
+    return PrismaFigure(panel.title, svg, panel.flow, in_progress=panel.key == "progress")
+
+
+def prisma_figures(*, version: ReviewVersion, latest: ReviewVersion, live: bool = False) -> list[PrismaFigure]:
+    """The flows `version` was published with and, on the live review page (not a version's own page), the
+    screening done since the latest version, which no version holds yet. Only a version written before
+    versions kept their flows is counted live."""
+    panels = prisma_snapshot_panels(version.prisma) or prisma_panels(version=version)
+    progress = prisma_in_progress(latest=latest) if live and version.pk == latest.pk else None
+    return [_figure(panel) for panel in [*panels, progress] if panel]
+
+
+# --- The whole page -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReviewPage:
+    review: Review
+    version: ReviewVersion
+    latest: ReviewVersion
+    versions: list[ReviewVersion]
+    rows: list[RowView]
+    narrative: list[dict]
+    safety: SafetyView
+    studies: list[dict]
+    prisma: list[PrismaFigure]
+    last_search: str
+    next_search: str
+    changes: dict
+
+    @property
+    def is_latest(self) -> bool:
+        return self.version.pk == self.latest.pk
+
+
+def _narrative(version: ReviewVersion) -> list[dict]:
+    names = dict(Outcome.objects.values_list("code", "name"))
+    return [
+        {**entry, "outcome_name": names.get(entry["outcome"], entry["outcome"]), "months": entry["timepoint_months"]}
+        for entry in version.narrative_findings
+    ]
+
+
+def _changes(version: ReviewVersion) -> dict:
+    changes = version.changes or {}
+    studies = changes.get("studies", {})
+    return {
+        "lines": list(version.change_summary),
+        "added": studies.get("added", []),
+        "removed": studies.get("removed", []),
+        "flagged": [f"{s['label']}: {', '.join(s['flags'])}" for s in studies.get("flagged", [])],
+        "significance": [o["title"] for o in changes.get("outcomes", []) if o.get("significance_changed")],
+        "direction": [o["title"] for o in changes.get("outcomes", []) if o.get("direction_changed")],
+    }
+
+
+def review_page(
+    *, review: Review, version: ReviewVersion, outcome_code: str | None = None, live: bool = False
+) -> ReviewPage:
+    """The page of ``version``; ``live`` for the review's own page, which also shows screening in progress."""
+    versions = published_versions(review=review)
+    return ReviewPage(
+        review=review,
+        version=version,
+        latest=versions[0],
+        versions=versions,
+        rows=version_rows(version=version, outcome_code=outcome_code),
+        narrative=[n for n in _narrative(version) if outcome_code in (None, n["outcome"])],
+        safety=safety_view(version=version),
+        studies=version_studies(version=version),
+        prisma=prisma_figures(version=version, latest=versions[0], live=live) if outcome_code is None else [],
+        last_search=last_search_text(review=review),
+        next_search=next_search_text(review=review),
+        changes=_changes(version),
+    )
+
+
+# --- Study page -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StudyPage:
+    review: Review
+    latest: ReviewVersion | None
+    study: dict
+    reports: list[dict]
+    measurements: list[OutcomeMeasurement]
+    adverse_events: list[dict]
+    quality: list
+    contributions: list[dict]
+
+
+def study_page(*, review: Review, study_id: int) -> StudyPage | None:
+    study = (
+        Study.objects.filter(review=review, pk=study_id)
+        .prefetch_related("reports__citation", "interventions", "quality_assessments")
+        .first()
+    )
+    if study is None:
+        return None
+    latest = published_version(review=review, number=None)
+    results = StudyResult.objects.filter(study=study, pooled_result__version=latest).select_related(
+        "pooled_result__outcome"
+    )
+    return StudyPage(
+        review=review,
+        latest=latest,
+        study=study_view(study),
+        reports=[
+            {"citation": r.citation, "main": r.is_main_report, "flags": citation_flags(r.citation)}
+            for r in study.reports.all()
+        ],
+        measurements=list(study.measurements.select_related("outcome")),
+        adverse_events=[event_view(adverse_event_as_dict(e)) for e in study.adverse_events.select_related("study")],
+        quality=list(study.quality_assessments.all()),
+        contributions=[_contribution(r) for r in results],
+    )
+
+
+def _contribution(result: StudyResult) -> dict:
+    row = result.pooled_result
+    return {
+        "anchor": row_anchor(row),
+        "outcome": row.outcome.name,
+        "code": row.outcome.code,
+        "timepoint": months_text(row.timepoint_months),
+        "subgroup": SUBGROUP_VALUES.get(row.subgroup_value, row.subgroup_value),
+        "effect": interval_text(
+            *natural_scale_values((result.yi, result.ci_lb, result.ci_ub), row.effect_measure == "ratio")
+        ),
+        "weight": f"{result.weight:.1f}%",
+        "derivation": result.derivation,
+    }

@@ -1,0 +1,190 @@
+"""A version's pooled rows, each formatted for reading with its figures, study rows and sensitivity fits."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from evidence.models import CellSource, Donor, PooledResult, Review, ReviewVersion, Route, VersionKind
+from evidence.selectors_public.text import (
+    certainty_reasons,
+    direction_words,
+    effect_text,
+    i2_text,
+    interval_text,
+    measure_text,
+    months_text,
+    number,
+    p_text,
+    plain_sentence,
+)
+
+SUBGROUP_VARIABLES = {"cell_source": "Cell source", "route": "Route", "donor": "Donor"}
+SUBGROUP_VALUES = {**dict(CellSource.choices), **dict(Route.choices), **dict(Donor.choices)}
+
+
+# --- Version page ---------------------------------------------------------------------------------------
+
+
+def published_versions(*, review: Review) -> list[ReviewVersion]:
+    return list(review.versions.filter(published_at__isnull=False).order_by("-number"))
+
+
+def published_version(*, review: Review, number: int | None) -> ReviewVersion | None:
+    versions = review.versions.filter(published_at__isnull=False).select_related("source_citation")
+    if number is None:
+        return versions.order_by("-number").first()
+    return versions.filter(number=number).first()
+
+
+@dataclass
+class RowView:
+    """One pooled row, formatted for reading; `row` keeps the stored numbers for downloads and tests."""
+
+    row: PooledResult
+    anchor: str
+    outcome: str
+    timepoint: str
+    subgroup: str
+    effect: str
+    measure: str
+    pi: str
+    i2: str
+    p: str
+    direction: str
+    certainty: str
+    reasons: list[str]
+    plain: str
+    figure: str = ""
+    cumulative_figure: str = ""
+    studies: list[dict] = field(default_factory=list)
+    cumulative: list[dict] = field(default_factory=list)
+    leave_one_out: list[dict] = field(default_factory=list)
+    r_sensitivity: list[dict] = field(default_factory=list)
+    subgroup_tests: list[str] = field(default_factory=list)
+    no_plot: str = ""
+    subgroups: list[RowView] = field(default_factory=list)
+
+    @property
+    def effect_estimate(self) -> str:
+        return number(self.row.estimate)
+
+    @property
+    def effect_ci(self) -> str:
+        return interval_text(None, self.row.ci_lb, self.row.ci_ub)
+
+
+def row_anchor(row: PooledResult) -> str:
+    base = f"{row.outcome.code}-{months_text(row.timepoint_months, short=True)}m"
+    return f"{base}-{row.subgroup_value}".replace("_", "-") if row.subgroup_value else base.replace("_", "-")
+
+
+def _svg(svg: str, prefix: str) -> str:
+    """Stored plots all use ids t/d: make them unique on a page that inlines several."""
+    if not svg:
+        return ""
+    return (
+        svg.replace('aria-labelledby="t d"', f'aria-labelledby="{prefix}-t {prefix}-d"', 1)
+        .replace('id="t"', f'id="{prefix}-t"', 1)
+        .replace('id="d"', f'id="{prefix}-d"', 1)
+    )
+
+
+def natural_scale_values(values, ratio: bool) -> list[float]:
+    """Study rows and sensitivity fits of a ratio are stored on the log scale, as pooled."""
+    return [math.exp(v) for v in values] if ratio else list(values)
+
+
+def _study_rows(row: PooledResult) -> list[dict]:
+    ratio = row.effect_measure == "ratio"
+    return [
+        {
+            "label": s.study_label,
+            "study_id": s.study_id,
+            "year": s.publication_year or "",
+            "n": s.n if s.n is not None else "not reported",
+            "effect": interval_text(*natural_scale_values((s.yi, s.ci_lb, s.ci_ub), ratio)),
+            "weight": f"{s.weight:.1f}%",
+            "derivation": s.derivation,
+        }
+        for s in row.study_results.all()
+    ]
+
+
+def _fits(entries: list[dict], label_key: str, ratio: bool) -> list[dict]:
+    return [
+        {
+            "label": entry[label_key] if label_key != "r" else f"r = {entry['r']:g}",
+            "k": entry.get("k", ""),
+            "effect": interval_text(*natural_scale_values((entry["estimate"], entry["ci_lb"], entry["ci_ub"]), ratio)),
+            "i2": i2_text(entry.get("i2")),
+            "tau2": number(entry["tau2"], 3) if entry.get("tau2") is not None else "",
+        }
+        for entry in entries
+    ]
+
+
+def _no_plot(row: PooledResult, version: ReviewVersion) -> str:
+    if row.forest_svg:
+        return ""
+    if row.awaiting:
+        return f"Published result carried forward; {row.awaiting}."
+    source = "the published review" if version.kind == VersionKind.PUBLISHED_PAPER else "an earlier version"
+    studies = ", ".join(name.split(" (")[0] for name in row.contributing_studies) or "the studies it pooled"
+    return f"Published result from {source}; awaiting extraction of study-level data from {studies}."
+
+
+def _subgroup_tests(row: PooledResult) -> list[str]:
+    # In a fixed order: PostgreSQL's jsonb does not keep the keys in the order they were written.
+    tests = row.subgroup_test or {}
+    order = [name for name in SUBGROUP_VARIABLES if name in tests] + sorted(set(tests) - set(SUBGROUP_VARIABLES))
+    return [
+        f"{SUBGROUP_VARIABLES.get(variable, variable)}: Q = {number(tests[variable]['q_between'])}, "
+        f"df = {tests[variable]['df']}, p = {p_text(tests[variable]['pval'])}"
+        for variable in order
+    ]
+
+
+def row_view(row: PooledResult, version: ReviewVersion) -> RowView:
+    ratio = row.effect_measure == "ratio"
+    sensitivity = row.sensitivity or {}
+    anchor = row_anchor(row)
+    return RowView(
+        row=row,
+        anchor=anchor,
+        outcome=row.outcome.name,
+        timepoint=months_text(row.timepoint_months) + (" (inferred)" if "inferred" in row.timepoint_label else ""),
+        subgroup=SUBGROUP_VALUES.get(row.subgroup_value, row.subgroup_value),
+        effect=effect_text(row),
+        measure=measure_text(row),
+        pi=interval_text(None, row.pi_lb, row.pi_ub) if row.pi_lb is not None else "not estimable",
+        i2=i2_text(row.i2),
+        p=p_text(row.p_value) if row.p_value is not None else (row.p_value_reported or "not reported"),
+        direction=direction_words(row),
+        certainty=row.get_certainty_display() or "not assessed",
+        reasons=certainty_reasons(row.certainty_reasons),
+        plain=plain_sentence(row),
+        figure=_svg(row.forest_svg, f"forest-{row.pk}"),
+        cumulative_figure=_svg(row.cumulative_svg, f"cumulative-{row.pk}"),
+        studies=_study_rows(row),
+        cumulative=_fits(sensitivity.get("cumulative", []), "added", ratio),
+        leave_one_out=_fits(sensitivity.get("leave_one_out", []), "omitted", ratio),
+        r_sensitivity=_fits(sensitivity.get("r_sensitivity", []), "r", ratio),
+        subgroup_tests=_subgroup_tests(row),
+        no_plot=_no_plot(row, version),
+    )
+
+
+def version_rows(*, version: ReviewVersion, outcome_code: str | None = None) -> list[RowView]:
+    """Overall rows in display order, each carrying its subgroup rows."""
+    rows = version.pooled_results.select_related("outcome").prefetch_related("study_results")
+    if outcome_code:
+        rows = rows.filter(outcome__code=outcome_code)
+    views = [row_view(row, version) for row in rows]
+    overall = {(v.row.outcome_id, v.row.timepoint_months): v for v in views if not v.row.subgroup_variable}
+    orphans = []
+    for view in views:
+        if view.row.subgroup_variable:
+            parent = overall.get((view.row.outcome_id, view.row.timepoint_months))
+            (parent.subgroups if parent else orphans).append(view)
+    return [v for v in views if not v.row.subgroup_variable] + orphans

@@ -1,0 +1,87 @@
+"""A version's safety section: pooled event rates, the per-study events and the serious-events sentence."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from evidence.models import AdverseEvent, ReviewVersion, SafetyResult, VersionKind
+from evidence.selectors_public.text import i2_text, proportion_text
+
+# --- Safety ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SafetyView:
+    pooled: list[dict]
+    per_study: list[dict]
+    serious: str
+    summary: dict
+
+
+def safety_view(*, version: ReviewVersion) -> SafetyView:
+    pooled = [_safety_row(r) for r in SafetyResult.objects.filter(version=version)]
+    if version.kind == VersionKind.COMPUTED:
+        per_study = [event_view(e) for e in version.safety_table]
+    else:
+        ids = [s["id"] for s in version.studies]
+        events = (
+            AdverseEvent.objects.filter(study_id__in=ids)
+            .select_related("study")
+            .order_by("study__year", "study__label", "term")
+        )
+        per_study = [event_view(adverse_event_as_dict(e)) for e in events]
+    return SafetyView(pooled, per_study, _serious_statement(version, pooled, per_study), version.safety_summary or {})
+
+
+def _safety_row(result: SafetyResult) -> dict:
+    return {
+        "category": result.category,
+        "is_serious_rate": result.is_serious_rate,
+        "k": result.k,
+        "events": result.events,
+        "n": result.n,
+        "proportion": proportion_text(result.proportion, result.ci_lb, result.ci_ub),
+        "i2": i2_text(result.i2),
+        "studies": ", ".join(f"{s['study']} {s['events']}/{s['n']}" for s in result.studies),
+    }
+
+
+def adverse_event_as_dict(event: AdverseEvent) -> dict:
+    return {
+        "study": event.study.label,
+        "term": event.term,
+        "category": event.category,
+        "serious": event.serious,
+        "patients_with_event": event.patients_with_event,
+        "patients_at_risk": event.patients_at_risk,
+        "source": event.origin,
+        "note": event.note,
+    }
+
+
+def event_view(event: dict) -> dict:
+    serious = {True: "yes", False: "no", None: "not reported"}[event.get("serious")]
+    with_event, at_risk = event.get("patients_with_event"), event.get("patients_at_risk")
+    return {
+        **event,
+        "serious_text": serious,
+        "count": f"{with_event if with_event is not None else 'not reported'} of {at_risk or 'not reported'}",
+    }
+
+
+def _serious_statement(version: ReviewVersion, pooled: list[dict], per_study: list[dict]) -> str:
+    rate = next((r for r in pooled if r["is_serious_rate"]), None)
+    if rate is not None:
+        if rate["events"] == 0:
+            return f"Serious adverse events: none reported in {rate['k']} studies ({rate['n']} patients)."
+        return (
+            f"Serious adverse events: {rate['events']} of {rate['n']} patients in {rate['k']} studies; "
+            f"pooled proportion {rate['proportion']}."
+        )
+    serious = [e for e in per_study if e.get("serious")]
+    if serious:
+        listed = "; ".join(f"{e['study']}: {e['term']} ({e['count']})" for e in serious)
+        return f"Serious adverse events reported: {listed}."
+    stated = (version.safety_summary or {}).get("abstract", "")
+    tail = f" The published review states: “{stated}”." if stated else ""
+    return f"Serious adverse events: none reported in the included studies.{tail}"

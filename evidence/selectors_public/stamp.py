@@ -1,0 +1,127 @@
+"""The page stamp a cached page and its ETag depend on, and the home page's rows with their search lines."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from django.db.models import Max, OuterRef, Subquery
+from django.utils import timezone
+
+from evidence.models import Review, ReviewCitation, ReviewVersion, SearchRun, SearchRunStatus, StudyApproval
+
+# --- The page stamp: what a cached page and its ETag depend on ---------------------------------------
+
+
+@dataclass(frozen=True)
+class ReviewStamp:
+    review_id: int
+    latest_version_id: int | None
+    latest_published_at: datetime.datetime | None
+    last_search_id: int | None
+    citations_changed_at: datetime.datetime | None
+    approved_at: datetime.datetime | None
+
+    @property
+    def last_modified(self) -> datetime.datetime | None:
+        moments = [m for m in (self.latest_published_at, self.citations_changed_at, self.approved_at) if m]
+        return max(moments) if moments else None
+
+    def parts(self) -> str:
+        changed = self.citations_changed_at.timestamp() if self.citations_changed_at else 0
+        approved = self.approved_at.timestamp() if self.approved_at else 0
+        return f"{self.review_id}.{self.latest_version_id}.{self.last_search_id}.{changed}.{approved}"
+
+
+def review_stamp(*, slug: str) -> ReviewStamp | None:
+    """One query: the latest published version, the last successful search, the last triage change and the
+    last study approval (the last two move the live PRISMA counts of screening not yet in a version)."""
+    published = ReviewVersion.objects.filter(review=OuterRef("pk"), published_at__isnull=False).order_by("-number")
+    searches = _succeeded_searches().filter(review=OuterRef("pk"))
+    changed = (
+        ReviewCitation.objects.filter(review=OuterRef("pk")).order_by().values("review").annotate(m=Max("updated_at"))
+    )
+    approved = (
+        StudyApproval.objects.filter(study__review=OuterRef("pk"))
+        .order_by()
+        .values("study__review")
+        .annotate(m=Max("created_at"))
+    )
+    row = (
+        Review.objects.filter(slug=slug)
+        .annotate(
+            latest_version_id=Subquery(published.values("id")[:1]),
+            latest_published_at=Subquery(published.values("published_at")[:1]),
+            last_search_id=Subquery(searches.values("id")[:1]),
+            citations_changed_at=Subquery(changed.values("m")),
+            approved_at=Subquery(approved.values("m")),
+        )
+        .values(
+            "id", "latest_version_id", "latest_published_at", "last_search_id", "citations_changed_at", "approved_at"
+        )
+        .first()
+    )
+    return ReviewStamp(row.pop("id"), **row) if row else None
+
+
+# --- Home ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HomeRow:
+    review: Review
+    latest_version: ReviewVersion | None
+    last_search: str
+    n_studies: int
+    n_patients: int
+
+
+def home_rows() -> list[HomeRow]:
+    from evidence.selectors import review_summaries
+
+    return [
+        HomeRow(
+            review=s.review,
+            latest_version=s.latest_version,
+            last_search=last_search_text(review=s.review),
+            n_studies=s.latest_version.n_studies if s.latest_version else s.n_studies,
+            n_patients=s.latest_version.n_patients if s.latest_version else s.n_patients,
+        )
+        for s in review_summaries()
+    ]
+
+
+def _succeeded_searches():
+    return SearchRun.objects.filter(status=SearchRunStatus.SUCCEEDED).order_by("-window_end", "-finished_at")
+
+
+def last_search_text(*, review: Review) -> str:
+    run = _succeeded_searches().filter(review=review).first()
+    if run is None:
+        return "not yet searched"
+    finished = f" (run {timezone.localtime(run.finished_at):%-d %b %Y %H:%M} UTC)" if run.finished_at else ""
+    return f"PubMed searched up to {run.window_end:%-d %b %Y}{finished}"
+
+
+def next_search_text(*, review: Review) -> str:
+    """From the review's beat schedule when one exists; the platform's default otherwise."""
+    from django_celery_beat.models import PeriodicTask
+
+    task = (
+        PeriodicTask.objects.filter(name__icontains=review.slug)
+        .select_related("crontab", "interval")
+        .order_by("-enabled", "id")
+        .first()
+    )
+    if task is None:
+        return "nightly"
+    if not task.enabled:
+        return "scheduled search disabled"
+    if task.crontab is not None:
+        c = task.crontab
+        if c.minute.isdigit() and c.hour.isdigit() and c.day_of_week == "*" and c.day_of_month == "*":
+            return f"nightly at {int(c.hour):02d}:{int(c.minute):02d} ({c.timezone})"
+        return f"on schedule '{c.minute} {c.hour} {c.day_of_month} {c.month_of_year} {c.day_of_week}' ({c.timezone})"
+    if task.interval is not None:
+        return f"every {task.interval.every} {task.interval.period}"
+    return "scheduled"

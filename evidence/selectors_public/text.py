@@ -1,0 +1,125 @@
+"""Numbers and sentences as the paper prints them; the bottom of the package: it imports none of it."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from evidence.models import PooledResult
+
+GRADE_DOMAINS = {
+    "study_design": "study design",
+    "risk_of_bias": "risk of bias",
+    "inconsistency": "inconsistency",
+    "indirectness": "indirectness",
+    "imprecision": "imprecision",
+    "small_study_effects": "small-study effects",
+    "publication_bias": "publication bias",
+}
+
+
+# --- Numbers as the paper prints them: two decimals, a true minus sign ---------------------------------
+
+
+def number(value: float, decimals: int = 2) -> str:
+    return f"{value:.{decimals}f}".replace("-", "−")
+
+
+def interval_text(estimate: float | None, low: float, high: float) -> str:
+    bounds = f"{number(low)} to {number(high)}"
+    return bounds if estimate is None else f"{number(estimate)} ({bounds})"
+
+
+def p_text(p: float) -> str:
+    """Two decimals as the paper prints p; more only where two would read as zero."""
+    if p < 0.0001:
+        return "< 0.0001"
+    for decimals, floor in ((2, 0.01), (3, 0.001), (4, 0.0001)):
+        if p >= floor:
+            return f"{p:.{decimals}f}"
+    return f"{p:.4f}"  # pragma: no cover - unreachable
+
+
+def i2_text(i2: float | None) -> str:
+    return "not reported" if i2 is None else f"{i2:.0f}%"
+
+
+def proportion_text(p: float, low: float, high: float) -> str:
+    return f"{100 * p:.1f}% ({100 * low:.1f}% to {100 * high:.1f}%)"
+
+
+def months_text(value: Decimal, *, short: bool = False) -> str:
+    months = f"{Decimal(value).normalize():f}"
+    return months if short else f"{months} {'month' if months == '1' else 'months'}"
+
+
+def effect_text(row: PooledResult) -> str:
+    return interval_text(row.estimate, row.ci_lb, row.ci_ub)
+
+
+def unit_words(unit: str) -> str:
+    """'points (0–51)' -> 'points'; '% predicted' -> 'percentage points (% predicted)'."""
+    bare = re.sub(r"\s*\(.*\)", "", unit).strip()
+    if bare.startswith("%"):
+        return f"percentage points ({bare})"
+    return bare or "units"
+
+
+def measure_text(row: PooledResult) -> str:
+    if row.effect_measure == "ratio":
+        return row.effect_measure_note or "Ratio (1 = no difference)"
+    names = {"MD": "Mean difference", "MC": "Mean change", "SMCR": "Standardized mean change"}
+    unit = "" if row.effect_measure == "SMCR" else f", {unit_words(row.outcome.unit)}"
+    return f"{names.get(row.effect_measure, row.effect_measure)}{unit}"
+
+
+def _fell_is_positive(row: PooledResult) -> bool:
+    orientation = row.orientation.lower()
+    return orientation.startswith("baseline_minus") or orientation.startswith("baseline minus")
+
+
+def direction_words(row: PooledResult) -> str:
+    benefit = row.outcome.benefit_in_words
+    if row.effect_measure == "ratio":
+        # The seed's digital-ulcer ratio does not say what it counts, so no side of 1 is called better.
+        return f"Ratio: 1 = no difference; {benefit}" if benefit else "Ratio: 1 = no difference"
+    fell = _fell_is_positive(row)
+    sign = "positive = score fell (baseline − follow-up)" if fell else "negative = score fell (follow-up − baseline)"
+    return f"{benefit[0].upper()}{benefit[1:]}; {sign}" if benefit else sign.capitalize()
+
+
+def certainty_reasons(reasons: dict) -> list[str]:
+    """The downgraded GRADE domains: 'study design (*)' from 'study_design': 'Downgraded*'."""
+    listed = []
+    for domain, text in (reasons or {}).items():
+        if not text or text.lower().startswith("not downgraded"):
+            continue
+        rest = text.removeprefix("Downgraded").strip()
+        name = GRADE_DOMAINS.get(domain, domain.replace("_", " "))
+        listed.append(f"{name} ({rest})" if rest else name)
+    return listed
+
+
+def plain_sentence(row: PooledResult) -> str:
+    """'Modified Rodnan skin score (mRSS) fell by 5.09 points (95% CI 3.38 to 6.81) at 6 months in 5 studies,
+    52 patients (lower mRSS = less skin thickening); moderate certainty.'"""
+    where = f"at {months_text(row.timepoint_months)} in {row.k} {'study' if row.k == 1 else 'studies'}"
+    if row.n_participants:
+        where += f", {row.n_participants} patients"
+    certainty = f"; {row.get_certainty_display().lower()} certainty" if row.certainty else ""
+    benefit = f" ({row.outcome.benefit_in_words})" if row.outcome.benefit_in_words else ""
+    if row.effect_measure == "ratio":
+        body = f"{row.outcome.name}: ratio {interval_text(row.estimate, row.ci_lb, row.ci_ub)}"
+        return f"{body} {where}{benefit}{certainty}."
+    sign = 1 if _fell_is_positive(row) else -1  # express the change as "score fell by"
+    change, low, high = (
+        sign * row.estimate,
+        min(sign * row.ci_lb, sign * row.ci_ub),
+        max(sign * row.ci_lb, sign * row.ci_ub),
+    )
+    verb = "fell" if change >= 0 else "rose"
+    size, ci_low, ci_high = (change, low, high) if change >= 0 else (-change, -high, -low)
+    unit = "" if row.effect_measure == "SMCR" else f" {unit_words(row.outcome.unit)}"
+    unclear = ", though the confidence interval includes no change" if ci_low <= 0 else ""
+    body = f"{row.outcome.name} {verb} by {number(size)}{unit} (95% CI {number(ci_low)} to {number(ci_high)})"
+    return f"{body} {where}{benefit}{unclear}{certainty}."
