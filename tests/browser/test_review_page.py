@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from django.db import connections
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -30,6 +31,10 @@ def browser(monkeypatch):
             pytest.skip(f"chromium unavailable: {error}")
         yield chromium
         chromium.close()
+        # Inside sync_playwright the test's database work ran in another context (asgiref keys Django's
+        # connections by context), on a connection of its own: closed here, or it would outlive the test
+        # database and block PostgreSQL from dropping it.
+        connections.close_all()
 
 
 @pytest.mark.slow
