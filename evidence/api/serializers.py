@@ -343,6 +343,7 @@ class StudySerializer(serializers.ModelSerializer):
             "followup_note",
             "trial_registration",
             "data_quality_notes",
+            "reports_no_adverse_events",
             "updated_at",
             "reports",
             "interventions",

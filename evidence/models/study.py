@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
@@ -47,6 +48,11 @@ class Study(models.Model):
     followup_note = models.TextField(blank=True)
     trial_registration = models.TextField(blank=True)
     data_quality_notes = models.TextField(blank=True, help_text="Visible notes on doubtful or conflicting data.")
+    reports_no_adverse_events = models.BooleanField(
+        default=False,
+        help_text="The study states that no adverse event occurred: it enters the safety analysis with 0 events "
+        "in every category. Leave unticked when the study is silent on adverse events.",
+    )
     status = models.CharField(max_length=12, choices=StudyStatus.choices, default=StudyStatus.EXTRACTION)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -67,6 +73,18 @@ class Study(models.Model):
 
     def __str__(self) -> str:
         return self.label
+
+    def clean(self) -> None:
+        if (
+            self.reports_no_adverse_events
+            and self.pk
+            and self.adverse_events.filter(patients_with_event__gt=0).exists()
+        ):
+            raise ValidationError(
+                {
+                    "reports_no_adverse_events": "This study has adverse events with patients affected; remove them first."
+                }
+            )
 
 
 class StudyReport(models.Model):

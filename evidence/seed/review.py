@@ -112,6 +112,11 @@ DATA_QUALITY_NOTES = {
     "'mRSS of hands'; link to Park not verified).",
 }
 
+# Studies with no adverse-event rows that state none occurred (studies.json adverse_events_note): they enter
+# the safety analysis with 0 events. Scuderi 2013 is not here: Cui's Table 2 gives its number of adverse
+# events as "NA" (injection-site and other "none"), so whether any occurred is not stated; it stays out.
+NO_ADVERSE_EVENTS = ("Wang", "Virz")
+
 CO_INTERVENTIONS = {
     "Zhang": ["plasmapheresis", "pulse cyclophosphamide"],
     "Virz": ["platelet-rich plasma (some patients)"],

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from evidence.models import AdverseEvent, ReviewVersion, SafetyResult, VersionKind
+from evidence.models import AdverseEvent, ReviewVersion, SafetyResult, Study, VersionKind
 from evidence.selectors_public.text import i2_text, proportion_text
+from evidence.services.recompute.safety import NONE_OCCURRED
 
 # --- Safety ----------------------------------------------------------------------------------------------
 
@@ -30,6 +31,7 @@ def safety_view(*, version: ReviewVersion) -> SafetyView:
             .order_by("study__year", "study__label", "term")
         )
         per_study = [event_view(adverse_event_as_dict(e)) for e in events]
+        per_study += [event_view(_none_occurred_dict(s)) for s in _studies_without_events(ids)]
     return SafetyView(pooled, per_study, _serious_statement(version, pooled, per_study), version.safety_summary or {})
 
 
@@ -56,6 +58,25 @@ def adverse_event_as_dict(event: AdverseEvent) -> dict:
         "patients_at_risk": event.patients_at_risk,
         "source": event.origin,
         "note": event.note,
+    }
+
+
+def _studies_without_events(ids: list[int]):
+    return Study.objects.filter(pk__in=ids, reports_no_adverse_events=True, adverse_events__isnull=True).order_by(
+        "year", "label"
+    )
+
+
+def _none_occurred_dict(study: Study) -> dict:
+    return {
+        "study": study.label,
+        "term": NONE_OCCURRED,
+        "category": "all categories",
+        "serious": False,
+        "patients_with_event": 0,
+        "patients_at_risk": study.enrolment_n,
+        "source": "",
+        "note": "",
     }
 
 

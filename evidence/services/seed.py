@@ -153,6 +153,7 @@ def _study_fields(row: dict) -> dict:
         trial_registration=row.get("trial_registration") or "",
         population_notes=f"Cui Table 1: {row['cui']['table1_row']}",
         data_quality_notes="\n".join(notes),
+        reports_no_adverse_events=row["label"].startswith(seed_review.NO_ADVERSE_EVENTS) and not row["adverse_events"],
         status=StudyStatus.INCLUDED,
     )
 

@@ -98,6 +98,9 @@ def test_it_states_serious_adverse_events_explicitly(client, seeded):
     body = client.get(URL).content.decode()
     assert "Serious adverse events: none reported in the included studies." in body
     assert "transient pale fingers" in body and "3 of 18" in body
+    wang = body[body.index('<th scope="row">Wang 2013</th>') :]
+    wang = wang[: wang.index("</tr>")]
+    assert "no adverse events (as the study reports)" in wang and "0 of 5" in wang
 
 
 def test_it_lists_the_included_studies_with_links_and_flags_a_retracted_report(client, seeded):

@@ -1,10 +1,12 @@
 """Recompute: new immutable versions from study-level data, with their diff, carried rows and GRADE."""
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 
-from evidence.models import GradeAssessment, PooledResult, ReviewVersion
+from evidence.models import GradeAssessment, PooledResult, ReviewVersion, Study
 from evidence.services.recompute import review_recompute
+from evidence.services.recompute.safety import NONE_OCCURRED
 from tests.evidence.recompute_helpers import WANG_MRSS_12M, measurement_set
 
 
@@ -84,11 +86,50 @@ def test_versions_are_numbered_and_earlier_ones_stay_untouched(seeded):
 def test_safety_is_pooled_per_category_with_the_serious_rate(seeded):
     version = review_recompute(review=seeded, trigger="t").version
     serious = version.safety_results.get(is_serious_rate=True)
-    assert serious.events == 0 and serious.k == 5 and serious.n == 109
+    # Almadori 62, Granel 12, Keyszer 3, Park 18, Zhang 14 report counts; Virzì 6 and Wang 5 state none
+    # occurred; Blezien (no count) and Scuderi (Cui: "NA") stay out.
+    assert serious.events == 0 and serious.k == 7 and serious.n == 120
     assert 0 < serious.proportion < serious.ci_ub < 0.2
     categories = set(version.safety_results.values_list("category", flat=True))
     assert {"injection-site skin reaction", "other", "serious adverse events"} <= categories
     assert any(row["study"] == "Zhang 2017" and row["term"] == "diarrhea" for row in version.safety_table)
+
+
+def test_a_study_stating_no_adverse_events_counts_zero_in_every_category(seeded):
+    version = review_recompute(review=seeded, trigger="t").version
+    for row in version.safety_results.all():
+        by_study = {s["study"].split(" (")[0]: (s["events"], s["n"]) for s in row.studies}
+        assert by_study["Wang 2013"] == (0, 5) and by_study["Virzì 2017"] == (0, 6), row.category
+        assert not any(label.startswith(("Scuderi", "Blezien")) for label in by_study), row.category
+    wang = [r for r in version.safety_table if r["study"] == "Wang 2013"]
+    assert wang == [
+        {
+            "study": "Wang 2013",
+            "term": NONE_OCCURRED,
+            "category": "all categories",
+            "serious": False,
+            "patients_with_event": 0,
+            "patients_at_risk": 5,
+        }
+    ]
+
+
+def test_ticking_no_adverse_events_makes_a_new_version_that_counts_the_study(seeded):
+    review_recompute(review=seeded, trigger="t")
+    scuderi = Study.objects.get(review=seeded, label="Scuderi 2013")
+    scuderi.reports_no_adverse_events = True
+    scuderi.full_clean()
+    scuderi.save()
+    version = review_recompute(review=seeded, trigger="Scuderi: none occurred").version
+    serious = version.safety_results.get(is_serious_rate=True)
+    assert (version.number, serious.k, serious.n) == (2, 8, 126)
+
+
+def test_the_flag_is_refused_on_a_study_with_adverse_events(seeded):
+    almadori = Study.objects.get(review=seeded, label="Almadori 2019")
+    almadori.reports_no_adverse_events = True
+    with pytest.raises(ValidationError, match="remove them first"):
+        almadori.full_clean()
 
 
 def test_sensitivity_leave_one_out_and_cumulative_are_stored(seeded):

@@ -21,7 +21,7 @@ from evidence.models import (
     StudyStatus,
 )
 
-CODE_VERSION = "recompute-1"  # bump when the computation changes, so unchanged data still re-pools
+CODE_VERSION = "recompute-2"  # bump when the computation changes, so unchanged data still re-pools
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,7 @@ class StudyInput:
     route: str
     donor: str
     flags: tuple[str, ...]  # retracted / erratum / update / expression of concern on any report
+    reports_no_adverse_events: bool = False  # enters the safety analysis with 0 events when it has no counts
 
 
 @dataclass(frozen=True)
@@ -180,6 +181,7 @@ def _study_input(study: Study) -> StudyInput:
         route=first.route if first else "",
         donor=first.donor if first else "",
         flags=tuple(flags),
+        reports_no_adverse_events=study.reports_no_adverse_events,
     )
 
 

@@ -1,7 +1,8 @@
 """Adverse events: pooled proportion of patients per category, the serious-adverse-event rate, a per-study table.
 
-A study enters the safety analysis when it reports adverse-event counts; it then counts 0 in a category
-where it reports none. Patients with an event in a category are the sum over its terms, capped at the
+A study enters the safety analysis when it reports adverse-event counts, or states that no adverse event
+occurred (``reports_no_adverse_events``: 0 in every category, listed as such in the per-study table); it
+counts 0 in a category where it reports none. A study silent on adverse events stays out. Patients with an event in a category are the sum over its terms, capped at the
 patients at risk (terms may overlap in the same patient; the cap keeps the proportion possible).
 """
 
@@ -45,9 +46,23 @@ def safety_rows(inputs: RecomputeInputs) -> list[SafetyRow]:
     return rows
 
 
+NONE_OCCURRED = "no adverse events (as the study reports)"
+
+
 def safety_table(inputs: RecomputeInputs) -> list[dict]:
     labels = {s.study_id: (s.label, s.n) for s in inputs.studies}
-    return [
+    none_occurred = [
+        {
+            "study": s.label,
+            "term": NONE_OCCURRED,
+            "category": "all categories",
+            "serious": False,
+            "patients_with_event": 0,
+            "patients_at_risk": s.n,
+        }
+        for s in _none_occurred(inputs)
+    ]
+    return none_occurred + [
         {
             "study": labels[e.study_id][0],
             "term": e.term,
@@ -71,7 +86,15 @@ def _counts_by_study(inputs: RecomputeInputs) -> dict:
         entry["categories"][event.category or "other"] += event.patients_with_event
         if event.serious:
             entry["serious"] += event.patients_with_event
+    for study in _none_occurred(inputs):
+        counted[study.study_id]["n"] = study.n
     return {study_id: entry for study_id, entry in counted.items() if entry["n"]}
+
+
+def _none_occurred(inputs: RecomputeInputs) -> list:
+    """Studies stating that no adverse event occurred, with no counted event (counts win over the flag)."""
+    counted = {e.study_id for e in inputs.adverse_events if e.patients_with_event}
+    return [s for s in inputs.studies if s.reports_no_adverse_events and s.n and s.study_id not in counted]
 
 
 def _pool(category: str, counted: dict, inputs: RecomputeInputs, events_of, serious: bool = False) -> SafetyRow:
