@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from evidence.models import AdverseEvent, ReviewVersion, SafetyResult, Study, VersionKind
 from evidence.selectors_public.text import i2_text, proportion_text
-from evidence.services.recompute.safety import NONE_OCCURRED
+from evidence.services.recompute.safety import none_occurred_row
 
 # --- Safety ----------------------------------------------------------------------------------------------
 
@@ -21,17 +21,13 @@ class SafetyView:
 
 def safety_view(*, version: ReviewVersion) -> SafetyView:
     pooled = [_safety_row(r) for r in SafetyResult.objects.filter(version=version)]
-    if version.kind == VersionKind.COMPUTED:
-        per_study = [event_view(e) for e in version.safety_table]
-    else:
-        ids = [s["id"] for s in version.studies]
-        events = (
-            AdverseEvent.objects.filter(study_id__in=ids)
-            .select_related("study")
-            .order_by("study__year", "study__label", "term")
-        )
-        per_study = [event_view(adverse_event_as_dict(e)) for e in events]
-        per_study += [event_view(_none_occurred_dict(s)) for s in _studies_without_events(ids)]
+    # Every version keeps its per-study table; a version 0 imported before it did reads today's rows.
+    table = version.safety_table or (
+        []
+        if version.kind == VersionKind.COMPUTED
+        else adverse_events_table(study_ids=[s["id"] for s in version.studies])
+    )
+    per_study = [event_view(e) for e in table]
     return SafetyView(pooled, per_study, _serious_statement(version, pooled, per_study), version.safety_summary or {})
 
 
@@ -61,23 +57,20 @@ def adverse_event_as_dict(event: AdverseEvent) -> dict:
     }
 
 
-def _studies_without_events(ids: list[int]):
-    return Study.objects.filter(pk__in=ids, reports_no_adverse_events=True, adverse_events__isnull=True).order_by(
-        "year", "label"
+def adverse_events_table(*, study_ids: list[int]) -> list[dict]:
+    """The studies' adverse events as the per-study table shows them, with a line for each study that states
+    none occurred."""
+    events = (
+        AdverseEvent.objects.filter(study_id__in=study_ids)
+        .select_related("study")
+        .order_by("study__year", "study__label", "term")
     )
-
-
-def _none_occurred_dict(study: Study) -> dict:
-    return {
-        "study": study.label,
-        "term": NONE_OCCURRED,
-        "category": "all categories",
-        "serious": False,
-        "patients_with_event": 0,
-        "patients_at_risk": study.enrolment_n,
-        "source": "",
-        "note": "",
-    }
+    none_occurred = Study.objects.filter(
+        pk__in=study_ids, reports_no_adverse_events=True, adverse_events__isnull=True
+    ).order_by("year", "label")
+    return [adverse_event_as_dict(e) for e in events] + [
+        {**none_occurred_row(s.label, s.enrolment_n), "source": "", "note": ""} for s in none_occurred
+    ]
 
 
 def event_view(event: dict) -> dict:

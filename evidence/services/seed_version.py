@@ -12,6 +12,7 @@ from evidence.models import Certainty, Citation, GradeAssessment, PooledResult, 
 from evidence.seed import SEED_DIR, seed_json
 from evidence.seed import review as seed_review
 from evidence.seed.outcomes import SEED_KEY_TO_CODE
+from evidence.selectors_public.safety import adverse_events_table
 from evidence.services.prisma import prisma_snapshot
 from evidence.services.seed_mapping import timepoint_months
 
@@ -61,6 +62,7 @@ def version_zero_create(*, review: Review, outcomes: dict, paper: Citation, repo
         methods_note=seed_review.METHODS_NOTE + " " + " ".join(seed_review.VERSION_NOTES),
         narrative_findings=[_narrative(row) for row in pooled["pooled"] if row["estimate"] is None],
         safety_summary=pooled["safety_summary"],
+        safety_table=adverse_events_table(study_ids=list(review.studies.values_list("id", flat=True))),
         n_studies=9,
         n_patients=133,
         studies=[

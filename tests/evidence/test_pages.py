@@ -9,7 +9,16 @@ import pytest
 from django.core.cache import cache
 from django.utils.html import escape
 
-from evidence.models import Citation, PooledResult, ReviewVersion, SearchRun, SearchRunStatus, Study, StudyApproval
+from evidence.models import (
+    AdverseEvent,
+    Citation,
+    PooledResult,
+    ReviewVersion,
+    SearchRun,
+    SearchRunStatus,
+    Study,
+    StudyApproval,
+)
 from evidence.selectors_public import interval_text, number, p_text, row_view
 from tests.evidence.recompute_helpers import version_between_screenings
 from tests.evidence.screening_support import records_screened_out, two_screeners
@@ -101,6 +110,12 @@ def test_it_states_serious_adverse_events_explicitly(client, seeded):
     wang = body[body.index('<th scope="row">Wang 2013</th>') :]
     wang = wang[: wang.index("</tr>")]
     assert "no adverse events (as the study reports)" in wang and "0 of 5" in wang
+
+
+def test_version_0_keeps_the_adverse_events_it_was_published_with(client, seeded):
+    AdverseEvent.objects.filter(term="transient pale fingers").update(patients_with_event=4)
+    body = client.get("/reviews/msc-ssc/v/0/").content.decode()
+    assert "transient pale fingers" in body and "3 of 18" in body and "4 of 18" not in body
 
 
 def test_it_lists_the_included_studies_with_links_and_flags_a_retracted_report(client, seeded):

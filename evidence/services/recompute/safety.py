@@ -49,20 +49,21 @@ def safety_rows(inputs: RecomputeInputs) -> list[SafetyRow]:
 NONE_OCCURRED = "no adverse events (as the study reports)"
 
 
+def none_occurred_row(label: str, n: int | None) -> dict:
+    """The per-study table's line for a study stating that no adverse event occurred."""
+    return {
+        "study": label,
+        "term": NONE_OCCURRED,
+        "category": "all categories",
+        "serious": False,
+        "patients_with_event": 0,
+        "patients_at_risk": n,
+    }
+
+
 def safety_table(inputs: RecomputeInputs) -> list[dict]:
     labels = {s.study_id: (s.label, s.n) for s in inputs.studies}
-    none_occurred = [
-        {
-            "study": s.label,
-            "term": NONE_OCCURRED,
-            "category": "all categories",
-            "serious": False,
-            "patients_with_event": 0,
-            "patients_at_risk": s.n,
-        }
-        for s in _none_occurred(inputs)
-    ]
-    return none_occurred + [
+    return [none_occurred_row(s.label, s.n) for s in _none_occurred(inputs)] + [
         {
             "study": labels[e.study_id][0],
             "term": e.term,
