@@ -119,3 +119,20 @@ def history_rows_insert(
     if rows:
         with db.cursor() as cursor:
             cursor.executemany(_insert_sql(history_model, db), rows)
+
+
+def rows_insert_with_history(
+    model: type[models.Model], rows: list[Row], *, key: str, scope: dict | None = None, change_reason: str
+) -> dict[Any, int]:
+    """Insert ``rows`` and their creation history; the new ids by each row's ``key`` value.
+
+    ``executemany`` returns no ids, so they are read back by ``key``, which must be unique among the
+    model's rows matching ``scope`` (a filter: PMID alone, or citation within its review).
+    """
+    if not rows:
+        return {}
+    values = rows_insert(model, rows)
+    keys = [row[key] for row in rows]
+    ids = dict(model.objects.filter(**(scope or {}), **{f"{key}__in": keys}).values_list(key, "id"))
+    history_rows_insert(model, [ids[k] for k in keys], values, change_reason=change_reason)
+    return ids

@@ -12,7 +12,7 @@ from simple_history.utils import bulk_update_with_history
 
 from evidence.models import Citation, CitationOrigin, Review, ReviewCitation, SearchRun, TriageStage
 from evidence.pubmed_xml import ParsedCitation
-from evidence.services.bulk_rows import history_rows_insert, rows_insert
+from evidence.services.bulk_rows import rows_insert_with_history
 from evidence.services.search.records import citation_fields, citation_refresh, duplicate_key, flag_fields
 
 DuplicateKey = tuple[str, int | None, str]
@@ -144,11 +144,7 @@ def _citation_row(run: SearchRun, record: ParsedCitation) -> dict:
 
 def _citations_insert(rows: list[dict]) -> dict[str, NewCitation]:
     """Insert new citations and their creation history; the inserted citations by PMID."""
-    if not rows:
-        return {}
-    values = rows_insert(Citation, rows)
-    ids = dict(Citation.objects.filter(pmid__in=[r["pmid"] for r in rows]).values_list("pmid", "id"))
-    history_rows_insert(Citation, [ids[r["pmid"]] for r in rows], values, change_reason=CHANGE_REASON)
+    ids = rows_insert_with_history(Citation, rows, key="pmid", change_reason=CHANGE_REASON)
     return {
         r["pmid"]: NewCitation(ids[r["pmid"]], r["pmid"], r["title"], r["publication_year"], r["first_author"])
         for r in rows
@@ -188,18 +184,8 @@ def _review_citations_add(
             }
         )
         index.add(citation.pk, duplicate_key(citation.title, citation.publication_year, citation.first_author))
-    _review_citations_insert(run.review_id, queued)
+    rows_insert_with_history(
+        ReviewCitation, queued, key="citation_id", scope={"review_id": run.review_id}, change_reason=CHANGE_REASON
+    )
     duplicates = sum(1 for row in queued if row["possible_duplicate_of_id"])
     return BatchCounts(new=len(queued), known=len(citations) - len(queued), possible_duplicates=duplicates)
-
-
-def _review_citations_insert(review_id: int, rows: list[dict]) -> None:
-    if not rows:
-        return
-    values = rows_insert(ReviewCitation, rows)
-    ids = dict(
-        ReviewCitation.objects.filter(
-            review_id=review_id, citation_id__in=[r["citation_id"] for r in rows]
-        ).values_list("citation_id", "id")
-    )
-    history_rows_insert(ReviewCitation, [ids[r["citation_id"]] for r in rows], values, change_reason=CHANGE_REASON)
