@@ -2,8 +2,9 @@
 
 A study enters the safety analysis when it reports adverse-event counts, or states that no adverse event
 occurred (``reports_no_adverse_events``: 0 in every category, listed as such in the per-study table); it
-counts 0 in a category where it reports none. A study silent on adverse events stays out. Patients with an event in a category are the sum over its terms, capped at the
-patients at risk (terms may overlap in the same patient; the cap keeps the proportion possible).
+counts 0 in a category where it reports none. A study silent on adverse events stays out. Patients with an
+event in a category are the sum over its terms, capped at the patients at risk (terms may overlap in the
+same patient; the cap keeps the proportion possible).
 """
 
 from __future__ import annotations
