@@ -15,6 +15,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpResponse
 
 from evidence.models import Citation, PooledResult, ReviewVersion, StudyResult
+from evidence.selectors_public import public_study_ids, version_study_ids
 
 POOLED_FIELDS = (
     "outcome", "outcome_name", "timepoint_months", "timepoint_label", "subgroup_variable", "subgroup_value", "k",
@@ -114,7 +115,8 @@ class _RisWriter(rispy.RisWriter):
 
 
 def _ris(version: ReviewVersion) -> str:
-    ids = [s["id"] for s in version.studies]
+    """The reports of the version's studies that are still public (a withdrawn study's reports are not)."""
+    ids = version_study_ids(version) & public_study_ids(review=version.review)
     citations = Citation.objects.filter(study_reports__study_id__in=ids).distinct().order_by("publication_year", "id")
     return rispy.dumps([_ris_entry(c) for c in citations], implementation=_RisWriter)
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from django.contrib.syndication.views import Feed
-from django.shortcuts import get_object_or_404
+from django.http import Http404
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.html import format_html, format_html_join
 
 from evidence.models import Review, ReviewVersion, VersionKind
-from evidence.selectors_public import published_versions
+from evidence.selectors_public import public_review, published_versions
 
 
 def what_changed(version: ReviewVersion) -> list[str]:
@@ -24,7 +24,10 @@ class VersionFeed(Feed):
     feed_type = Atom1Feed
 
     def get_object(self, request, slug: str) -> Review:
-        return get_object_or_404(Review, slug=slug)
+        review = public_review(slug=slug)
+        if review is None:
+            raise Http404("No published review with that name.")
+        return review
 
     def title(self, review: Review) -> str:
         return f"{review.title}: versions"

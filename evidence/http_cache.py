@@ -23,7 +23,7 @@ from django.views.decorators.http import condition
 
 from evidence.selectors_public import ReviewStamp, review_stamp
 
-PAGES_REVISION = "pages-2"  # bump when a template change alters what a page shows
+PAGES_REVISION = "pages-3"  # bump when a template change alters what a page shows
 PAGE_TIMEOUT = 24 * 3600  # a stamp change makes a new key; the timeout only bounds memory
 
 

@@ -1,10 +1,13 @@
 """Reads for the public REST API: ready querysets that show published evidence only.
 
-Every queryset here is what a registry may see. Three rules hold for all of them:
+Every queryset here is what a registry may see: what a published version contains. The rule of what is
+public lives in ``evidence.selectors_public.published``; four consequences hold for every queryset here:
 
+- a review without a published version does not exist here (404), nor anything of it;
 - a ReviewVersion without ``published_at`` never appears, nor anything hanging from it;
-- a study appears only once approved (``StudyStatus.INCLUDED``): extraction drafts and studies still in
-  extraction stay private;
+- a study appears only once approved (``StudyStatus.INCLUDED``) and included by a published version:
+  studies in screening, extraction or approval, withdrawn ones and ones approved since the last version
+  stay private, and so do the citations of all of them (pending and excluded citations included);
 - nothing that names a reviewer (users, screening decisions, notes, adjudications) is ever selected.
 
 Each queryset fetches its related rows up front, so a page costs the same number of queries whatever its size.
@@ -29,8 +32,13 @@ from evidence.models import (
     Study,
     StudyReport,
     StudyResult,
-    StudyStatus,
     TriageStage,
+)
+from evidence.selectors_public.published import (
+    public_review,
+    public_studies,
+    published_reviews,
+    version_study_ids,
 )
 
 # The largest id or version number a URL may name; beyond it SQLite refuses the integer before the query runs.
@@ -62,16 +70,16 @@ def published_versions() -> QuerySet[ReviewVersion]:
 def api_reviews() -> QuerySet[Review]:
     """Reviews with the number and date of their latest published version (None before the first)."""
     latest = published_versions().filter(review=OuterRef("pk")).order_by("-number")
-    return Review.objects.annotate(
+    return published_reviews().annotate(
         latest_version_number=Subquery(latest.values("number")[:1]),
         latest_published_at=Subquery(latest.values("published_at")[:1]),
     )
 
 
 def api_review(*, slug: str) -> Review:
-    review = Review.objects.filter(slug=slug).first()
+    review = public_review(slug=slug)
     if review is None:
-        raise Http404(f"No review with the slug {slug!r}.")
+        raise Http404(f"No published review with the slug {slug!r}.")
     return review
 
 
@@ -105,9 +113,9 @@ def api_pooled_results(*, version: ReviewVersion) -> QuerySet[PooledResult]:
 
 
 def api_studies(*, review: Review) -> QuerySet[Study]:
-    """Approved studies with everything a registry reads about them, in six queries whatever the page size."""
+    """Published studies with everything a registry reads about them, in six queries whatever the page size."""
     return (
-        Study.objects.filter(review=review, status=StudyStatus.INCLUDED)
+        public_studies(review=review)
         .select_related("review")
         .prefetch_related(
             Prefetch("reports", queryset=StudyReport.objects.select_related("citation")),
@@ -122,7 +130,7 @@ def api_studies(*, review: Review) -> QuerySet[Study]:
 def api_study(*, studies: QuerySet[Study], pk: str) -> Study:
     study = studies.filter(pk=int(pk)).first() if _is_id(pk) else None
     if study is None:
-        raise Http404(f"No approved study with the id {pk!r} in this review.")
+        raise Http404(f"No published study with the id {pk!r} in this review.")
     return study
 
 
@@ -131,10 +139,12 @@ def _is_id(text: str) -> bool:
 
 
 def api_citations(*, review: Review) -> QuerySet[ReviewCitation]:
-    """The review's citations with their place in triage; ``changed_at`` is the later of the record's and
-    the status's last change, which is what ``since`` filters on."""
+    """The reports of the review's published studies (so every one is ``included``); ``changed_at`` is the
+    later of the record's and the status's last change, which is what ``since`` filters on. Citations still
+    in screening, excluded or of studies not yet published are the team's work in progress, not public."""
+    reports = StudyReport.objects.filter(study__in=public_studies(review=review)).values("citation_id")
     return (
-        ReviewCitation.objects.filter(review=review)
+        ReviewCitation.objects.filter(review=review, stage=TriageStage.INCLUDED, citation_id__in=reports)
         .select_related("citation")
         .annotate(changed_at=Greatest("updated_at", "citation__updated_at"))
     )
@@ -168,15 +178,13 @@ class VersionEvidence:
 
 def version_evidence(*, version: ReviewVersion, pooled_results: list[PooledResult] | None = None) -> VersionEvidence:
     """The version's pooled rows (or the given page of them), their outcomes and the reports of the studies
-    the version included (``version.studies``, as it saw them) that are still approved."""
+    the version included (``version.studies``, as it saw them) that are still public."""
     if pooled_results is None:
         pooled_results = list(api_pooled_results(version=version))
     outcomes = list({row.outcome_id: row.outcome for row in pooled_results}.values())
-    study_ids = [s["id"] for s in version.studies if isinstance(s, dict) and isinstance(s.get("id"), int)]
+    public = public_studies(review=version.review).filter(pk__in=version_study_ids(version))
     reports = list(
-        StudyReport.objects.filter(
-            study_id__in=study_ids, study__review_id=version.review_id, study__status=StudyStatus.INCLUDED
-        )
+        StudyReport.objects.filter(study__in=public)
         .select_related("citation", "study")
         .order_by("study__year", "study__label", "-is_main_report", "citation_id")
     )

@@ -2,7 +2,7 @@
 
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 
 from evidence import downloads, http_cache, selectors_public
 from evidence.models import Review, ReviewVersion
@@ -19,8 +19,15 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
+def _review(slug: str) -> Review:
+    review = selectors_public.public_review(slug=slug)
+    if review is None:
+        raise Http404("No published review with that name.")
+    return review
+
+
 def _version(slug: str, number: int | None) -> tuple[Review, ReviewVersion]:
-    review = get_object_or_404(Review, slug=slug)
+    review = _review(slug)
     version = selectors_public.published_version(review=review, number=number)
     if version is None:
         raise Http404("No published version with that number.")
@@ -62,9 +69,9 @@ def outcome_detail(request: HttpRequest, slug: str, code: str) -> HttpResponse:
 @http_cache.conditional
 def study_detail(request: HttpRequest, slug: str, study_id: int) -> HttpResponse:
     def build() -> HttpResponse:
-        page = selectors_public.study_page(review=get_object_or_404(Review, slug=slug), study_id=study_id)
+        page = selectors_public.study_page(review=_review(slug), study_id=study_id)
         if page is None:
-            raise Http404("No such study in this review.")
+            raise Http404("No such study in the published review.")
         return render(request, "evidence/study.html", {"page": page})
 
     return http_cache.cached_page(request, slug, build)

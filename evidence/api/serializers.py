@@ -1,7 +1,9 @@
 """What each resource shows, field by field. Fields are listed, never ``__all__``: a column added to a
 model stays private until someone decides it is public. Left out on purpose: users (assessors,
 reviewers, editors), free-text notes written during screening or extraction (``StudyReport.note``,
-``OutcomeMeasurement.notes``, ``AdverseEvent.note``, ``Study.population_notes``, ``Citation.origin_note``),
+``OutcomeMeasurement.notes``, ``AdverseEvent.note`` (also inside a version's ``safety_table``),
+``Study.population_notes``, ``Study.data_quality_notes``, ``Citation.origin_note``; ``Study.public_note`` is
+the one note written for readers),
 the screening queue's internals (relevance score, suspected duplicates, the stage before a final decision)
 and rendered SVG."""
 
@@ -109,6 +111,7 @@ class SafetyResultSerializer(serializers.ModelSerializer):
 
 class VersionSerializer(serializers.ModelSerializer):
     review = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    safety_table = serializers.SerializerMethodField()
     source_citation = CitationBriefSerializer(read_only=True, allow_null=True)
     pooled_results_url = serializers.SerializerMethodField()
     fhir_url = serializers.SerializerMethodField()
@@ -138,6 +141,11 @@ class VersionSerializer(serializers.ModelSerializer):
             "pooled_results_url",
             "fhir_url",
         ]
+
+    @extend_schema_field({"type": "array", "items": {"type": "object", "additionalProperties": True}})
+    def get_safety_table(self, version: ReviewVersion) -> list[dict]:
+        """Per-study adverse events as the version stored them, without the extractors' internal notes."""
+        return [{k: v for k, v in row.items() if k != "note"} for row in version.safety_table or []]
 
     def get_pooled_results_url(self, version: ReviewVersion) -> str:
         return _absolute(self, "version-pooled-result-list", slug=version.review.slug, number=str(version.number))
@@ -342,7 +350,7 @@ class StudySerializer(serializers.ModelSerializer):
             "followup_months",
             "followup_note",
             "trial_registration",
-            "data_quality_notes",
+            "public_note",
             "reports_no_adverse_events",
             "updated_at",
             "reports",

@@ -47,7 +47,15 @@ class Study(models.Model):
     followup_months = models.FloatField(null=True, blank=True)
     followup_note = models.TextField(blank=True)
     trial_registration = models.TextField(blank=True)
-    data_quality_notes = models.TextField(blank=True, help_text="Visible notes on doubtful or conflicting data.")
+    data_quality_notes = models.TextField(
+        blank=True, help_text="Internal: the team's doubts and checks on the data. Never shown to readers."
+    )
+    public_note = models.TextField(
+        blank=True,
+        help_text="Shown to readers on the study's public page and in the API: a caveat readers need to read "
+        "this study's numbers (e.g. a count that differs between reports). Written for the public; internal "
+        "doubts go in the data-quality notes.",
+    )
     reports_no_adverse_events = models.BooleanField(
         default=False,
         help_text="The study states that no adverse event occurred: it enters the safety analysis with 0 events "

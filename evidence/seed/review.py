@@ -98,8 +98,11 @@ METHODS_NOTE = (
     "the printed 95% CIs (normal approximation) and reproduce the abstract's."
 )
 
-# paper.md §11: internal inconsistencies, carried as visible data-quality notes.
-DATA_QUALITY_NOTES = {
+# paper.md §11: the paper's inconsistencies a reader needs to read a study's numbers (an adverse-event count,
+# a participant count, a co-intervention, a hand-only skin score, a disputed design): each study's public note.
+# The rest of studies.json's notes (a doubted country, where a count was looked up, a registration or review
+# entry not yet matched) are the curators' working notes: they go to the internal data-quality notes.
+READER_CAVEATS = {
     "Granel": "Cui Table 2 lists 2 adverse events; the Granel 2015 abstract reports four minor adverse events "
     "that resolved spontaneously. Local SVF hand study: the skin score may be hand-only, not whole-body mRSS.",
     "Keyszer": "Cui uses N = 3 (1F/2M). A 2018 review table (Rozier et al., PMC6302042) lists 5 patients, "

@@ -5,11 +5,21 @@ its stored PRISMA counts); the only live reads are the review's status, its last
 since the latest version (on that version's page) and the studies' current retraction/correction flags,
 which a reader must see even on an old version.
 
+`published` holds the rule of what is public at all (a review once published, a study once approved and in
+a published version); every other module reads through it.
+
 `text` formats numbers and sentences; `stamp` keys the page cache and lists the home page; `rows`, `safety`
 and `studies` build a version's sections; `pages` puts them together. Callers import from here.
 """
 
 from evidence.selectors_public.pages import ReviewPage, StudyPage, review_page, study_page
+from evidence.selectors_public.published import (
+    public_review,
+    public_studies,
+    public_study_ids,
+    published_reviews,
+    version_study_ids,
+)
 from evidence.selectors_public.rows import published_version, published_versions, row_view
 from evidence.selectors_public.stamp import ReviewStamp, home_rows, review_stamp
 from evidence.selectors_public.text import interval_text, number, p_text
@@ -22,10 +32,15 @@ __all__ = [
     "interval_text",
     "number",
     "p_text",
+    "public_review",
+    "public_studies",
+    "public_study_ids",
+    "published_reviews",
     "published_version",
     "published_versions",
     "review_page",
     "review_stamp",
     "row_view",
     "study_page",
+    "version_study_ids",
 ]

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 from django.core.cache import cache
 
-from evidence.models import Outcome, OutcomeMeasurement, Review, ReviewVersion, Study, StudyResult
+from evidence.models import Outcome, OutcomeMeasurement, Review, ReviewVersion, StudyResult
 from evidence.prisma_svg import PrismaFlow, prisma_svg
+from evidence.selectors_public.published import public_studies
 from evidence.selectors_public.rows import (
     SUBGROUP_VALUES,
     RowView,
@@ -133,8 +134,10 @@ class StudyPage:
 
 
 def study_page(*, review: Review, study_id: int) -> StudyPage | None:
+    """A published study's page; None for any other (in extraction, withdrawn, unpublished, another review's)."""
     study = (
-        Study.objects.filter(review=review, pk=study_id)
+        public_studies(review=review)
+        .filter(pk=study_id)
         .prefetch_related("reports__citation", "interventions", "quality_assessments")
         .first()
     )

@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass, field
 
 from evidence.models import CellSource, Donor, PooledResult, Review, ReviewVersion, Route, VersionKind
+from evidence.selectors_public.published import public_study_ids
 from evidence.selectors_public.text import (
     certainty_reasons,
     direction_words,
@@ -27,6 +28,7 @@ SUBGROUP_VALUES = {**dict(CellSource.choices), **dict(Route.choices), **dict(Don
 
 
 def published_versions(*, review: Review) -> list[ReviewVersion]:
+    """Newest first; empty for a review never published (its pages are 404s before they get here)."""
     return list(review.versions.filter(published_at__isnull=False).order_by("-number"))
 
 
@@ -95,12 +97,12 @@ def natural_scale_values(values, ratio: bool) -> list[float]:
     return [math.exp(v) for v in values] if ratio else list(values)
 
 
-def _study_rows(row: PooledResult) -> list[dict]:
+def _study_rows(row: PooledResult, public_ids: set[int]) -> list[dict]:
     ratio = row.effect_measure == "ratio"
     return [
         {
             "label": s.study_label,
-            "study_id": s.study_id,
+            "study_id": s.study_id if s.study_id in public_ids else None,  # no link to a withdrawn study
             "year": s.publication_year or "",
             "n": s.n if s.n is not None else "not reported",
             "effect": interval_text(*natural_scale_values((s.yi, s.ci_lb, s.ci_ub), ratio)),
@@ -145,7 +147,10 @@ def _subgroup_tests(row: PooledResult) -> list[str]:
     ]
 
 
-def row_view(row: PooledResult, version: ReviewVersion) -> RowView:
+def row_view(row: PooledResult, version: ReviewVersion, *, public_ids: set[int] | None = None) -> RowView:
+    """``public_ids``: the review's public studies (read here when not given), the only ones linked."""
+    if public_ids is None:
+        public_ids = public_study_ids(review=version.review)
     ratio = row.effect_measure == "ratio"
     sensitivity = row.sensitivity or {}
     anchor = row_anchor(row)
@@ -166,7 +171,7 @@ def row_view(row: PooledResult, version: ReviewVersion) -> RowView:
         plain=plain_sentence(row),
         figure=_svg(row.forest_svg, f"forest-{row.pk}"),
         cumulative_figure=_svg(row.cumulative_svg, f"cumulative-{row.pk}"),
-        studies=_study_rows(row),
+        studies=_study_rows(row, public_ids),
         cumulative=_fits(sensitivity.get("cumulative", []), "added", ratio),
         leave_one_out=_fits(sensitivity.get("leave_one_out", []), "omitted", ratio),
         r_sensitivity=_fits(sensitivity.get("r_sensitivity", []), "r", ratio),
@@ -180,7 +185,8 @@ def version_rows(*, version: ReviewVersion, outcome_code: str | None = None) -> 
     rows = version.pooled_results.select_related("outcome").prefetch_related("study_results")
     if outcome_code:
         rows = rows.filter(outcome__code=outcome_code)
-    views = [row_view(row, version) for row in rows]
+    public_ids = public_study_ids(review=version.review)
+    views = [row_view(row, version, public_ids=public_ids) for row in rows]
     overall = {(v.row.outcome_id, v.row.timepoint_months): v for v in views if not v.row.subgroup_variable}
     orphans = []
     for view in views:

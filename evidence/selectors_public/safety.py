@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from evidence.models import AdverseEvent, ReviewVersion, SafetyResult, Study, VersionKind
+from evidence.selectors_public.published import public_study_ids, version_study_ids
 from evidence.selectors_public.text import i2_text, proportion_text
 from evidence.services.recompute.safety import none_occurred_row
 
@@ -25,7 +26,7 @@ def safety_view(*, version: ReviewVersion) -> SafetyView:
     table = version.safety_table or (
         []
         if version.kind == VersionKind.COMPUTED
-        else adverse_events_table(study_ids=[s["id"] for s in version.studies])
+        else adverse_events_table(study_ids=sorted(version_study_ids(version) & public_study_ids(review=version.review)))
     )
     per_study = [event_view(e) for e in table]
     return SafetyView(pooled, per_study, _serious_statement(version, pooled, per_study), version.safety_summary or {})
@@ -74,10 +75,12 @@ def adverse_events_table(*, study_ids: list[int]) -> list[dict]:
 
 
 def event_view(event: dict) -> dict:
+    """A row as readers see it: an extractor's ``note`` on the event is internal and is dropped (a caveat
+    readers need is the study's ``public_note``)."""
     serious = {True: "yes", False: "no", None: "not reported"}[event.get("serious")]
     with_event, at_risk = event.get("patients_with_event"), event.get("patients_at_risk")
     return {
-        **event,
+        **{key: value for key, value in event.items() if key != "note"},
         "serious_text": serious,
         "count": f"{with_event if with_event is not None else 'not reported'} of {at_risk or 'not reported'}",
     }

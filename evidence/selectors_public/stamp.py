@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from django.db.models import Max, OuterRef, Subquery
 from django.utils import timezone
 
-from evidence.models import Review, ReviewCitation, ReviewVersion, SearchRun, SearchRunStatus, StudyApproval
+from evidence.models import Review, ReviewCitation, ReviewVersion, SearchRun, SearchRunStatus, Study, StudyApproval
 
 # --- The page stamp: what a cached page and its ETag depend on ---------------------------------------
 
@@ -21,16 +21,22 @@ class ReviewStamp:
     last_search_id: int | None
     citations_changed_at: datetime.datetime | None
     approved_at: datetime.datetime | None
+    studies_changed_at: datetime.datetime | None = None
 
     @property
     def last_modified(self) -> datetime.datetime | None:
-        moments = [m for m in (self.latest_published_at, self.citations_changed_at, self.approved_at) if m]
+        moments = [
+            m
+            for m in (self.latest_published_at, self.citations_changed_at, self.approved_at, self.studies_changed_at)
+            if m
+        ]
         return max(moments) if moments else None
 
     def parts(self) -> str:
         changed = self.citations_changed_at.timestamp() if self.citations_changed_at else 0
         approved = self.approved_at.timestamp() if self.approved_at else 0
-        return f"{self.review_id}.{self.latest_version_id}.{self.last_search_id}.{changed}.{approved}"
+        studies = self.studies_changed_at.timestamp() if self.studies_changed_at else 0
+        return f"{self.review_id}.{self.latest_version_id}.{self.last_search_id}.{changed}.{approved}.{studies}"
 
 
 def review_stamp(*, slug: str) -> ReviewStamp | None:
@@ -47,6 +53,8 @@ def review_stamp(*, slug: str) -> ReviewStamp | None:
         .values("study__review")
         .annotate(m=Max("created_at"))
     )
+    # A study withdrawn after publication leaves the public pages at once, not when the cache expires.
+    studies = Study.objects.filter(review=OuterRef("pk")).order_by().values("review").annotate(m=Max("updated_at"))
     row = (
         Review.objects.filter(slug=slug)
         .annotate(
@@ -55,9 +63,16 @@ def review_stamp(*, slug: str) -> ReviewStamp | None:
             last_search_id=Subquery(searches.values("id")[:1]),
             citations_changed_at=Subquery(changed.values("m")),
             approved_at=Subquery(approved.values("m")),
+            studies_changed_at=Subquery(studies.values("m")),
         )
         .values(
-            "id", "latest_version_id", "latest_published_at", "last_search_id", "citations_changed_at", "approved_at"
+            "id",
+            "latest_version_id",
+            "latest_published_at",
+            "last_search_id",
+            "citations_changed_at",
+            "approved_at",
+            "studies_changed_at",
         )
         .first()
     )
@@ -79,15 +94,17 @@ class HomeRow:
 def home_rows() -> list[HomeRow]:
     from evidence.selectors import review_summaries
 
+    # A review never published is not listed: its title and counts are its team's business until then.
     return [
         HomeRow(
             review=s.review,
             latest_version=s.latest_version,
             last_search=last_search_text(review=s.review),
-            n_studies=s.latest_version.n_studies if s.latest_version else s.n_studies,
-            n_patients=s.latest_version.n_patients if s.latest_version else s.n_patients,
+            n_studies=s.latest_version.n_studies,
+            n_patients=s.latest_version.n_patients,
         )
         for s in review_summaries()
+        if s.latest_version is not None
     ]
 
 

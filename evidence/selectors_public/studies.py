@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from evidence.models import ReviewVersion, Study
+from evidence.selectors_public.published import public_studies, version_study_ids
 
 # --- Included studies -------------------------------------------------------------------------------------
 
@@ -63,17 +64,20 @@ def _followup(study: Study) -> str:
 
 
 def version_studies(*, version: ReviewVersion) -> list[dict]:
-    """The studies the version included, in its order, with their details as stored now."""
-    ids = [s["id"] for s in version.studies]
+    """The studies the version included, in its order, with their details as stored now; a study no longer
+    public (withdrawn since) keeps only the label the version printed."""
+    ids = version_study_ids(version)
     found = {
         s.id: s
-        for s in Study.objects.filter(id__in=ids).prefetch_related(
+        for s in public_studies(review=version.review)
+        .filter(id__in=ids)
+        .prefetch_related(
             "reports__citation", "interventions", "quality_assessments"
         )
     }
     views = []
     for entry in version.studies:
-        study = found.get(entry["id"])
+        study = found.get(entry.get("id"))
         view = study_view(study) if study else {"study": None, "links": [], "flags": []}
         view.update(label=entry["label"], version_flags=entry.get("flags", []))
         views.append(view)

@@ -127,7 +127,8 @@ def _study_create(review: Review, row: dict, identity: dict, outcomes: dict, rep
 def _study_fields(row: dict) -> dict:
     sex = row.get("sex_female_male") or [None, None]
     duration = row.get("disease_duration") or {}
-    notes = [text for key, text in seed_review.DATA_QUALITY_NOTES.items() if row["label"].startswith(key)]
+    caveats = [text for key, text in seed_review.READER_CAVEATS.items() if row["label"].startswith(key)]
+    notes = []
     country, _, country_doubt = (row.get("country") or "").partition(" -- ")
     if country_doubt:
         notes.append(f"Country: {country_doubt}")
@@ -153,6 +154,7 @@ def _study_fields(row: dict) -> dict:
         trial_registration=row.get("trial_registration") or "",
         population_notes=f"Cui Table 1: {row['cui']['table1_row']}",
         data_quality_notes="\n".join(notes),
+        public_note="\n".join(caveats),
         reports_no_adverse_events=row["label"].startswith(seed_review.NO_ADVERSE_EVENTS) and not row["adverse_events"],
         status=StudyStatus.INCLUDED,
     )

@@ -101,9 +101,27 @@ def test_it_lists_the_published_study_and_its_reports(world):
     assert "Published 2024" in _body(client.get(f"{API_A}/studies/"))
     citations = _body(client.get(f"{API_A}/citations/"))
     assert "Published 2024 report title" in citations
-    seed_study = world.review.studies.filter(status="included").exclude(pk=world.published_study.pk).first()
-    seed_title = seed_study.reports.first().citation.title
+    seed_title = world.review.studies.get(label="Zhang 2017").reports.get(is_main_report=True).citation.title
     assert seed_title and seed_title in citations
+
+
+def test_it_shows_the_public_note_and_never_the_internal_one(seeded):
+    # given the seed: a curator's doubt about Almadori's country (internal), the paper's adverse-event count
+    # that differs from Granel's own report (a caveat readers need)
+    client = Client()
+    almadori = seeded.studies.get(label__startswith="Almadori")
+    granel = seeded.studies.get(label__startswith="Granel")
+    # when their public study pages and API records are read
+    almadori_page = _body(client.get(f"{A}/studies/{almadori.pk}/"))
+    granel_page = _body(client.get(f"{A}/studies/{granel.pk}/"))
+    granel_api = client.get(f"{API_A}/studies/{granel.pk}/").json()
+    # then the internal note is nowhere and the caveat is shown, as the public note
+    assert "questionable" in almadori.data_quality_notes
+    assert "questionable" not in almadori_page and "Data-quality notes" not in almadori_page
+    assert "questionable" not in _body(client.get(f"{API_A}/studies/"))
+    assert "four minor adverse events" in granel_page
+    assert "four minor adverse events" in granel_api["public_note"]
+    assert "data_quality_notes" not in granel_api and "population_notes" not in granel_api
 
 
 def test_it_answers_404_and_writes_nothing_for_tampered_ids(world):
