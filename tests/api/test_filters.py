@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from evidence.models import Citation, CitationOrigin, ReviewCitation, ReviewVersion, TriageStage
+from evidence.models import Citation, CitationOrigin, ReviewCitation, ReviewVersion, StudyReport, TriageStage
 
 REVIEW = "/api/v1/reviews/msc-ssc"
 
@@ -79,20 +79,24 @@ def test_it_filters_citations_by_status_and_change_since_a_date(api, seeded):
     )
     pending = Citation.objects.create(pmid="222", title="Maybe MSC", origin=CitationOrigin.SEARCH)
     ReviewCitation.objects.create(review=seeded, citation=pending, stage=TriageStage.FULL_TEXT)
+    corrected = Citation.objects.get(pmid="31314805")  # a published study's report, corrected today
+    corrected.has_erratum = True
+    corrected.save()
 
     changed = _results(api, f"{REVIEW}/citations/", since=before.isoformat())
-    assert sorted((c["pmid"], c["status"], c["exclusion_reason"]) for c in changed) == [
-        ("111", "excluded", "wrong_intervention"),
-        ("222", "pending", ""),
-    ]
-    assert [c["pmid"] for c in _results(api, f"{REVIEW}/citations/", status="pending")] == ["222"]
+    # Only a published version's reports are public: the excluded and the pending citation are not listed.
+    assert [(c["pmid"], c["status"], c["has_erratum"]) for c in changed] == [("31314805", "included", True)]
+    assert _results(api, f"{REVIEW}/citations/", status="pending") == []
+    assert _results(api, f"{REVIEW}/citations/", status="excluded") == []
     assert len(_results(api, f"{REVIEW}/citations/", status="included")) == 11
 
 
 def test_it_pages_with_a_cursor_and_never_repeats_a_row_when_rows_are_inserted(api, seeded):
     first = api.get(f"{REVIEW}/citations/", {"page_size": 5}).json()
-    Citation.objects.create(pmid="333", title="New", origin=CitationOrigin.SEARCH)
-    ReviewCitation.objects.create(review=seeded, citation=Citation.objects.get(pmid="333"))
+    # A companion report of a published study, recorded while a registry pages.
+    companion = Citation.objects.create(pmid="333", title="New", origin=CitationOrigin.SEARCH)
+    StudyReport.objects.create(study=seeded.studies.get(label="Zhang 2017"), citation=companion)
+    ReviewCitation.objects.create(review=seeded, citation=companion, stage=TriageStage.INCLUDED)
 
     seen = [c["id"] for c in first["results"]]
     response = api.get(first["next"])

@@ -140,10 +140,13 @@ def test_it_never_shows_an_unpublished_version(api, private_things):
     assert PooledResult.objects.filter(version__number=2).exists()
 
 
-def test_it_shows_a_citation_under_vote_as_pending_without_the_vote(api, private_things):
-    (row,) = api.get(f"{REVIEW}/citations/", {"pmid": "999001"}).json()["results"]
+def test_it_does_not_list_a_citation_under_vote_and_shows_only_public_fields(api, private_things):
+    # A citation still in screening is the team's work in progress: not listed at all, in any status.
+    assert api.get(f"{REVIEW}/citations/", {"pmid": "999001"}).json()["results"] == []
+    assert api.get(f"{REVIEW}/citations/", {"status": "pending"}).json()["results"] == []
+    row = api.get(f"{REVIEW}/citations/").json()["results"][0]
 
-    assert (row["status"], row["exclusion_reason"]) == ("pending", "")
+    assert (row["status"], row["exclusion_reason"]) == ("included", "")
     assert set(row) == {
         "id", "pmid", "pmcid", "doi", "title", "authors", "first_author", "journal", "journal_citation",
         "publication_year", "abstract", "publication_types", "keywords", "registry_ids", "is_retracted",
