@@ -26,7 +26,9 @@ def safety_view(*, version: ReviewVersion) -> SafetyView:
     table = version.safety_table or (
         []
         if version.kind == VersionKind.COMPUTED
-        else adverse_events_table(study_ids=sorted(version_study_ids(version) & public_study_ids(review=version.review)))
+        else adverse_events_table(
+            study_ids=sorted(version_study_ids(version) & public_study_ids(review=version.review))
+        )
     )
     per_study = [event_view(e) for e in table]
     return SafetyView(pooled, per_study, _serious_statement(version, pooled, per_study), version.safety_summary or {})

@@ -71,9 +71,7 @@ def version_studies(*, version: ReviewVersion) -> list[dict]:
         s.id: s
         for s in public_studies(review=version.review)
         .filter(id__in=ids)
-        .prefetch_related(
-            "reports__citation", "interventions", "quality_assessments"
-        )
+        .prefetch_related("reports__citation", "interventions", "quality_assessments")
     }
     views = []
     for entry in version.studies:

@@ -91,7 +91,9 @@ def _study(review: Review, label: str, status: str, citation_stage: str, **field
         **fields,
     )
     review_citation = _citation(review, f"{label} report title", citation_stage)
-    StudyReport.objects.create(study=study, citation=review_citation.citation, is_main_report=True, note="LEAK-INTERNAL-REPORT-NOTE")
+    StudyReport.objects.create(
+        study=study, citation=review_citation.citation, is_main_report=True, note="LEAK-INTERNAL-REPORT-NOTE"
+    )
     mrss = Outcome.objects.get(code="mrss")
     OutcomeMeasurement.objects.create(
         study=study, outcome=mrss, timepoint_months=6, data_format="change", change_mean=-4.25, change_sd=2.5,
@@ -113,7 +115,9 @@ def _published_version_1(review: Review, studies: list[Study]) -> ReviewVersion:
         trigger="study approved",
         n_studies=len(studies),
         n_patients=24,
-        studies=[{"id": s.id, "label": f"Study {i}", "year": 2024, "n": 12, "flags": []} for i, s in enumerate(studies)],
+        studies=[
+            {"id": s.id, "label": f"Study {i}", "year": 2024, "n": 12, "flags": []} for i, s in enumerate(studies)
+        ],
     )
     row = PooledResult.objects.create(
         version=version, outcome=Outcome.objects.get(code="mrss"), timepoint_months=6, k=len(studies),
