@@ -8,6 +8,7 @@ any server installed. Production sets ``DATABASE_URL`` (PostgreSQL), ``CELERY_BR
 
 from __future__ import annotations
 
+import datetime
 import os
 import secrets
 from pathlib import Path
@@ -55,6 +56,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_celery_beat",
     "simple_history",
+    "axes",
     "evidence.apps.EvidenceConfig",
 ]
 
@@ -68,6 +70,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "evidence.urls"
@@ -97,6 +101,19 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # One file per test process, so two suites run at the same time in one checkout do not collide.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-evidence-{os.getpid()}.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Sign-in: rate-limited per account and per address (django-axes, evidence.login_security) ----------
+# Axes' backend comes first: it refuses a locked-out sign-in before the password is even checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=envint("LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+# Two separate counters: failures for one account (from anywhere) and failures from one address (any account).
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "evidence.login_security.client_ip"
+AXES_LOCKOUT_CALLABLE = "evidence.login_security.lockout_response"
+AXES_RESET_ON_SUCCESS = False  # a success must not wipe an address's failures against other accounts
+AXES_ENABLE_ADMIN = False  # lockouts are reset with manage.py axes_reset*, not through a new admin page
+AXES_VERBOSE = False
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
