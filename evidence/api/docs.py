@@ -6,14 +6,13 @@ from __future__ import annotations
 from functools import lru_cache
 
 from django.template import Context, Engine
+from django.templatetags.static import static
 from django.urls import reverse
 from drf_spectacular.generators import SchemaGenerator
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{{ info.title }} — API</title>
-<style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;line-height:1.5}
-code,pre{background:#f4f4f4;padding:0 .2em}pre{padding:.6em;overflow-x:auto}table{border-collapse:collapse}
-td,th{border:1px solid #ccc;padding:.2em .5em;vertical-align:top;text-align:left}h3{margin-top:2rem}</style>
+<link rel="stylesheet" href="{{ css_url }}">
 </head><body>
 <h1>{{ info.title }} — REST API {{ info.version }}</h1>
 <p>Read-only, public, published evidence only. Machine-readable schema: <a href="{{ schema_url }}">{{ schema_url }}</a>
@@ -96,6 +95,7 @@ def render_docs(request) -> str:
         "schema_url": request.build_absolute_uri(reverse("api:schema")),
         "example_url": request.build_absolute_uri(example) + "?outcome=mrss&subgroup=overall",
         "operations": operations(schema),
+        "css_url": static("evidence/api-docs.css"),  # a file: the Content-Security-Policy allows no inline style
     }
     return _template().render(Context(context))
 

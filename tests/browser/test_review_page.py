@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from django.db import connections
 
+from tests.browser.csp import CspWatch
+
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
     "--headless",
@@ -52,9 +54,11 @@ def test_it_renders_the_forest_plots_and_prisma_diagram_without_javascript(brows
         )  # fmt: skip
     review_recompute(review=seeded, trigger="browser test")
     context = browser.new_context(java_script_enabled=False, viewport={"width": 390, "height": 844})
+    csp = CspWatch(context)
     page = context.new_page()
     response = page.goto(f"{live_server.url}/reviews/msc-ssc/")
     assert response.status == 200
+    assert "default-src 'self'" in response.headers["content-security-policy"]
     forests = page.locator("section.analysis figure svg")
     assert forests.count() >= 2, "expected the forest and cumulative plots of mRSS at 6 months"
     for i in range(forests.count()):
@@ -70,4 +74,5 @@ def test_it_renders_the_forest_plots_and_prisma_diagram_without_javascript(brows
     shot = tmp_path / "review.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000
+    assert csp.violations(page, javascript=False) == [], "the page breaks its Content-Security-Policy"
     context.close()

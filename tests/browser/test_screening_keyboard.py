@@ -8,6 +8,7 @@ from django.test import Client
 from django.urls import reverse
 
 from evidence.models import ReviewRole, ScreeningDecision, ScreeningStage
+from tests.browser.csp import CspWatch
 from tests.evidence.screening_support import make_citation, make_member, make_review
 
 CHROMIUM = "/usr/bin/chromium"
@@ -54,8 +55,10 @@ def test_it_screens_three_citations_with_the_keyboard(arranged, live_server, mon
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 390, "height": 844})  # a phone-sized screen
         context.add_cookies([{"name": "sessionid", "value": session, "url": live_server.url}])
+        csp = CspWatch(context)
         page = context.new_page()
-        page.goto(url)
+        response = page.goto(url)
+        assert "script-src 'self'" in response.headers["content-security-policy"]
         _expect_citation(page, rcs[0])
         _press(page, "i")
         _expect_citation(page, rcs[1])
@@ -67,6 +70,7 @@ def test_it_screens_three_citations_with_the_keyboard(arranged, live_server, mon
         _press(page, "u")  # undo the maybe: the third citation comes back
         _expect_citation(page, rcs[2])
         _press(page, "i")
+        assert csp.violations(page) == [], "the screening page breaks its Content-Security-Policy"
         browser.close()
     decisions = {d.review_citation_id: d for d in ScreeningDecision.objects.filter(reviewer=screener)}
     assert {rc.pk: decisions[rc.pk].decision for rc in rcs} == {
