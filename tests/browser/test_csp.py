@@ -51,3 +51,24 @@ def test_it_serves_the_api_docs_and_admin_sign_in_with_nothing_refused(browser, 
     page.goto(f"{live_server.url}/api/docs/")
     assert page.evaluate("getComputedStyle(document.body).maxWidth") == "960px"
     context.close()
+
+
+@pytest.mark.slow
+def test_it_serves_the_admin_with_nothing_refused(browser, live_server, seeded, django_user_model):  # noqa: F811
+    # given a superuser's session (the admin pages with the most widgets and scripts)
+    admin = django_user_model.objects.create_superuser("csp-admin", "csp-admin@example.org", None)
+    client = Client()
+    client.force_login(admin)
+    context = browser.new_context()
+    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}])
+    watch = CspWatch(context)
+    page = context.new_page()
+    study = seeded.studies.first()
+    paths = ["/admin/", "/admin/evidence/study/", f"/admin/evidence/study/{study.pk}/change/"]
+    paths.append(f"/admin/evidence/study/{study.pk}/history/")  # simple-history's page, with its hashed style
+    # when each is opened, then it loads and the browser refuses nothing
+    for path in paths:
+        response = page.goto(f"{live_server.url}{path}")
+        assert response.status == 200, path
+        assert watch.violations(page) == [], path
+    context.close()
