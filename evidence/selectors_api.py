@@ -24,7 +24,6 @@ from django.http import Http404
 
 from evidence.models import (
     Outcome,
-    OutcomeMeasurement,
     PooledResult,
     Review,
     ReviewCitation,
@@ -38,6 +37,7 @@ from evidence.selectors_public.published import (
     public_review,
     public_studies,
     published_reviews,
+    studies_as_published,
     version_study_ids,
 )
 
@@ -113,18 +113,18 @@ def api_pooled_results(*, version: ReviewVersion) -> QuerySet[PooledResult]:
 
 
 def api_studies(*, review: Review) -> QuerySet[Study]:
-    """Published studies with everything a registry reads about them, in six queries whatever the page size."""
+    """Published studies with their reports; ``api_studies_as_published`` adds the rest of a page of them."""
     return (
         public_studies(review=review)
         .select_related("review")
-        .prefetch_related(
-            Prefetch("reports", queryset=StudyReport.objects.select_related("citation")),
-            "interventions",
-            Prefetch("measurements", queryset=OutcomeMeasurement.objects.select_related("outcome")),
-            "adverse_events",
-            "quality_assessments",
-        )
+        .prefetch_related(Prefetch("reports", queryset=StudyReport.objects.select_related("citation")))
     )
+
+
+def api_studies_as_published(studies: list[Study], *, review: Review) -> list[Study]:
+    """A page of ``api_studies`` as the review's latest version read them (fields, interventions,
+    measurements, adverse events, quality), in the same number of queries whatever the page size."""
+    return studies_as_published(studies, review=review)
 
 
 def api_study(*, studies: QuerySet[Study], pk: str) -> Study:

@@ -223,8 +223,19 @@ class VersionPooledResultList(PooledResultList):
     """
 
 
+class PublishedStudiesMixin:
+    """Serializes studies as the review's latest version read them, not as they are being edited now."""
+
+    def get_serializer(self, *args, **kwargs):
+        if args and not self.schema_only():
+            many = kwargs.get("many", False)
+            studies = selectors_api.api_studies_as_published(list(args[0]) if many else [args[0]], review=self.review)
+            args = (studies if many else studies[0], *args[1:])
+        return super().get_serializer(*args, **kwargs)
+
+
 @extend_schema_view(get=extend_schema(parameters=[SLUG]))
-class StudyList(ReviewScopedMixin, generics.ListAPIView):
+class StudyList(PublishedStudiesMixin, ReviewScopedMixin, generics.ListAPIView):
     """Approved studies with their reports, interventions, outcome measurements, adverse events and quality."""
 
     serializer_class = serializers.StudySerializer
@@ -240,7 +251,7 @@ class StudyList(ReviewScopedMixin, generics.ListAPIView):
 @extend_schema_view(
     get=extend_schema(parameters=[SLUG, OpenApiParameter("pk", int, OpenApiParameter.PATH, description="Study id.")])
 )
-class StudyDetail(ReviewScopedMixin, generics.RetrieveAPIView):
+class StudyDetail(PublishedStudiesMixin, ReviewScopedMixin, generics.RetrieveAPIView):
     """One approved study with its reports, interventions, measurements, adverse events and quality."""
 
     serializer_class = serializers.StudySerializer

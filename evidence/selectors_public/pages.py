@@ -9,7 +9,7 @@ from django.core.cache import cache
 
 from evidence.models import Outcome, OutcomeMeasurement, Review, ReviewVersion, StudyResult
 from evidence.prisma_svg import PrismaFlow, prisma_svg
-from evidence.selectors_public.published import public_studies
+from evidence.selectors_public.published import public_studies, studies_as_published
 from evidence.selectors_public.rows import (
     SUBGROUP_VALUES,
     RowView,
@@ -135,14 +135,10 @@ class StudyPage:
 
 def study_page(*, review: Review, study_id: int) -> StudyPage | None:
     """A published study's page; None for any other (in extraction, withdrawn, unpublished, another review's)."""
-    study = (
-        public_studies(review=review)
-        .filter(pk=study_id)
-        .prefetch_related("reports__citation", "interventions", "quality_assessments")
-        .first()
-    )
-    if study is None:
+    found = list(public_studies(review=review).filter(pk=study_id).prefetch_related("reports__citation"))
+    if not found:
         return None
+    (study,) = studies_as_published(found, review=review)
     latest = published_version(review=review, number=None)
     results = StudyResult.objects.filter(study=study, pooled_result__version=latest).select_related(
         "pooled_result__outcome"
@@ -155,8 +151,8 @@ def study_page(*, review: Review, study_id: int) -> StudyPage | None:
             {"citation": r.citation, "main": r.is_main_report, "flags": citation_flags(r.citation)}
             for r in study.reports.all()
         ],
-        measurements=list(study.measurements.select_related("outcome")),
-        adverse_events=[event_view(adverse_event_as_dict(e)) for e in study.adverse_events.select_related("study")],
+        measurements=list(study.measurements.all()),
+        adverse_events=[event_view(adverse_event_as_dict(e, study=study)) for e in study.adverse_events.all()],
         quality=list(study.quality_assessments.all()),
         contributions=[_contribution(r) for r in results],
     )

@@ -9,9 +9,21 @@ finds nothing here to show, rather than everything.
 
 from __future__ import annotations
 
+import datetime
+
 from django.db.models import Exists, OuterRef, QuerySet
 
-from evidence.models import Review, ReviewVersion, Study, StudyStatus
+from evidence.models import (
+    AdverseEvent,
+    Intervention,
+    Outcome,
+    OutcomeMeasurement,
+    QualityAssessment,
+    Review,
+    ReviewVersion,
+    Study,
+    StudyStatus,
+)
 
 
 def published_reviews() -> QuerySet[Review]:
@@ -43,3 +55,54 @@ def public_studies(*, review: Review) -> QuerySet[Study]:
 
 def public_study_ids(*, review: Review) -> set[int]:
     return set(public_studies(review=review).values_list("pk", flat=True))
+
+
+# --- A published study as its latest version read it ------------------------------------------------------
+
+# What a recompute reads of a study besides the study itself; its reports (and their retraction flags) are
+# read live, since a retraction must show at once.
+PUBLISHED_RELATIONS = {
+    "measurements": OutcomeMeasurement,
+    "adverse_events": AdverseEvent,
+    "interventions": Intervention,
+    "quality_assessments": QualityAssessment,
+}
+
+
+def latest_publication(*, review: Review) -> datetime.datetime | None:
+    latest = review.versions.filter(published_at__isnull=False).order_by("-number").first()
+    return latest.published_at if latest else None
+
+
+def studies_as_published(studies: list[Study], *, review: Review) -> list[Study]:
+    """``studies`` (public ones) as they stood when the review's latest version was published: their own
+    fields and their measurements, adverse events, interventions and quality assessments, read from the audit
+    history. Numbers reconciled into a published study since then stay private until a version publishes
+    them. A study with no history at all (loaded without it) is shown as it is."""
+    at = latest_publication(review=review)
+    if at is None or not studies:
+        return []
+    ids = [s.pk for s in studies]
+    then = {s.pk: s for s in Study.history.as_of(at).filter(pk__in=ids)}
+    related = {
+        name: _by_study(model.history.as_of(at).filter(study_id__in=ids).order_by(*model._meta.ordering))
+        for name, model in PUBLISHED_RELATIONS.items()
+    }
+    outcomes = {o.pk: o for o in Outcome.objects.all()}
+    shown = []
+    for live in studies:
+        study = then.get(live.pk, live)
+        cache = {"reports": live.reports.all()}
+        cache.update({name: rows.get(live.pk, []) for name, rows in related.items()})
+        for measurement in cache["measurements"]:
+            measurement.outcome = outcomes[measurement.outcome_id]
+        study._prefetched_objects_cache = cache
+        shown.append(study)
+    return shown
+
+
+def _by_study(rows) -> dict[int, list]:
+    grouped: dict[int, list] = {}
+    for row in rows:
+        grouped.setdefault(row.study_id, []).append(row)
+    return grouped

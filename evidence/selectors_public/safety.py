@@ -47,9 +47,9 @@ def _safety_row(result: SafetyResult) -> dict:
     }
 
 
-def adverse_event_as_dict(event: AdverseEvent) -> dict:
+def adverse_event_as_dict(event: AdverseEvent, *, study: Study | None = None) -> dict:
     return {
-        "study": event.study.label,
+        "study": (study or event.study).label,
         "term": event.term,
         "category": event.category,
         "serious": event.serious,

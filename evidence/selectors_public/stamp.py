@@ -9,6 +9,7 @@ from django.db.models import Max, OuterRef, Subquery
 from django.utils import timezone
 
 from evidence.models import Review, ReviewCitation, ReviewVersion, SearchRun, SearchRunStatus, Study, StudyApproval
+from evidence.selectors_public.published import published_reviews
 
 # --- The page stamp: what a cached page and its ETag depend on ---------------------------------------
 
@@ -56,7 +57,8 @@ def review_stamp(*, slug: str) -> ReviewStamp | None:
     # A study withdrawn after publication leaves the public pages at once, not when the cache expires.
     studies = Study.objects.filter(review=OuterRef("pk")).order_by().values("review").annotate(m=Max("updated_at"))
     row = (
-        Review.objects.filter(slug=slug)
+        published_reviews()  # a review never published has no stamp: no ETag, no 304, nothing cached
+        .filter(slug=slug)
         .annotate(
             latest_version_id=Subquery(published.values("id")[:1]),
             latest_published_at=Subquery(published.values("published_at")[:1]),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from evidence.models import ReviewVersion, Study
-from evidence.selectors_public.published import public_studies, version_study_ids
+from evidence.selectors_public.published import public_studies, studies_as_published, version_study_ids
 
 # --- Included studies -------------------------------------------------------------------------------------
 
@@ -64,15 +64,12 @@ def _followup(study: Study) -> str:
 
 
 def version_studies(*, version: ReviewVersion) -> list[dict]:
-    """The studies the version included, in its order, with their details as stored now; a study no longer
-    public (withdrawn since) keeps only the label the version printed."""
+    """The studies the version included, in its order, with their details as the review's latest version read
+    them and their reports' flags as they are now; a study no longer public (withdrawn since) keeps only the
+    label the version printed."""
     ids = version_study_ids(version)
-    found = {
-        s.id: s
-        for s in public_studies(review=version.review)
-        .filter(id__in=ids)
-        .prefetch_related("reports__citation", "interventions", "quality_assessments")
-    }
+    listed = public_studies(review=version.review).filter(id__in=ids).prefetch_related("reports__citation")
+    found = {s.id: s for s in studies_as_published(list(listed), review=version.review)}
     views = []
     for entry in version.studies:
         study = found.get(entry.get("id"))

@@ -98,9 +98,9 @@ def test_it_costs_the_same_queries_for_more_study_rows(api, computed, django_ass
 
 
 def test_it_lists_approved_studies_with_everything_measured(api, seeded, django_assert_num_queries):
-    # review, published versions' studies, studies, reports+citations, interventions, measurements,
-    # adverse events, quality
-    with django_assert_num_queries(8):
+    # review, published versions' studies, studies, reports+citations; then as the latest version read them:
+    # its date, the studies, interventions, measurements, adverse events, quality, the outcomes
+    with django_assert_num_queries(11):
         body = api.get(f"{REVIEW}/studies/").json()
 
     studies = body["results"]

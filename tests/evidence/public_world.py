@@ -111,7 +111,7 @@ def _published_version_1(review: Review, studies: list[Study]) -> ReviewVersion:
         review=review,
         number=1,
         kind=VersionKind.COMPUTED,
-        published_at=timezone.now() - datetime.timedelta(days=1),
+        published_at=timezone.now(),
         trigger="study approved",
         n_studies=len(studies),
         n_patients=24,
@@ -129,6 +129,19 @@ def _published_version_1(review: Review, studies: list[Study]) -> ReviewVersion:
             vi=1.0, ci_lb=-6.0, ci_ub=-2.0, weight=100 / len(studies), derivation="change from baseline",
         )  # fmt: skip
     return version
+
+
+def _reconciled_since(study: Study) -> None:
+    """A companion report reconciled into the published study after version 1: new numbers, not yet in any
+    published version (the extraction service writes them straight into the study's rows)."""
+    OutcomeMeasurement.objects.create(
+        study=study, outcome=Outcome.objects.get(code="mrss"), timepoint_months=12, data_format="change",
+        change_mean=-7.75, change_sd=3.5, change_n=12, source_location="LEAK-RECONCILED-SINCE-V1",
+    )  # fmt: skip
+    changed = study.measurements.get(timepoint_months=6)
+    changed.source_location = "LEAK-EDITED-SINCE-V1"
+    changed.save()
+    AdverseEvent.objects.create(study=study, term="LEAK-EVENT-SINCE-V1", patients_with_event=2, patients_at_risk=12)
 
 
 def _draft_version_2(review: Review, studies: list[Study]) -> ReviewVersion:
@@ -169,6 +182,7 @@ def public_world_build(review: Review) -> PublicWorld:
     seed_study = review.studies.filter(status=StudyStatus.INCLUDED).order_by("year", "label").first()
     withdrawn_after = _study(review, "LEAK-WITHDRAWN-AFTER-V1", StudyStatus.WITHDRAWN, TriageStage.INCLUDED)
     _published_version_1(review, [seed_study, published, withdrawn_after])
+    _reconciled_since(published)
     hidden = {
         "extraction": _study(review, "LEAK-EXTRACTION", StudyStatus.EXTRACTION, TriageStage.EXTRACTION),
         "approval": _study(review, "LEAK-APPROVAL", StudyStatus.EXTRACTION, TriageStage.EXTRACTION),
