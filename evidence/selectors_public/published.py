@@ -78,7 +78,8 @@ def studies_as_published(studies: list[Study], *, review: Review) -> list[Study]
     """``studies`` (public ones) as they stood when the review's latest version was published: their own
     fields and their measurements, adverse events, interventions and quality assessments, read from the audit
     history. Numbers reconciled into a published study since then stay private until a version publishes
-    them. A study with no history at all (loaded without it) is shown as it is."""
+    them. (A study whose own history is missing, loaded without it, keeps its current fields; rows without
+    history are not shown: the audit trail is what says they were published.)"""
     at = latest_publication(review=review)
     if at is None or not studies:
         return []
