@@ -6,9 +6,23 @@ once either reaches ``AXES_FAILURE_LIMIT``, until ``AXES_COOLOFF_TIME`` has pass
 
 from __future__ import annotations
 
+from axes.backends import AxesStandaloneBackend
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
+
+
+class SignInLockoutBackend(AxesStandaloneBackend):
+    """Axes' lockout check for every sign-in that comes with a request (the admin's sign-in form, any view).
+
+    A call without a request (``Client.login`` in tests, a script) cannot be an attacker's HTTP request; axes
+    would raise on it, so it is left to the next backend here. Failures are counted only with a request too.
+    """
+
+    def authenticate(self, request: HttpRequest | None, username: str | None = None, password=None, **kwargs):
+        if request is None:
+            return None
+        return super().authenticate(request, username=username, password=password, **kwargs)
 
 
 def client_ip(request: HttpRequest) -> str | None:

@@ -107,7 +107,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Sign-in: rate-limited per account and per address (django-axes, evidence.login_security) ----------
 # Axes' backend comes first: it refuses a locked-out sign-in before the password is even checked.
-AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AUTHENTICATION_BACKENDS = [
+    "evidence.login_security.SignInLockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = datetime.timedelta(minutes=envint("LOGIN_COOLOFF_MINUTES", 15, minimum=1))
 # Two separate counters: failures for one account (from anywhere) and failures from one address (any account).

@@ -94,3 +94,10 @@ def test_it_counts_the_address_behind_the_configured_proxy(staff, settings):
     response = client.post(LOGIN, {"username": "editor-anna", "password": PASSWORD, "next": "/admin/"})
     # then the proxy's address is not locked out for everyone
     assert response.status_code == 302 and _signed_in(client)
+
+
+def test_it_signs_in_without_a_request_where_no_attacker_can_be(staff):
+    # Client.login (tests, scripts) calls authenticate() without a request: not an HTTP sign-in, not counted.
+    client = Client()
+
+    assert client.login(username="editor-anna", password=PASSWORD) and _signed_in(client)
