@@ -117,17 +117,27 @@ def _ledgers(world: World, key: str, review: Review, outcome) -> None:
         "review": review,
         "reviewversion": version,
         "pooledresult": PooledResult.objects.create(
-            version=version, outcome=outcome, timepoint_months=6, k=2, effect_measure="MD", estimate=1.5,
-            ci_lb=0.5, ci_ub=2.5, subgroup_value=tag,
-        ),  # fmt: skip
+            version=version,
+            outcome=outcome,
+            timepoint_months=6,
+            k=2,
+            effect_measure="MD",
+            estimate=1.5,
+            ci_lb=0.5,
+            ci_ub=2.5,
+            subgroup_value=tag,
+        ),
         "recomputerun": RecomputeRun.objects.create(review=review, error=f"{tag} error"),
         "gradeassessment": GradeAssessment.objects.create(
             review=review, outcome=outcome, timepoint_months=6, certainty="low", risk_of_bias=tag
         ),
         "searchrun": SearchRun.objects.create(
-            review=review, query=f"{tag} query", window_start=datetime.date(2024, 1, 1),
-            window_end=datetime.date(2024, 1, 2), triggered_by=tag,
-        ),  # fmt: skip
+            review=review,
+            query=f"{tag} query",
+            window_start=datetime.date(2024, 1, 1),
+            window_end=datetime.date(2024, 1, 2),
+            triggered_by=tag,
+        ),
     }
     for name, row in rows.items():
         world.objects.setdefault(name, {})[key] = row

@@ -17,7 +17,6 @@ from evidence.models import (
     ExtractionDraft,
     ReviewMembership,
     ReviewRole,
-    ScreeningDecision,
     ScreeningStage,
     Study,
     StudyStatus,

@@ -166,9 +166,7 @@ def _forbidden(world, role: str) -> list[str]:
     """What this role must never see: review B, and A's still-blinded decision and draft."""
     if role in ("superuser", "anonymous"):
         return []
-    blinded = [
-        reverse(f"admin:evidence_{name}_change", args=[row.pk]) for name, row in world.blinded.items()
-    ]
+    blinded = [reverse(f"admin:evidence_{name}_change", args=[row.pk]) for name, row in world.blinded.items()]
     return [MARKER_B, "BLINDNOTE", "BLINDDRAFT", *blinded]
 
 
@@ -244,9 +242,7 @@ def _workspace_expected(role: str, page: str, which: str) -> set[int]:
     return {200} if role == "review_admin" or role in WORKSPACE[page] else {403}
 
 
-@pytest.mark.parametrize(
-    ("role", "page", "which"), [(r, p, w) for r in ROLES for p in WORKSPACE for w in ("A", "B")]
-)
+@pytest.mark.parametrize(("role", "page", "which"), [(r, p, w) for r in ROLES for p in WORKSPACE for w in ("A", "B")])
 def test_workspace_page(world, db, role, page, which):
     response = world.clients[role].get(_workspace_url(world, page, which))
     assert response.status_code in _workspace_expected(role, page, which), response.status_code
