@@ -17,6 +17,7 @@ from evidence.models import (
     ExtractionDraft,
     ReviewMembership,
     ReviewRole,
+    ScreeningDecision,
     ScreeningStage,
     Study,
     StudyStatus,
@@ -248,3 +249,35 @@ def test_the_refusal_log_is_for_superusers_only(client, reviews):
     response = client_for(client, admin_a).get(reverse("admin:evidence_accessrefusal_changelist"))
     assert response.status_code == 403
     assert AccessRefusal.objects.filter(user=admin_a, status=403).exists()
+
+
+def test_a_forged_decision_for_another_reviews_citation_is_refused_and_audited(client, reviews):
+    a, b = reviews
+    screener = make_member("s-a", a, ReviewRole.SCREENER)
+    rc_b = make_citation(b, 1)
+    client_for(client, screener)
+
+    other_review = client.post(
+        reverse("admin:screening_screen", args=[b.pk, TA]), {"review_citation": rc_b.pk, "decision": "include"}
+    )
+    tampered_id = client.post(
+        reverse("admin:screening_screen", args=[a.pk, TA]), {"review_citation": rc_b.pk, "decision": "include"}
+    )
+
+    assert (other_review.status_code, tampered_id.status_code) == (404, 404)
+    assert not ScreeningDecision.objects.exists()
+    assert _refusals(screener) == 2
+
+
+def test_an_editor_cannot_approve_another_reviews_study_through_their_own_page(client, reviews):
+    a, b = reviews
+    editor = make_member("editor-a", a, ReviewRole.EDITOR)
+    study_b = Study.objects.create(review=b, label="B study 2020", design="case_series")
+
+    response = client_for(client, editor).post(
+        reverse("admin:approval_list", args=[a.pk]), {"study": study_b.pk, "action": "approve"}
+    )
+
+    assert response.status_code == 404
+    study_b.refresh_from_db()
+    assert study_b.status == StudyStatus.EXTRACTION and _refusals(editor) == 1
