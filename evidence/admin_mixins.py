@@ -203,7 +203,7 @@ class ReviewScopedInlineMixin(ScopedForeignKeysMixin):
             return policy.allows_on_model(user=_user(request), action=action, model=self.model)
         rule = policy.RULES[self.model]
         review_path = policy.RULES[type(parent)].review_path
-        review_id = policy._review_id_in_memory(parent, review_path)
+        review_id = policy.review_id_in_memory(parent, review_path)
         return _user(request).is_superuser or review_id in policy.review_ids_allowing(
             user=_user(request), roles=rule.roles(action)
         )

@@ -221,7 +221,7 @@ def visible(*, user: AbstractBaseUser, queryset: QuerySet, action: Action = Acti
     return queryset
 
 
-def _review_id_in_memory(obj: Model, path: str) -> int | None:
+def review_id_in_memory(obj: Model, path: str) -> int | None:
     """The review an unsaved (or just edited) row points at, read from its attributes."""
     if path == "pk":
         return obj.pk
@@ -250,7 +250,7 @@ def allows(*, user: AbstractBaseUser, action: Action, obj: Model) -> bool:
         return False  # another review's row, a blinded one, or a deleted one (its history stays hidden)
     if rule.many_reviews:
         return obj.pk is not None or allows_on_model(user=user, action=Action.ADD, model=model)
-    target = _review_id_in_memory(obj, rule.review_path)
+    target = review_id_in_memory(obj, rule.review_path)
     return target in review_ids_allowing(user=user, roles=rule.roles(action))
 
 
