@@ -252,8 +252,3 @@ def allows(*, user: AbstractBaseUser, action: Action, obj: Model) -> bool:
         return obj.pk is not None or allows_on_model(user=user, action=Action.ADD, model=model)
     target = review_id_in_memory(obj, rule.review_path)
     return target in review_ids_allowing(user=user, roles=rule.roles(action))
-
-
-def choices_for(*, user: AbstractBaseUser, model: type[Model], action: Action) -> QuerySet:
-    """The rows a form may offer as a choice for a field pointing at ``model`` (review, study, citation…)."""
-    return visible(user=user, queryset=model._default_manager.all(), action=action)
