@@ -281,3 +281,17 @@ def test_an_editor_cannot_approve_another_reviews_study_through_their_own_page(c
     assert response.status_code == 404
     study_b.refresh_from_db()
     assert study_b.status == StudyStatus.EXTRACTION and _refusals(editor) == 1
+
+
+def test_not_even_a_superuser_includes_a_study_through_the_admin_form(admin_client, reviews):
+    a, _ = reviews
+    study = Study.objects.create(review=a, label="A study 2020", design="case_series")
+
+    response = admin_client.post(
+        reverse("admin:evidence_study_change", args=[study.pk]),
+        _study_form(a, label="A study 2020", status=StudyStatus.INCLUDED),
+    )
+
+    assert response.status_code == 302
+    study.refresh_from_db()
+    assert study.status == StudyStatus.EXTRACTION  # only evidence.services.approval.study_approve includes
