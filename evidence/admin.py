@@ -3,8 +3,9 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from evidence.admin_mixins import ReadOnlyAdminMixin, ReviewScopedAdminMixin
+from evidence.admin_mixins import ReadOnlyAdminMixin, ReviewScopedAdminMixin, ReviewScopedInlineMixin
 from evidence.models import (
+    AccessRefusal,
     AdverseEvent,
     Citation,
     GradeAssessment,
@@ -25,7 +26,6 @@ from evidence.models import (
 
 @admin.register(Review)
 class ReviewAdmin(ReviewScopedAdminMixin, SimpleHistoryAdmin):
-    review_lookup = "self"
     list_display = [
         "title",
         "slug",
@@ -42,7 +42,6 @@ class ReviewAdmin(ReviewScopedAdminMixin, SimpleHistoryAdmin):
 
 @admin.register(Citation)
 class CitationAdmin(ReviewScopedAdminMixin, SimpleHistoryAdmin):
-    review_lookup = "review_citations__review"
     list_display = [
         "pmid",
         "first_author",
@@ -59,7 +58,7 @@ class CitationAdmin(ReviewScopedAdminMixin, SimpleHistoryAdmin):
 
 @admin.register(ReviewCitation)
 class ReviewCitationAdmin(ReviewScopedAdminMixin, SimpleHistoryAdmin):
-    review_lookup = "review"
+    publishing_fields = ("stage",)  # moved by screening and approval only
     list_display = [
         "citation",
         "review",
@@ -74,7 +73,7 @@ class ReviewCitationAdmin(ReviewScopedAdminMixin, SimpleHistoryAdmin):
     raw_id_fields = ["citation", "possible_duplicate_of"]
 
 
-class StudyReportInline(admin.TabularInline):
+class StudyReportInline(ReviewScopedInlineMixin, admin.TabularInline):
     model = StudyReport
     extra = 0
     raw_id_fields = ["citation"]
@@ -90,24 +89,24 @@ class StudyReportInline(admin.TabularInline):
         return report.citation.title or "(not found)"
 
 
-class InterventionInline(admin.StackedInline):
+class InterventionInline(ReviewScopedInlineMixin, admin.StackedInline):
     model = Intervention
     extra = 0
 
 
-class OutcomeMeasurementInline(admin.StackedInline):
+class OutcomeMeasurementInline(ReviewScopedInlineMixin, admin.StackedInline):
     model = OutcomeMeasurement
     extra = 0
     show_change_link = True
 
 
-class AdverseEventInline(admin.TabularInline):
+class AdverseEventInline(ReviewScopedInlineMixin, admin.TabularInline):
     model = AdverseEvent
     extra = 0
     fields = ["term", "category", "serious", "patients_with_event", "patients_at_risk", "origin"]
 
 
-class QualityAssessmentInline(admin.TabularInline):
+class QualityAssessmentInline(ReviewScopedInlineMixin, admin.TabularInline):
     model = QualityAssessment
     extra = 0
     fields = ["instrument", "total_score", "max_score", "assessor_label"]
@@ -115,7 +114,7 @@ class QualityAssessmentInline(admin.TabularInline):
 
 @admin.register(Study)
 class StudyAdmin(ReviewScopedAdminMixin, SimpleHistoryAdmin):
-    review_lookup = "review"
+    publishing_fields = ("status",)  # a study enters the analysis only through evidence.services.approval
     list_display = ["label", "review", "design", "country", "enrolment_n", "followup_months", "status"]
     list_filter = ["review", "design", "status", "interventions__cell_source", "interventions__route"]
     search_fields = ["label", "first_author", "country", "reports__citation__pmid"]
@@ -130,14 +129,15 @@ class StudyAdmin(ReviewScopedAdminMixin, SimpleHistoryAdmin):
 
 @admin.register(Intervention)
 class InterventionAdmin(ReviewScopedAdminMixin, SimpleHistoryAdmin):
-    review_lookup = "study__review"
     list_display = ["study", "arm", "cell_source", "donor", "route", "dose"]
     list_filter = ["cell_source", "donor", "route"]
     search_fields = ["study__label", "cell_source_detail", "dose"]
 
 
 @admin.register(Outcome)
-class OutcomeAdmin(admin.ModelAdmin):
+class OutcomeAdmin(ReviewScopedAdminMixin, admin.ModelAdmin):
+    """The shared outcome catalogue: every member reads it, only a superuser edits it."""
+
     list_display = ["code", "name", "unit", "direction", "outcome_type", "display_order"]
     list_filter = ["outcome_type", "direction"]
     search_fields = ["code", "name"]
@@ -145,7 +145,6 @@ class OutcomeAdmin(admin.ModelAdmin):
 
 @admin.register(OutcomeMeasurement)
 class OutcomeMeasurementAdmin(ReviewScopedAdminMixin, SimpleHistoryAdmin):
-    review_lookup = "study__review"
     list_display = ["study", "outcome", "timepoint_months", "arm", "data_format", "origin"]
     list_filter = ["outcome", "data_format", "timepoint_months", "study__review"]
     search_fields = ["study__label", "outcome__code", "notes"]
@@ -153,7 +152,6 @@ class OutcomeMeasurementAdmin(ReviewScopedAdminMixin, SimpleHistoryAdmin):
 
 @admin.register(AdverseEvent)
 class AdverseEventAdmin(ReviewScopedAdminMixin, SimpleHistoryAdmin):
-    review_lookup = "study__review"
     list_display = ["study", "term", "category", "serious", "patients_with_event", "patients_at_risk"]
     list_filter = ["serious", "category", "study__review"]
     search_fields = ["term", "study__label"]
@@ -161,13 +159,12 @@ class AdverseEventAdmin(ReviewScopedAdminMixin, SimpleHistoryAdmin):
 
 @admin.register(QualityAssessment)
 class QualityAssessmentAdmin(ReviewScopedAdminMixin, SimpleHistoryAdmin):
-    review_lookup = "study__review"
     list_display = ["study", "instrument", "total_score", "max_score", "assessor_label"]
     list_filter = ["instrument", "study__review"]
     search_fields = ["study__label", "assessor_label"]
 
 
-class PooledResultInline(ReadOnlyAdminMixin, admin.TabularInline):
+class PooledResultInline(ReadOnlyAdminMixin, ReviewScopedInlineMixin, admin.TabularInline):
     model = PooledResult
     fields = [
         "outcome",
@@ -185,7 +182,6 @@ class PooledResultInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 @admin.register(ReviewVersion)
 class ReviewVersionAdmin(ReviewScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
-    review_lookup = "review"
     list_display = ["review", "number", "kind", "published_at", "trigger", "n_studies", "n_patients"]
     list_filter = ["review", "kind"]
     search_fields = ["review__slug", "trigger"]
@@ -194,7 +190,6 @@ class ReviewVersionAdmin(ReviewScopedAdminMixin, ReadOnlyAdminMixin, admin.Model
 
 @admin.register(PooledResult)
 class PooledResultAdmin(ReviewScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
-    review_lookup = "version__review"
     list_display = [
         "version",
         "outcome",
@@ -220,8 +215,6 @@ from evidence import admin_screening  # noqa: E402, F401  registers the workflow
 class RecomputeRunAdmin(ReviewScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Every recompute attempt, failures included, so an editor sees why a version did not appear."""
 
-    review_lookup = "review"
-
     list_display = ["review", "status", "requested_at", "started_at", "finished_at", "version", "short_error"]
     list_filter = ["review", "status"]
     search_fields = ["review__slug", "error"]
@@ -233,7 +226,6 @@ class RecomputeRunAdmin(ReviewScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelA
 
 @admin.register(GradeAssessment)
 class GradeAssessmentAdmin(ReviewScopedAdminMixin, SimpleHistoryAdmin):
-    review_lookup = "review"
     list_display = ["review", "outcome", "timepoint_months", "subgroup_value", "certainty", "updated_at"]
     list_filter = ["review", "certainty", "outcome"]
     search_fields = ["outcome__code", "subgroup_value"]
@@ -247,8 +239,6 @@ class GradeAssessmentAdmin(ReviewScopedAdminMixin, SimpleHistoryAdmin):
 @admin.register(SearchRun)
 class SearchRunAdmin(ReviewScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """The search ledger: every run, failures included, with what it asked and what it found."""
-
-    review_lookup = "review"
 
     list_display = [
         "review",
@@ -277,3 +267,13 @@ class SearchRunAdmin(ReviewScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmi
 
 
 # --- end PubMed search runs --------------------------------------------------------------------------------
+
+
+@admin.register(AccessRefusal)
+class AccessRefusalAdmin(ReviewScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Refused requests (forged posts, tampered ids, roles one may not grant): superusers read them."""
+
+    list_display = ["created_at", "username", "method", "path", "model", "object_id", "status", "reason"]
+    list_filter = ["status", "method", "model"]
+    search_fields = ["username", "path", "reason"]
+    date_hierarchy = "created_at"

@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
+from evidence import policy
 from evidence import selectors_screening as sel
 from evidence.admin_screening_forms import draft_forms, draft_payload
 from evidence.admin_screening_views import _context, _error_messages, _review
@@ -81,7 +82,9 @@ def extraction_compare(request: HttpRequest, review_id: int, review_citation_id:
     """Side by side: each extractor's values, discrepancies marked; the senior reviewer picks and reconciles."""
     review = _review(request, review_id, sel.RECONCILE)
     review_citation = _review_citation(review, review_citation_id)
-    drafts = list(sel.drafts_for(review_citation=review_citation).exclude(status="draft"))
+    # Blinding: drafts the policy shows (both submitted), never a draft still being entered.
+    visible = policy.visible(user=request.user, queryset=sel.drafts_for(review_citation=review_citation))
+    drafts = list(visible.exclude(status="draft"))
     comparisons = payload_compare([draft.payload for draft in drafts])
     if request.method == "POST":
         choices = {

@@ -12,7 +12,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from evidence import admin_extraction_views as extraction_views
 from evidence import admin_screening_views as views
-from evidence.admin_mixins import ReadOnlyAdminMixin, ReviewScopedAdminMixin
+from evidence.admin_mixins import ReadOnlyAdminMixin, ReviewScopedAdminMixin, audited
 from evidence.models import (
     Adjudication,
     ExtractionDraft,
@@ -21,14 +21,11 @@ from evidence.models import (
     ScreeningResolution,
     StudyApproval,
 )
-from evidence.selectors_screening import reviews_for_user
 from evidence.services.screening import review_membership_create
 
 
 class AuditedReadOnlyAdmin(ReviewScopedAdminMixin, ReadOnlyAdminMixin, SimpleHistoryAdmin):
     """An event log: visible with its history, never added, changed, deleted or reverted here."""
-
-    review_lookup = "review_citation__review"
 
     def has_change_history_permission(self, request, obj=None) -> bool:
         return False
@@ -38,7 +35,9 @@ class AuditedReadOnlyAdmin(ReviewScopedAdminMixin, ReadOnlyAdminMixin, SimpleHis
 
 
 @admin.register(ReviewMembership)
-class ReviewMembershipAdmin(SimpleHistoryAdmin):
+class ReviewMembershipAdmin(ReviewScopedAdminMixin, SimpleHistoryAdmin):
+    """A role is granted by an admin of that review (or a superuser) and only for reviews they administer."""
+
     list_display = ["user", "review", "role", "created_at"]
     list_filter = ["review", "role"]
     search_fields = ["user__username", "review__slug"]
@@ -50,14 +49,14 @@ class ReviewMembershipAdmin(SimpleHistoryAdmin):
     def revert_disabled(self, request, obj=None) -> bool:
         return True
 
-    def get_queryset(self, request):
-        return super().get_queryset(request).filter(review__in=reviews_for_user(user=request.user))
-
     def save_model(self, request, obj, form, change) -> None:
-        obj.pk = review_membership_create(review=obj.review, user=obj.user, role=obj.role).pk
+        granted = review_membership_create(review=obj.review, user=obj.user, role=obj.role, granted_by=request.user)
+        obj.pk = granted.pk
 
     def get_urls(self):
-        wrap = self.admin_site.admin_view
+        def wrap(view):
+            return self.admin_site.admin_view(audited(view, model="evidence.review"))
+
         workflow = [
             path("workspace/", wrap(views.screening_home), name="screening_home"),
             path("workspace/<int:review_id>/agreement/", wrap(views.screening_agreement), name="screening_agreement"),
@@ -124,4 +123,3 @@ class ExtractionDraftAdmin(AuditedReadOnlyAdmin):
 class StudyApprovalAdmin(AuditedReadOnlyAdmin):
     list_display = ["study", "action", "editor", "comment", "created_at"]
     list_filter = ["action", "study__review"]
-    review_lookup = "study__review"

@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from evidence import policy
 from evidence import selectors_screening as sel
 from evidence.admin_screening_forms import AdjudicationForm, ScreeningDecisionForm
 from evidence.models import Review, ReviewCitation, ScreeningStage
@@ -178,7 +179,10 @@ def screening_adjudicate(request: HttpRequest, review_id: int, stage: str, revie
             stage=stage,
             review_citation=review_citation,
             citation=review_citation.citation,
-            decisions=sel.conflict_decisions(review_citation=review_citation, stage=stage),
+            # Blinding: only decisions the policy shows (none until both screeners decided).
+            decisions=policy.visible(
+                user=request.user, queryset=sel.conflict_decisions(review_citation=review_citation, stage=stage)
+            ),
             form=form,
         ),
     )

@@ -12,14 +12,13 @@ from django.db.models.functions import Coalesce
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from evidence import policy
 from evidence.models import (
     Adjudication,
     DraftStatus,
     ExtractionDraft,
     Review,
     ReviewCitation,
-    ReviewMembership,
-    ReviewRole,
     ScreeningDecision,
     ScreeningResolution,
     Study,
@@ -28,35 +27,12 @@ from evidence.models import (
 )
 from evidence.ranking import term_pattern
 
-# What each capability needs; a review admin (and a superuser) may do everything.
-SCREEN = (ReviewRole.SCREENER,)
-ADJUDICATE = (ReviewRole.SENIOR_REVIEWER,)
-EXTRACT = (ReviewRole.EXTRACTOR,)
-RECONCILE = (ReviewRole.SENIOR_REVIEWER,)
-APPROVE = (ReviewRole.EDITOR,)
-SEE_AGREEMENT = (ReviewRole.SENIOR_REVIEWER, ReviewRole.EDITOR)
-
-
-def reviews_for_user(*, user: AbstractBaseUser) -> QuerySet[Review]:
-    """The reviews a user is a member of (a superuser sees all)."""
-    if not user.is_authenticated:
-        return Review.objects.none()
-    if user.is_superuser:
-        return Review.objects.all()
-    return Review.objects.filter(memberships__user=user).distinct()
-
-
-def user_roles(*, user: AbstractBaseUser, review: Review) -> set[str]:
-    if not user.is_authenticated or not user.is_active:
-        return set()
-    if user.is_superuser:
-        return {ReviewRole.ADMIN}
-    return set(ReviewMembership.objects.filter(review=review, user=user).values_list("role", flat=True))
-
-
-def user_has_role(*, user: AbstractBaseUser, review: Review, roles: tuple[str, ...]) -> bool:
-    held = user_roles(user=user, review=review)
-    return ReviewRole.ADMIN in held or bool(held & set(roles))
+# What each capability needs, and who is a member with which role: one policy decides (evidence.policy).
+SCREEN, ADJUDICATE, EXTRACT = policy.SCREEN, policy.ADJUDICATE, policy.EXTRACT
+RECONCILE, APPROVE, SEE_AGREEMENT = policy.RECONCILE, policy.APPROVE, policy.SEE_AGREEMENT
+reviews_for_user = policy.reviews_for_user
+user_roles = policy.user_roles
+user_has_role = policy.user_has_role
 
 
 def _decisions_at(stage: str) -> QuerySet[ScreeningDecision]:

@@ -76,7 +76,6 @@ __all__ = [
 # --- Screening, extraction and approval (reviewer workflow) -----------------------------------------
 from evidence.models.extraction import ApprovalAction, DraftStatus, ExtractionDraft, StudyApproval
 from evidence.models.screening import (
-    ROLE_GROUPS,
     Adjudication,
     Decision,
     FullTextExclusionReason,
@@ -88,7 +87,6 @@ from evidence.models.screening import (
 )
 
 __all__ += [
-    "ROLE_GROUPS",
     "Adjudication",
     "ApprovalAction",
     "Decision",
@@ -103,3 +101,8 @@ __all__ += [
     "StudyApproval",
 ]
 # --- end screening ------------------------------------------------------------------------------------
+
+# --- Access audit ---------------------------------------------------------------------------------------
+from evidence.models.audit import AccessRefusal  # noqa: E402
+
+__all__ += ["AccessRefusal"]

@@ -20,16 +20,6 @@ class ReviewRole(models.TextChoices):
     ADMIN = "admin", "Review admin"
 
 
-# The Django group each role is given (created by migration 0003_roles).
-ROLE_GROUPS = {
-    ReviewRole.SCREENER: "screener",
-    ReviewRole.SENIOR_REVIEWER: "senior reviewer",
-    ReviewRole.EXTRACTOR: "extractor",
-    ReviewRole.EDITOR: "editor",
-    ReviewRole.ADMIN: "admin",
-}
-
-
 class ReviewMembership(models.Model):
     """A user's role in one review; a user sees only the reviews they are a member of."""
 

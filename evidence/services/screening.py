@@ -27,6 +27,7 @@ from evidence.models import (
     ScreeningStage,
     TriageStage,
 )
+from evidence.policy import GRANT_ROLES
 from evidence.selectors_screening import ADJUDICATE, SCREEN, user_has_role
 
 logger = logging.getLogger(__name__)
@@ -221,17 +222,19 @@ def adjudication_record(
 
 
 @transaction.atomic
-def review_membership_create(*, review: Review, user: AbstractBaseUser, role: str) -> ReviewMembership:
-    """Give a user a role in a review, the matching group's permissions, and access to the admin site."""
-    from django.contrib.auth.models import Group
+def review_membership_create(
+    *, review: Review, user: AbstractBaseUser, role: str, granted_by: AbstractBaseUser | None = None
+) -> ReviewMembership:
+    """Give a user a role in one review (and access to the admin site); the role is the only power it gives.
 
-    from evidence.models import ROLE_GROUPS
-
+    ``granted_by`` is the person granting it: an admin of this review or a superuser. None only for code that
+    runs without a person (seeding, management commands, tests' arrangements).
+    """
+    if granted_by is not None:
+        review_role_require(user=granted_by, review=review, roles=GRANT_ROLES, action="grant roles")
     membership = ReviewMembership(review=review, user=user, role=role)
     membership.full_clean()
     membership.save()
-    group, _ = Group.objects.get_or_create(name=ROLE_GROUPS[role])
-    user.groups.add(group)
     if not user.is_staff:
         user.is_staff = True
         user.save(update_fields=["is_staff"])

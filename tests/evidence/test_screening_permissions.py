@@ -115,16 +115,12 @@ def test_a_member_of_another_review_cannot_act_on_this_one_through_the_services(
         screening_decision_record(review_citation=rc, reviewer=outsider, stage=TA, decision="include")
 
 
-def test_the_roles_migration_created_the_five_groups(db):
+def test_no_site_wide_role_group_is_left(db):
+    """0003 created one group per role; they granted a role's powers in every review, and 0009 removed them."""
     names = set(Group.objects.values_list("name", flat=True))
-    assert {"screener", "senior reviewer", "extractor", "editor", "admin"} <= names
-    screener = Group.objects.get(name="screener").permissions.values_list("codename", flat=True)
-    assert "add_screeningdecision" in screener and "delete_screeningdecision" not in screener
-    assert "delete_screeningdecision" not in Group.objects.get(name="admin").permissions.values_list(
-        "codename", flat=True
-    )
+    assert not names & {"screener", "senior reviewer", "extractor", "editor", "admin"}
 
 
-def test_a_membership_gives_the_group_and_admin_access(review):
+def test_a_membership_gives_admin_access_and_no_group(review):
     user = make_member("dora", review, ReviewRole.EXTRACTOR)
-    assert user.is_staff and user.groups.filter(name="extractor").exists()
+    assert user.is_staff and not user.groups.exists()
