@@ -37,7 +37,7 @@ def seeded_public_notes_set(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('evidence', '0008_study_reports_no_adverse_events'),
+        ('evidence', '0009_review_scoped_permissions'),
     ]
 
     operations = [
