@@ -84,6 +84,16 @@ class Review(models.Model):
     change_orientation = models.CharField(
         max_length=30, choices=ChangeOrientation.choices, default=ChangeOrientation.FOLLOWUP_MINUS_BASELINE
     )
+    # The primary analysis is the fields above plus these two; sensitivity analyses (REML with Hartung–Knapp,
+    # r = 0.2/0.5/0.8) are shown beside it. Changing any of them makes a new version that says so.
+    prepost_independent = models.BooleanField(
+        default=False,
+        help_text="Treat before and after as independent groups (r = 0 for every study, even one reporting its "
+        "own r), as many published pre–post meta-analyses did.",
+    )
+    primary_analysis_source = models.CharField(
+        max_length=300, blank=True, help_text="Where the primary analysis comes from, e.g. the published review's."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords()
@@ -110,4 +120,6 @@ class Review(models.Model):
             "ci_method": self.ci_method,
             "prepost_correlation": float(self.prepost_correlation),
             "change_orientation": self.change_orientation,
+            "prepost_independent": self.prepost_independent,
+            "primary_analysis_source": self.primary_analysis_source,
         }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connection, transaction
@@ -14,15 +15,18 @@ from evidence.models import (
     ReviewVersion,
     SafetyResult,
     StudyResult,
+    StudyRole,
     VersionKind,
 )
 from evidence.plots import ForestLine, ForestSummary, forest_svg
 from evidence.services.prisma import prisma_snapshot
 from evidence.services.recompute.analyses import PooledRow, natural_scale
-from evidence.services.recompute.carry import CarriedRow
+from evidence.services.recompute.carry import CarriedRow, SynthesisPlan
 from evidence.services.recompute.diff import row_title, version_changes
 from evidence.services.recompute.inputs import CODE_VERSION, RecomputeInputs
+from evidence.services.recompute.problems import input_problems, published_narrative
 from evidence.services.recompute.safety import SafetyRow
+from evidence.services.recompute.trace import study_row_sources
 
 # A forest plot with more study lines than this is unreadable; it shows the pooled result and the page's table
 # (and the downloads) give every study.
@@ -40,6 +44,8 @@ def version_write(
     carried: list[CarriedRow],
     safety: list[SafetyRow],
     safety_table: list[dict],
+    plan: SynthesisPlan | None = None,
+    published: ReviewVersion | None = None,
 ) -> ReviewVersion:
     Review.objects.select_for_update().get(pk=review.pk)  # one writer per review: numbers never collide
     previous = review.versions.order_by("-number").first()
@@ -60,11 +66,14 @@ def version_write(
             for s in inputs.studies
         ],
         safety_table=safety_table,
+        narrative_findings=published_narrative(published, computed, plan.source if plan else ""),
+        input_problems=input_problems(inputs, computed, carried),
     )
     previous_rows = _rows_by_key(previous)
     outcomes = {o.code: o for o in Outcome.objects.filter(code__in={r.outcome_code for r in computed})}
+    context = RowContext(inputs, previous_rows, plan, study_row_sources(review=review) if computed else {})
     for row in computed:
-        _computed_row_write(version, row, outcomes[row.outcome_code], inputs, previous_rows)
+        _computed_row_write(version, row, outcomes[row.outcome_code], context)
     for carried_row in carried:
         _carried_row_write(version, carried_row)
     SafetyResult.objects.bulk_create(SafetyResult(version=version, **vars(row)) for row in safety)
@@ -72,6 +81,14 @@ def version_write(
     version.prisma = prisma_snapshot(version=version)  # kept out of the inputs hash: screening alone makes no version
     version.save(update_fields=["changes", "change_summary", "prisma"])
     return version
+
+
+@dataclass(frozen=True)
+class RowContext:
+    inputs: RecomputeInputs
+    previous_rows: dict
+    plan: SynthesisPlan | None
+    sources: dict  # (study id, outcome, time point) -> where its numbers come from
 
 
 def _rows_by_key(version: ReviewVersion | None) -> dict:
@@ -83,11 +100,13 @@ def _rows_by_key(version: ReviewVersion | None) -> dict:
     }
 
 
-def _computed_row_write(version, row: PooledRow, outcome: Outcome, inputs: RecomputeInputs, previous_rows) -> None:
+def _computed_row_write(version, row: PooledRow, outcome: Outcome, context: RowContext) -> None:
+    inputs = context.inputs
     core, log = row.core, row.scale == "log"
     nat = lambda value: natural_scale(row, value)  # noqa: E731
     months = Decimal(row.timepoint)
-    certainty, reasons, change = _certainty(inputs, row, previous_rows.get((row.outcome_code, months, *row.key[2:])))
+    previous = context.previous_rows.get((row.outcome_code, months, *row.key[2:]))
+    certainty, reasons, change = _certainty(inputs, row, previous)
     pooled = PooledResult(
         version=version,
         outcome=outcome,
@@ -95,7 +114,7 @@ def _computed_row_write(version, row: PooledRow, outcome: Outcome, inputs: Recom
         timepoint_label=f"{row.timepoint} months",
         subgroup_variable=row.subgroup_variable,
         subgroup_value=row.subgroup_value,
-        k=core.k,
+        k=row.k,
         n_participants=row.n_participants,
         effect_measure="ratio" if log else _measure(inputs.settings),
         orientation=inputs.settings["change_orientation"],
@@ -120,19 +139,54 @@ def _computed_row_write(version, row: PooledRow, outcome: Outcome, inputs: Recom
         computed=True,
         subgroup_test=row.subgroup_test,
         sensitivity=row.sensitivity,
+        remainder=row.remainder,
         contributing_studies=[s.study.label for s in row.studies],
         notes="; ".join(f"{_label(inputs, u.study_id)}: {u.reason}" for u in row.unpoolable),
     )
+    if row.reproduces_published:
+        _as_published(pooled, row.published)
     # Plots are drawn before the single INSERT: a row is written once and never updated.
-    pooled.forest_svg = _forest(pooled, row, outcome)
+    pooled.forest_svg = _forest(pooled, row, outcome, context.plan, previous)
     if len(row.studies) > 1 and not row.subgroup_variable:
         pooled.cumulative_svg = _cumulative_forest(pooled, row, outcome)
     pooled.save(force_insert=True)
-    _study_results_insert(
-        (
-            pooled.id,
-            s.study.study_id,
-            s.study.label,
+    _study_results_insert(_study_result_values(pooled.id, row, context))
+
+
+def _as_published(pooled: PooledResult, published: PooledResult) -> None:
+    """Nothing entered the row beyond the published studies: the fixed-effect pool of the remainder and the
+    extracted studies is the published estimate by construction; show it as printed (the printed CI may be
+    asymmetric by rounding, which a recomputation from θ and SE cannot restore)."""
+    for name in ("estimate", "ci_lb", "ci_ub", "se", "p_value", "p_value_reported", "n_participants", "k"):
+        setattr(pooled, name, getattr(published, name))
+    pooled.pi_lb, pooled.pi_ub = pooled.ci_lb, pooled.ci_ub
+    pooled.source = published.source
+    pooled.notes = "; ".join(
+        filter(None, ["Nothing new in this row: the published estimate, as printed", pooled.notes])
+    )
+
+
+def study_role(study_id: int, plan: SynthesisPlan | None) -> str:
+    if study_id < 0:
+        return StudyRole.REMAINDER
+    if plan is not None and plan.cells and study_id not in plan.published_study_ids:
+        return StudyRole.NEW
+    return StudyRole.EXTRACTED
+
+
+def _study_result_values(pooled_id: int, row: PooledRow, context: RowContext):
+    for s in row.studies:
+        study_id = s.study.study_id
+        role = study_role(study_id, context.plan)
+        source = (
+            f"derived from the published estimate ({context.plan.source})"
+            if role == StudyRole.REMAINDER
+            else context.sources.get((study_id, row.outcome_code, row.timepoint), "")
+        )
+        yield (
+            pooled_id,
+            study_id if study_id > 0 else None,
+            s.study.label[:120],
             s.study.year,
             s.study.n,
             s.effect.yi,
@@ -140,10 +194,10 @@ def _computed_row_write(version, row: PooledRow, outcome: Outcome, inputs: Recom
             s.ci_lb,
             s.ci_ub,
             s.weight,
-            s.effect.derivation,
+            s.effect.derivation[:200],
+            role,
+            source,
         )
-        for s in row.studies
-    )
 
 
 STUDY_RESULT_COLUMNS = (
@@ -158,6 +212,8 @@ STUDY_RESULT_COLUMNS = (
     "ci_ub",
     "weight",
     "derivation",
+    "role",
+    "source",
 )
 
 
@@ -194,12 +250,22 @@ def _certainty(inputs: RecomputeInputs, row: PooledRow, previous) -> tuple[str, 
     return certainty, reasons, f"{before} → {certainty}" if before and certainty and before != certainty else ""
 
 
-def _forest(pooled: PooledResult, row: PooledRow, outcome: Outcome) -> str:
+def _forest(pooled: PooledResult, row: PooledRow, outcome: Outcome, plan, previous: PooledResult | None) -> str:
     nat = lambda value: natural_scale(row, value)  # noqa: E731
     if len(row.studies) > MAX_FOREST_LINES:
         lines = [ForestLine(f"{len(row.studies)} studies (see the table)", pooled.estimate, pooled.ci_lb, pooled.ci_ub)]
     else:
-        lines = [ForestLine(s.study.label, nat(s.effect.yi), nat(s.ci_lb), nat(s.ci_ub), s.weight) for s in row.studies]
+        lines = [
+            ForestLine(
+                s.study.label,
+                nat(s.effect.yi),
+                nat(s.ci_lb),
+                nat(s.ci_ub),
+                s.weight,
+                {"new": "new", "remainder": "remainder"}.get(study_role(s.study.study_id, plan), "study"),
+            )
+            for s in row.studies
+        ]
     summary = ForestSummary(
         f"Pooled ({pooled.model}, {pooled.ci_method})",
         pooled.estimate,
@@ -207,6 +273,8 @@ def _forest(pooled: PooledResult, row: PooledRow, outcome: Outcome) -> str:
         pooled.ci_ub,
         pooled.pi_lb if row.core.k > 2 else None,
         pooled.pi_ub if row.core.k > 2 else None,
+        previous.estimate if previous is not None else None,
+        f"Previous version: {_plain_number(previous.estimate)}" if previous is not None else "",
     )
     log = row.scale == "log"
     return forest_svg(
@@ -218,6 +286,10 @@ def _forest(pooled: PooledResult, row: PooledRow, outcome: Outcome) -> str:
         log_scale=log,
         favours=_favours(pooled, outcome),
     )
+
+
+def _plain_number(value: float) -> str:
+    return f"{value:.2f}".replace("-", "−")
 
 
 def _cumulative_forest(pooled: PooledResult, row: PooledRow, outcome: Outcome) -> str:
