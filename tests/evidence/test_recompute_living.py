@@ -7,12 +7,12 @@ from django.core.cache import cache
 
 from evidence import tasks
 from evidence.models import PooledResult, RecomputeRun, Review, ReviewRole, StudyRole, TriageStage
+from evidence.seed import seed_json
+from evidence.seed.outcomes import SEED_KEY_TO_CODE
 from evidence.services.approval import study_approve
 from evidence.services.extraction import extraction_draft_save, extraction_reconcile
 from evidence.services.recompute import review_recompute
-from evidence.seed import seed_json
 from evidence.services.seed_version import SUBGROUPS
-from evidence.seed.outcomes import SEED_KEY_TO_CODE
 from tests.evidence.screening_support import make_citation, make_member
 
 ALIP = {"baseline_mean": 18.68, "baseline_sd": 7.26, "baseline_n": 41}
@@ -125,7 +125,9 @@ def test_approving_alip_2024_moves_the_12_month_row_and_the_page_shows_it(
     assert alip.source.startswith("extracted by living-ext1, living-ext2; approved by living-editor on ")
     assert "Table 2, p. 4" in alip.source
     assert ">new</tspan>" in row.forest_svg and "Previous version: 6.49" in row.forest_svg
-    headline = "mRSS at 12 months: 6.49 (4.61 to 8.37), 2 studies, 19 patients → 6.08 (4.43 to 7.73), 3 studies, 60 patients"
+    headline = (
+        "mRSS at 12 months: 6.49 (4.61 to 8.37), 2 studies, 19 patients → 6.08 (4.43 to 7.73), 3 studies, 60 patients"
+    )
     assert version.change_summary[0] == headline
     body = client.get("/reviews/msc-ssc/").content.decode()
     assert headline in body and "6.08 (4.43 to 7.73)" in body
@@ -193,7 +195,12 @@ def test_an_effect_without_its_variance_is_named_on_the_version(
 
 def test_changing_the_primary_analysis_makes_a_version_that_says_so(seeded):
     review_recompute(review=seeded, trigger="null update")
-    seeded.estimator, seeded.ci_method, seeded.prepost_independent, seeded.prepost_correlation = "REML", "knha", False, 0.5
+    seeded.estimator, seeded.ci_method, seeded.prepost_independent, seeded.prepost_correlation = (
+        "REML",
+        "knha",
+        False,
+        0.5,
+    )
     seeded.full_clean()
     seeded.save()
     version = review_recompute(review=seeded, trigger="primary analysis changed").version
