@@ -84,8 +84,8 @@ def published_remainder(published: PublishedEstimate, extracted: list[tuple[floa
     left = total - extracted_weight
     if left <= 0:
         return NoRemainder(
-            f"negative remainder: the extracted studies carry weight {extracted_weight:.3g}, more than the "
-            f"published row's {total:.3g} (1/SE² from its CI), so they cannot be part of it as extracted"
+            f"negative remainder: the extracted studies carry weight {extracted_weight:.3g}, more than the whole "
+            f"published row (W = 1/SE² = {total:.3g} from its CI), so they cannot be part of it as extracted"
         )
     if extracted_weight >= _smallest_weight(published):
         return NoRemainder(
