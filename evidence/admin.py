@@ -1,6 +1,7 @@
 """Admin registration: what reviewers and editors see. Thin: no business rules here."""
 
 from django.contrib import admin
+from django.db import transaction
 from simple_history.admin import SimpleHistoryAdmin
 
 from evidence.admin_mixins import ReadOnlyAdminMixin, ReviewScopedAdminMixin
@@ -38,6 +39,13 @@ class ReviewAdmin(ReviewScopedAdminMixin, SimpleHistoryAdmin):
     list_filter = ["living_status", "estimator", "ci_method"]
     search_fields = ["title", "slug", "pubmed_query"]
     prepopulated_fields = {"slug": ["title"]}
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        from evidence.services.recompute.primary import PRIMARY_ANALYSIS_FIELDS, primary_analysis_changed
+
+        if change and set(form.changed_data) & set(PRIMARY_ANALYSIS_FIELDS):  # a new version says so
+            transaction.on_commit(lambda: primary_analysis_changed(obj.pk))
 
 
 @admin.register(Citation)

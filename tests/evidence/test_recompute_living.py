@@ -1,9 +1,11 @@
 """The living synthesis: published rows enter as remainders, so every approved study moves its headline row."""
 
 import json
+from decimal import Decimal
 
 import pytest
 from django.core.cache import cache
+from django.core.exceptions import PermissionDenied, ValidationError
 
 from evidence import tasks
 from evidence.models import PooledResult, RecomputeRun, Review, ReviewRole, StudyRole, TriageStage
@@ -12,6 +14,7 @@ from evidence.seed.outcomes import SEED_KEY_TO_CODE
 from evidence.services.approval import study_approve
 from evidence.services.extraction import extraction_draft_save, extraction_reconcile
 from evidence.services.recompute import review_recompute
+from evidence.services.recompute.primary import review_primary_analysis_update
 from evidence.services.seed_version import SUBGROUPS
 from tests.evidence.screening_support import make_citation, make_member
 
@@ -193,22 +196,37 @@ def test_an_effect_without_its_variance_is_named_on_the_version(
     assert problem in run.version.input_problems
 
 
-def test_changing_the_primary_analysis_makes_a_version_that_says_so(seeded):
+def test_an_editor_changing_the_primary_analysis_makes_a_version_that_says_so(
+    seeded, team, django_capture_on_commit_callbacks, monkeypatch
+):
     review_recompute(review=seeded, trigger="null update")
-    seeded.estimator, seeded.ci_method, seeded.prepost_independent, seeded.prepost_correlation = (
-        "REML",
-        "knha",
-        False,
-        0.5,
-    )
-    seeded.full_clean()
-    seeded.save()
-    version = review_recompute(review=seeded, trigger="primary analysis changed").version
+    monkeypatch.setattr(tasks.review_recompute, "apply_async", lambda args, countdown: None)
+    with django_capture_on_commit_callbacks(execute=True):
+        review_primary_analysis_update(
+            review=seeded,
+            editor=team["editor"],
+            estimator="REML",
+            ci_method="knha",
+            prepost_independent=False,
+            prepost_correlation=Decimal("0.5"),
+        )
+    version = _run_queued_recompute(seeded)
     assert version.change_summary[0] == (
         "Primary analysis changed: MC (baseline − follow-up), fixed effect (inverse variance), Wald CI, "
         "before and after independent → MC (baseline − follow-up), REML, Hartung–Knapp CI, pre–post r = 0.5."
     )
-    assert version.changes["analysis_changed"]
+    assert version.changes["analysis_changed"] and _row(version, "mrss", 12).model == "REML"
+    assert seeded.history.first().history_user == team["editor"]
+
+
+def test_a_bad_primary_analysis_is_refused_and_nothing_changes(seeded, team):
+    with pytest.raises(ValidationError, match="prepost_correlation"):
+        review_primary_analysis_update(review=seeded, editor=team["editor"], prepost_correlation=Decimal("2"))
+    with pytest.raises(PermissionDenied):
+        review_primary_analysis_update(review=seeded, editor=team["ext1"], estimator="REML")
+    seeded.refresh_from_db()
+    assert (seeded.estimator, seeded.prepost_correlation) == ("FE", 0)
+    assert not RecomputeRun.objects.filter(review=seeded).exists()
 
 
 def test_sensitivity_analyses_are_labelled_beside_the_primary_one(seeded):
