@@ -135,11 +135,11 @@ def _subgroup_rows(code, timepoint, group, overall, cells, by_id, settings) -> l
     """Subgroups of the studies themselves (the remainder has no single cell source); a subgroup the published
     synthesis reported is pooled with its own remainder instead."""
     rows = []
+    yi, vi = arrays(group)
     for variable in SUBGROUP_VARIABLES if len(group) >= 2 else ():
         labels = [getattr(by_id[e.study_id], variable) or "not reported" for e in group]
         if len(set(labels)) < 2:
             continue
-        yi, vi = arrays(group)
         test = subgroups(yi, vi, labels, method=settings["estimator"], test=settings["ci_method"])
         if overall is not None:
             overall.subgroup_test[variable] = {"q_between": test.q_between, "df": test.df, "pval": test.pval}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from evidence.models import CellSource, Donor, PooledResult, ReviewVersion, Route, VersionKind
+from evidence.models import CellSource, Donor, PooledResult, ReviewVersion, Route, StudyResult, VersionKind
 
 SUBGROUP_LABELS = {**dict(CellSource.choices), **dict(Route.choices), **dict(Donor.choices)}
 
@@ -103,26 +103,32 @@ def version_changes(previous: ReviewVersion | None, current: ReviewVersion) -> t
 
 
 def _rows(version: ReviewVersion) -> dict:
-    return {_key(r): r for r in version.pooled_results.select_related("outcome").prefetch_related("study_results")}
+    return {_key(r): r for r in version.pooled_results.select_related("outcome")}
 
 
 def _new_study_lines(current: ReviewVersion, added: list[str], after_rows: dict) -> list[str]:
-    """For each study new in this version: the rows it opened, and what it could not enter and why."""
-    if not added:
-        return []
+    """For each study new against the published synthesis: the rows it opened (rows the published synthesis
+    did not have), and what it could not enter and why. Without a published synthesis every row is new."""
     published = (
         ReviewVersion.objects.filter(review_id=current.review_id, kind=VersionKind.PUBLISHED_PAPER)
         .order_by("number")
         .first()
     )
-    published_keys = set(_rows(published)) if published else set()
+    if not added or published is None:
+        return []
+    published_keys = set(_rows(published))
+    opened = {key: row for key, row in after_rows.items() if not key[2] and key not in published_keys}
+    entered = StudyResult.objects.filter(
+        pooled_result_id__in=[row.pk for row in opened.values()], study_label__in=added
+    ).values_list("pooled_result_id", "study_label")
+    rows_of: dict[str, list] = {}
+    by_pk = {row.pk: row for row in opened.values()}
+    for pooled_id, label in entered:
+        rows_of.setdefault(label, []).append(by_pk[pooled_id])
     lines = []
     for label in added:
-        for key, row in after_rows.items():
-            if key[2] or key in published_keys or not row.computed:
-                continue
-            if any(s.study_label == label for s in row.study_results.all()):
-                lines.append(f"{label}: {row_title(row)} has no published row; new row created")
+        for row in sorted(rows_of.get(label, []), key=lambda r: (r.outcome.display_order, r.timepoint_months)):
+            lines.append(f"{label}: {row_title(row)} has no published row; new row created")
         lines += [f"{label} could not enter a row: {text}" for text in current.input_problems if label in text]
     return lines
 

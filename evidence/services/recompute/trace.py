@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from django.db.models import Q
+
 from evidence.models import ApprovalAction, ExtractionDraft, OutcomeMeasurement, Review, StudyApproval
 from evidence.services.recompute.inputs import _months
 
@@ -28,9 +30,14 @@ def study_row_sources(*, review: Review) -> dict[tuple[int, str, str], str]:
         .values_list("study_id", "editor__username", "created_at")
     }
     sources = {}
-    for study_id, code, months, location, url, origin in OutcomeMeasurement.objects.filter(
-        study__review=review
-    ).values_list("study_id", "outcome__code", "timepoint_months", "source_location", "source_url", "origin"):
+    # Only rows with something to say: an approved extraction or a recorded source (a generated or imported
+    # review of thousands of bare measurements reads nothing here).
+    traced = OutcomeMeasurement.objects.filter(study__review=review).filter(
+        Q(study_id__in=list(approved)) | ~Q(source_location="") | ~Q(source_url="")
+    )
+    for study_id, code, months, location, url, origin in traced.values_list(
+        "study_id", "outcome__code", "timepoint_months", "source_location", "source_url", "origin"
+    ):
         where = "; ".join(filter(None, [location, url if url not in location else ""]))
         if study_id in approved:
             editor, when = approved[study_id]
