@@ -230,9 +230,24 @@ class RecomputeRunAdmin(ReviewScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelA
 
     review_lookup = "review"
 
-    list_display = ["review", "status", "requested_at", "started_at", "finished_at", "version", "short_error"]
+    list_display = [
+        "review",
+        "status",
+        "requested_at",
+        "started_at",
+        "finished_at",
+        "version",
+        "short_error",
+        "not_entered",
+    ]
     list_filter = ["review", "status"]
     search_fields = ["review__slug", "error"]
+    readonly_fields = ["not_entered"]
+    list_select_related = ["review", "version"]
+
+    @admin.display(description="Inputs not entered, and why")
+    def not_entered(self, run: RecomputeRun) -> str:
+        return "; ".join(run.version.input_problems) if run.version_id else ""
 
     @admin.display(description="Error")
     def short_error(self, run: RecomputeRun) -> str:

@@ -4,6 +4,15 @@ import datetime
 
 SLUG = "msc-ssc"
 
+TIMEPOINT_WINDOWS = [
+    {"months": 3, "from": 2, "to": 4},
+    {"months": 6, "from": 5, "to": 8},
+    {"months": 12, "from": 9, "to": 18},
+    {"months": 24, "from": 19, "to": 30},
+    {"months": 36, "from": 31, "to": 48},
+    {"months": 60, "from": 49, "to": 72},
+]
+
 REVIEW = {
     "title": "Mesenchymal stem cell therapy for systemic sclerosis: a living systematic review",
     "population": "Adults with systemic sclerosis (SSc), diffuse or limited cutaneous.",
@@ -70,6 +79,8 @@ REVIEW = {
     "change_orientation": "baseline_minus_followup",
     "primary_analysis_source": "Cui et al. 2022, as published: inverse-variance fixed effect, mean difference "
     "baseline − follow-up, before and after treated as independent",
+    # Cui's rows are at 3, 6 and 12 months; later follow-up (Alip 2024's 3 and 5 years) gets its own rows.
+    "timepoint_windows": TIMEPOINT_WINDOWS,
 }
 
 SEED_PAPER = {

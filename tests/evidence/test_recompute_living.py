@@ -16,6 +16,7 @@ from evidence.services.extraction import extraction_draft_save, extraction_recon
 from evidence.services.recompute import review_recompute
 from evidence.services.recompute.primary import review_primary_analysis_update
 from evidence.services.seed_version import SUBGROUPS
+from tests.evidence.recompute_helpers import WANG_MRSS_12M, measurement_set
 from tests.evidence.screening_support import make_citation, make_member
 
 ALIP = {"baseline_mean": 18.68, "baseline_sd": 7.26, "baseline_n": 41}
@@ -178,8 +179,8 @@ def test_the_published_lung_function_statements_stay_on_every_version(seeded, cl
     assert "published narrative (Cui 2022)" in body
 
 
-def test_an_effect_without_its_variance_is_named_on_the_version(
-    seeded, team, django_capture_on_commit_callbacks, monkeypatch
+def test_an_effect_without_its_variance_is_named_on_the_version_and_the_run(
+    seeded, team, admin_client, django_capture_on_commit_callbacks, monkeypatch
 ):
     review_recompute(review=seeded, trigger="null update")
     monkeypatch.setattr(tasks.review_recompute, "apply_async", lambda args, countdown: None)
@@ -193,7 +194,8 @@ def test_an_effect_without_its_variance_is_named_on_the_version(
     assert problem in version.input_problems
     assert any(line.startswith("Alip 2024 could not enter a row: ") for line in version.change_summary)
     run = RecomputeRun.objects.get(version=version)
-    assert problem in run.version.input_problems
+    assert problem in admin_client.get("/admin/evidence/recomputerun/").content.decode()
+    assert problem in admin_client.get(f"/admin/evidence/recomputerun/{run.pk}/change/").content.decode()
 
 
 def test_an_editor_changing_the_primary_analysis_makes_a_version_that_says_so(
@@ -235,3 +237,24 @@ def test_sensitivity_analyses_are_labelled_beside_the_primary_one(seeded):
     assert (model["method"], model["ci_method"], model["approximate"]) == ("REML", "knha", True)
     assert [entry["r"] for entry in row.sensitivity["r_sensitivity"]] == [0.2, 0.5, 0.8]
     assert json.dumps(row.sensitivity)  # stored as plain JSON
+
+
+def test_a_time_point_in_a_window_is_pooled_there_and_one_outside_is_named(seeded):
+    review_recompute(review=seeded, trigger="null update")
+    measurement_set(seeded, "Wang 2013", "mrss", 14, **WANG_MRSS_12M)  # 14 months: the 9–18 month window
+    measurement_set(seeded, "Keyszer 2011", "mrss", 80, **WANG_MRSS_12M)  # beyond every window
+    version = review_recompute(review=seeded, trigger="late follow-up").version
+    wang = _row(version, "mrss", 12).study_results.get(study_label="Wang 2013")
+    assert wang.derivation.endswith("; reported at 14 months")
+    assert not version.pooled_results.filter(timepoint_months=80).exists()
+    assert (
+        "Keyszer 2011: mRSS at 80 months: reported at 80 months, outside the review's time-point windows "
+        "(3, 6, 12, 24, 36, 60 months)" in version.input_problems
+    )
+
+
+def test_overlapping_windows_are_refused_naming_the_field(seeded):
+    seeded.timepoint_windows = [{"months": 6, "from": 5, "to": 9}, {"months": 12, "from": 9, "to": 18}]
+    with pytest.raises(ValidationError) as error:
+        seeded.full_clean()
+    assert error.value.message_dict["timepoint_windows"] == ["the windows around 6 and 12 months overlap"]

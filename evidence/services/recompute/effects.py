@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -54,7 +54,19 @@ def study_effects(inputs: RecomputeInputs, settings: dict | None = None) -> tupl
         (effects if isinstance(result, StudyEffect) else missing)[group_key(m)].append(result)
     for key, group in pre_post.items():
         effects[key].extend(pre_post_effects(group, settings))
+    if settings.get("timepoint_windows"):
+        _name_reported_timepoints(inputs, effects)
     return dict(effects), dict(missing)
+
+
+def _name_reported_timepoints(inputs: RecomputeInputs, effects: dict) -> None:
+    """A measurement moved into a window says so on its study row."""
+    for (code, timepoint), group in effects.items():
+        for i, effect in enumerate(group):
+            reported = inputs.measurement_by_key[(effect.study_id, code, timepoint)].reported_months
+            if reported and reported != timepoint:
+                derivation = f"{effect.derivation}; reported at {reported} months"[:200]
+                group[i] = replace(effect, derivation=derivation)
 
 
 def _complete_pre_post(m: MeasurementInput) -> bool:

@@ -17,6 +17,7 @@ PRIMARY_ANALYSIS_FIELDS = (
     "prepost_correlation",
     "prepost_independent",
     "primary_analysis_source",
+    "timepoint_windows",
 )
 
 

@@ -27,6 +27,10 @@ def input_problems(inputs: RecomputeInputs, computed: list[PooledRow], carried: 
         title = cell_title(inputs, row.outcome_code, row.timepoint)
         # "Not yet extracted" is the normal state of a study the published remainder stands for, not a problem.
         problems += [f"{labels[u.study_id]}: {title}: {u.reason}" for u in row.unpoolable if u.reason != NOT_EXTRACTED]
+    problems += [
+        f"{labels[r.study_id]}: {cell_title(inputs, r.outcome_code, r.timepoint_months)}: {r.reason}"
+        for r in inputs.rejected
+    ]
     for carried_row in carried:
         code, timepoint, variable, value = carried_row.key
         title = cell_title(inputs, code, timepoint) + (f" ({value})" if value else "")

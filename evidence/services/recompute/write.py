@@ -174,6 +174,11 @@ def study_role(study_id: int, plan: SynthesisPlan | None) -> str:
     return StudyRole.EXTRACTED
 
 
+def _reported(inputs: RecomputeInputs, study_id: int, row: PooledRow) -> str:
+    measurement = inputs.measurement_by_key.get((study_id, row.outcome_code, row.timepoint))
+    return measurement.reported_months if measurement and measurement.reported_months else row.timepoint
+
+
 def _study_result_values(pooled_id: int, row: PooledRow, context: RowContext):
     for s in row.studies:
         study_id = s.study.study_id
@@ -181,7 +186,7 @@ def _study_result_values(pooled_id: int, row: PooledRow, context: RowContext):
         source = (
             f"derived from the published estimate ({context.plan.source})"
             if role == StudyRole.REMAINDER
-            else context.sources.get((study_id, row.outcome_code, row.timepoint), "")
+            else context.sources.get((study_id, row.outcome_code, _reported(context.inputs, study_id, row)), "")
         )
         yield (
             pooled_id,
