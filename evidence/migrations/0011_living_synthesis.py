@@ -114,6 +114,7 @@ class Migration(migrations.Migration):
                     ("extracted", "Study in the published synthesis, extracted"),
                     ("new", "New study (not in the published synthesis)"),
                     ("remainder", "Published remainder (studies without extracted data)"),
+                    ("not_pooled", "Has data, not pooled (the row shows the published value, with the reason)"),
                 ],
                 default="extracted",
                 max_length=10,

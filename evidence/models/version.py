@@ -132,6 +132,7 @@ class StudyRole(models.TextChoices):
     EXTRACTED = "extracted", "Study in the published synthesis, extracted"
     NEW = "new", "New study (not in the published synthesis)"
     REMAINDER = "remainder", "Published remainder (studies without extracted data)"
+    NOT_POOLED = "not_pooled", "Has data, not pooled (the row shows the published value, with the reason)"
 
 
 class StudyResult(models.Model):

@@ -110,6 +110,9 @@ def test_a_negative_remainder_keeps_the_published_value_and_says_why(seeded):
     assert not row.computed and (row.estimate, row.ci_lb, row.ci_ub) == (5.52, 2.41, 8.62)
     assert row.awaiting.startswith("published value shown: negative remainder")
     assert any(p.startswith("MHISS at 12 months (Almadori 2019 could not enter it)") for p in version.input_problems)
+    almadori = row.study_results.get()  # listed, traceable, not pooled
+    assert (almadori.study_label, almadori.role, almadori.weight) == ("Almadori 2019", "not_pooled", 0.0)
+    assert "not pooled: published value shown: negative remainder" in almadori.derivation
 
 
 def test_approving_alip_2024_moves_the_12_month_row_and_the_page_shows_it(
@@ -136,6 +139,8 @@ def test_approving_alip_2024_moves_the_12_month_row_and_the_page_shows_it(
     body = client.get("/reviews/msc-ssc/").content.decode()
     assert headline in body and "6.08 (4.43 to 7.73)" in body
     assert "Cui 2022: studies without extracted data — Wang 2013; derived from the published estimate" in body
+    feed = client.get("/reviews/msc-ssc/feed/").content.decode()
+    assert f"&lt;ul&gt;&lt;li&gt;{headline}" in feed  # the Atom entry leads with the move
     studies_csv = client.get(f"/reviews/msc-ssc/v/{version.number}/studies.csv").content.decode()
     assert "Alip 2024" in studies_csv and "remainder" in studies_csv
 

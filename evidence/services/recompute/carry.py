@@ -23,6 +23,7 @@ UNNAMED = "the studies it pooled (not named by the published review)"
 class CarriedRow:
     published: PooledResult
     awaiting: str  # why the published value is shown rather than a pooled one
+    not_pooled: tuple = ()  # (StudyInput, StudyEffect) of the studies with data in the row, kept for tracing
 
     @property
     def key(self) -> tuple[str, str, str, str]:
@@ -41,6 +42,7 @@ class PublishedCell:
     aggregate_input: StudyInput | None = None
     derivation: dict = field(default_factory=dict)
     reason: str = ""  # set when the remainder cannot be derived: the published value is shown
+    not_pooled: tuple = ()  # with a reason: the studies with data here, listed (not pooled) on the carried row
 
     @property
     def remainder_k(self) -> int:
@@ -59,7 +61,7 @@ class SynthesisPlan:
         return {c.aggregate_input.study_id: c.aggregate_input for c in self.cells.values() if c.aggregate_input}
 
     def carried(self) -> list[CarriedRow]:
-        return [CarriedRow(c.row, c.reason) for c in self.cells.values() if c.reason]
+        return [CarriedRow(c.row, c.reason, c.not_pooled) for c in self.cells.values() if c.reason]
 
 
 def published_synthesis(review_id: int) -> ReviewVersion | None:
@@ -102,6 +104,8 @@ def _cell(row: PooledResult, group: list[StudyEffect], by_id: dict, source: str,
     remainder = published_remainder(estimate, [(e.yi, e.vi) for e in here.values()])
     if isinstance(remainder, NoRemainder):
         cell.reason = f"published value shown: {remainder.reason}"
+        members = on_scale if not row.subgroup_variable else list(here.values())
+        cell.not_pooled = tuple((by_id[e.study_id], e) for e in members)
         return cell
     label = f"{source}: studies without extracted data — {', '.join(missing)}; derived from the published estimate"
     known_n = [by_id[i].n for i in here]

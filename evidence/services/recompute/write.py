@@ -71,11 +71,11 @@ def version_write(
     )
     previous_rows = _rows_by_key(previous)
     outcomes = {o.code: o for o in Outcome.objects.filter(code__in={r.outcome_code for r in computed})}
-    context = RowContext(inputs, previous_rows, plan, study_row_sources(review=review) if computed else {})
+    context = RowContext(inputs, previous_rows, plan, study_row_sources(review=review) if computed or carried else {})
     for row in computed:
         _computed_row_write(version, row, outcomes[row.outcome_code], context)
     for carried_row in carried:
-        _carried_row_write(version, carried_row)
+        _carried_row_write(version, carried_row, context)
     SafetyResult.objects.bulk_create(SafetyResult(version=version, **vars(row)) for row in safety)
     version.changes, version.change_summary = version_changes(previous, version)
     version.prisma = prisma_snapshot(version=version)  # kept out of the inputs hash: screening alone makes no version
@@ -225,6 +225,9 @@ STUDY_RESULT_COLUMNS = (
 def _study_results_insert(rows) -> None:
     """One executemany per pooled row: the ORM's bulk_create costs ~20× more per row, and a 1,000-study
     review writes tens of thousands of these (the model's CHECK constraints still apply in the database)."""
+    rows = list(rows)
+    if not rows:
+        return
     quote = connection.ops.quote_name
     columns = ", ".join(quote(name) for name in STUDY_RESULT_COLUMNS)
     marks = ", ".join(["%s"] * len(STUDY_RESULT_COLUMNS))
@@ -234,15 +237,36 @@ def _study_results_insert(rows) -> None:
         cursor.executemany(sql, list(rows))
 
 
-def _carried_row_write(version: ReviewVersion, carried: CarriedRow) -> None:
+def _carried_row_write(version: ReviewVersion, carried: CarriedRow, context: RowContext) -> None:
     source = carried.published
     fields = {
         f.name: getattr(source, f.name)
         for f in PooledResult._meta.concrete_fields
         if f.name not in {"id", "version", "carried_from", "awaiting", "computed"}
     }
-    PooledResult.objects.create(
+    row = PooledResult.objects.create(
         **fields, version=version, carried_from=source, awaiting=carried.awaiting, computed=False
+    )
+    # The studies with data here stay traceable (and in studies.csv), listed with weight 0: not pooled.
+    half = 1.959963984540054
+    code, timepoint = carried.key[:2]
+    _study_results_insert(
+        (
+            row.id,
+            study.study_id,
+            study.label[:120],
+            study.year,
+            study.n,
+            effect.yi,
+            effect.vi,
+            effect.yi - half * effect.vi**0.5,
+            effect.yi + half * effect.vi**0.5,
+            0.0,
+            f"{effect.derivation}; not pooled: {carried.awaiting}"[:200],
+            StudyRole.NOT_POOLED,
+            context.sources.get((study.study_id, code, timepoint), ""),
+        )
+        for study, effect in carried.not_pooled
     )
 
 
