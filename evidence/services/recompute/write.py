@@ -143,7 +143,12 @@ def _computed_row_write(version, row: PooledRow, outcome: Outcome, context: RowC
         contributing_studies=[s.study.label for s in row.studies],
         notes="; ".join(f"{_label(inputs, u.study_id)}: {u.reason}" for u in row.unpoolable),
     )
-    if row.reproduces_published:
+    if row.remainder and core.method != "FE":
+        pooled.notes = "; ".join(
+            filter(None, [pooled.notes, "the published remainder enters as one aggregate input: an approximation "
+                          "under random effects"])
+        )  # fmt: skip
+    if row.reproduces_published and core.method == "FE":  # exact by construction only under fixed effect
         _as_published(pooled, row.published)
     # Plots are drawn before the single INSERT: a row is written once and never updated.
     pooled.forest_svg = _forest(pooled, row, outcome, context.plan, previous)
@@ -367,9 +372,20 @@ def _label(inputs: RecomputeInputs, study_id: int) -> str:
 
 def _methods_note(settings: dict) -> str:
     orientation = settings["change_orientation"].replace("_", " ")
+    if settings.get("prepost_independent"):
+        correlation = "before and after treated as independent (r = 0)"
+    else:
+        correlation = f"pre–post correlation r = {settings['prepost_correlation']:g} where a study reports none"
+    source = (
+        f" Primary analysis from: {settings['primary_analysis_source']}."
+        if settings.get("primary_analysis_source")
+        else ""
+    )
     return (
-        f"Computed from study-level data: {settings['continuous_measure']} ({orientation}), pre–post correlation "
-        f"r = {settings['prepost_correlation']:g} where a study reports none, {settings['estimator']} estimator "
-        f"of τ², {'Hartung–Knapp' if settings['ci_method'] == 'knha' else 'Wald (z)'} confidence intervals; "
-        f"adverse events as {settings['proportion_measure']} proportions."
+        f"Computed from study-level data: {settings['continuous_measure']} ({orientation}), {correlation}, "
+        f"{settings['estimator']} estimator of τ², {'Hartung–Knapp' if settings['ci_method'] == 'knha' else 'Wald (z)'} "
+        f"confidence intervals; adverse events as {settings['proportion_measure']} proportions.{source} Each row of "
+        "the published synthesis enters as its published remainder (the published estimate less the extracted "
+        "studies it pooled, by inverse variance) beside the extracted and new studies; sensitivity analyses: "
+        "the other model (REML with Hartung–Knapp, or fixed effect) and r = 0.2, 0.5, 0.8."
     )
