@@ -132,6 +132,7 @@ def test_approving_alip_2024_moves_the_12_month_row_and_the_page_shows_it(
     assert alip.source.startswith("extracted by living-ext1, living-ext2; approved by living-editor on ")
     assert "Table 2, p. 4" in alip.source
     assert ">new</tspan>" in row.forest_svg and "Previous version: 6.49" in row.forest_svg
+    assert "<polygon" in row.forest_svg  # the pooled diamond
     headline = (
         "mRSS at 12 months: 6.49 (4.61 to 8.37), 2 studies, 19 patients → 6.08 (4.43 to 7.73), 3 studies, 60 patients"
     )
@@ -139,6 +140,10 @@ def test_approving_alip_2024_moves_the_12_month_row_and_the_page_shows_it(
     body = client.get("/reviews/msc-ssc/").content.decode()
     assert headline in body and "6.08 (4.43 to 7.73)" in body
     assert "Cui 2022: studies without extracted data — Wang 2013; derived from the published estimate" in body
+    # Traceability: the remainder row links to its derivation, each study row to its study page and source.
+    assert 'href="#mrss-12m-remainder"' in body and 'id="mrss-12m-remainder"' in body
+    assert "W = 1/SE² = 1.0869" in body
+    assert f'href="/reviews/msc-ssc/studies/{alip.study_id}/"' in body and "Source: extracted by living-ext1" in body
     feed = client.get("/reviews/msc-ssc/feed/").content.decode()
     assert f"&lt;ul&gt;&lt;li&gt;{headline}" in feed  # the Atom entry leads with the move
     studies_csv = client.get(f"/reviews/msc-ssc/v/{version.number}/studies.csv").content.decode()
