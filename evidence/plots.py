@@ -9,6 +9,7 @@ matplotlib for the 1,000-study reviews the recompute benchmark asks for. Every p
 from __future__ import annotations
 
 import math
+import textwrap
 from dataclasses import dataclass
 from html import escape
 
@@ -17,6 +18,8 @@ LABEL_WIDTH = 190
 PLOT_WIDTH = 320
 TEXT_WIDTH = 190
 TOP = 34
+LINE_HEIGHT = 12  # a wrapped label's extra lines
+REMAINDER_WRAP = 32  # characters per line of the remainder's label at font size 10 (fits LABEL_WIDTH)
 FONT = 'font-family="system-ui, sans-serif" font-size="12"'
 
 
@@ -30,8 +33,13 @@ class ForestLine:
     kind: str = "study"  # "study", "new" (not in the published synthesis) or "remainder" (an aggregate row)
 
     @property
+    def label_lines(self) -> list[str]:
+        """The remainder's long label wraps in the label column (its full text is also its <title>)."""
+        return textwrap.wrap(self.label, REMAINDER_WRAP) if self.kind == "remainder" else [self.label]
+
+    @property
     def height(self) -> int:
-        return 2 * ROW_HEIGHT if self.kind == "remainder" else ROW_HEIGHT
+        return ROW_HEIGHT + LINE_HEIGHT * (len(self.label_lines) - 1)
 
 
 @dataclass(frozen=True)
@@ -147,10 +155,11 @@ def _label_svg(line: ForestLine, y: float) -> str:
     if line.kind == "new":
         return f'<text x="0" y="{y + 4}">{escape(line.label[:26])} <tspan font-weight="bold" fill="#1e7b34">new</tspan></text>'
     if line.kind == "remainder":
-        head, _, tail = line.label.partition(" — ")
+        first, *rest = line.label_lines
+        more = "".join(f'<tspan x="0" dy="{LINE_HEIGHT}">{escape(text)}</tspan>' for text in rest)
         return (
-            f'<text x="0" y="{y + 4}" fill="#555"><title>{escape(line.label)}</title>{escape(head[:34])}'
-            f'<tspan x="0" dy="13" font-size="10">{escape(("— " + tail)[:44])}</tspan></text>'
+            f'<text x="0" y="{y + 4}" fill="#555" font-size="10"><title>{escape(line.label)}</title>'
+            f"{escape(first)}{more}</text>"
         )
     return f'<text x="0" y="{y + 4}">{escape(line.label[:32])}</text>'
 
