@@ -268,3 +268,17 @@ def test_overlapping_windows_are_refused_naming_the_field(seeded):
     with pytest.raises(ValidationError) as error:
         seeded.full_clean()
     assert error.value.message_dict["timepoint_windows"] == ["the windows around 6 and 12 months overlap"]
+
+
+def test_a_new_study_without_numbers_says_it_entered_no_row(
+    seeded, team, django_capture_on_commit_callbacks, monkeypatch
+):
+    review_recompute(review=seeded, trigger="null update")
+    monkeypatch.setattr(tasks.review_recompute, "apply_async", lambda args, countdown: None)
+    with django_capture_on_commit_callbacks(execute=True):
+        approve_new_study(seeded, team, [_mrss_12m(data_format="not_extracted")])
+    version = _run_queued_recompute(seeded)
+    assert version.n_studies == 10 and round(_row(version, "mrss", 12).estimate, 2) == 6.49
+    assert "Alip 2024 could not enter a row: no outcome measurement with numbers was extracted" in (
+        version.change_summary
+    )

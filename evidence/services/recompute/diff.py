@@ -125,11 +125,19 @@ def _new_study_lines(current: ReviewVersion, added: list[str], after_rows: dict)
     by_pk = {row.pk: row for row in opened.values()}
     for pooled_id, label in entered:
         rows_of.setdefault(label, []).append(by_pk[pooled_id])
+    in_any_row = set(
+        StudyResult.objects.filter(pooled_result__version=current, study_label__in=added).values_list(
+            "study_label", flat=True
+        )
+    )
     lines = []
     for label in added:
         for row in sorted(rows_of.get(label, []), key=lambda r: (r.outcome.display_order, r.timepoint_months)):
             lines.append(f"{label}: {row_title(row)} has no published row; new row created")
-        lines += [f"{label} could not enter a row: {text}" for text in current.input_problems if label in text]
+        problems = [f"{label} could not enter a row: {text}" for text in current.input_problems if label in text]
+        if not problems and label not in in_any_row:
+            problems = [f"{label} could not enter a row: no outcome measurement with numbers was extracted"]
+        lines += problems
     return lines
 
 
