@@ -46,6 +46,7 @@ class PooledRow:
     remainder: dict = field(default_factory=dict)  # its derivation, when the remainder is pooled
     remainder_k: int = 0  # studies the remainder stands for
     reproduces_published: bool = False  # nothing entered the row beyond the published row's own studies
+    note: str = ""  # a caveat shown with the row
 
     @property
     def key(self) -> tuple[str, str, str, str]:
@@ -146,7 +147,10 @@ def _subgroup_rows(code, timepoint, group, overall, cells, by_id, settings) -> l
         for value in dict.fromkeys(labels):
             if (code, timepoint, variable, value) not in cells:
                 members = [e for e, label in zip(group, labels) if label == value]
-                rows.append(_pool(code, timepoint, variable, value, members, by_id, settings))
+                row = _pool(code, timepoint, variable, value, members, by_id, settings)
+                if overall is not None and overall.remainder:
+                    row.note = "extracted and new studies only: the published remainder has no single subgroup"
+                rows.append(row)
     for _, _, variable, value in (key for key in cells if key[:2] == (code, timepoint) and key[2]):
         members = [e for e in group if (getattr(by_id[e.study_id], variable) or "not reported") == value]
         row = _row_for(code, timepoint, variable, value, members, cells, by_id, settings)

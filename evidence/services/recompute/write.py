@@ -141,7 +141,9 @@ def _computed_row_write(version, row: PooledRow, outcome: Outcome, context: RowC
         sensitivity=row.sensitivity,
         remainder=row.remainder,
         contributing_studies=[s.study.label for s in row.studies],
-        notes="; ".join(f"{_label(inputs, u.study_id)}: {u.reason}" for u in row.unpoolable),
+        notes="; ".join(
+            [row.note] * bool(row.note) + [f"{_label(inputs, u.study_id)}: {u.reason}" for u in row.unpoolable]
+        ),
     )
     if row.remainder and core.method != "FE":
         pooled.notes = "; ".join(
