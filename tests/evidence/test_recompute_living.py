@@ -1,6 +1,7 @@
 """The living synthesis: published rows enter as remainders, so every approved study moves its headline row."""
 
 import json
+import math
 from decimal import Decimal
 
 import pytest
@@ -15,7 +16,9 @@ from evidence.services.approval import study_approve
 from evidence.services.extraction import extraction_draft_save, extraction_reconcile
 from evidence.services.recompute import review_recompute
 from evidence.services.recompute.primary import review_primary_analysis_update
+from evidence.services.recompute.remainder import Z975
 from evidence.services.seed_version import SUBGROUPS
+from pooling.model import pool_arrays
 from tests.evidence.recompute_helpers import WANG_MRSS_12M, measurement_set
 from tests.evidence.screening_support import make_citation, make_member
 
@@ -282,3 +285,16 @@ def test_a_new_study_without_numbers_says_it_entered_no_row(
     assert "Alip 2024 could not enter a row: no outcome measurement with numbers was extracted" in (
         version.change_summary
     )
+
+
+def test_the_stored_inputs_of_every_row_pool_back_to_the_published_estimate(seeded):
+    """The printed numbers shown on a null update are not pasted in: each row's stored inputs (remainder and
+    extracted studies) pool by fixed effect to the published estimate and its SE from the printed CI."""
+    version = review_recompute(review=seeded, trigger="null update")
+    for row in version.version.pooled_results.filter(computed=True):
+        inputs = list(row.study_results.values_list("yi", "vi"))
+        fit = pool_arrays([yi for yi, _ in inputs], [vi for _, vi in inputs], method="FE", test="z")
+        ratio = row.effect_measure == "ratio"
+        low, high = (math.log(row.ci_lb), math.log(row.ci_ub)) if ratio else (row.ci_lb, row.ci_ub)
+        assert fit.estimate == pytest.approx(math.log(row.estimate) if ratio else row.estimate, abs=1e-9), row
+        assert fit.se == pytest.approx((high - low) / (2 * Z975), rel=1e-9), row
