@@ -1,6 +1,7 @@
 """Admin registration: what reviewers and editors see. Thin: no business rules here."""
 
 from django.contrib import admin
+from django.db import transaction
 from simple_history.admin import SimpleHistoryAdmin
 
 from evidence.admin_mixins import ReadOnlyAdminMixin, ReviewScopedAdminMixin, ReviewScopedInlineMixin
@@ -38,6 +39,13 @@ class ReviewAdmin(ReviewScopedAdminMixin, SimpleHistoryAdmin):
     list_filter = ["living_status", "estimator", "ci_method"]
     search_fields = ["title", "slug", "pubmed_query"]
     prepopulated_fields = {"slug": ["title"]}
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        from evidence.services.recompute.primary import PRIMARY_ANALYSIS_FIELDS, primary_analysis_changed
+
+        if change and set(form.changed_data) & set(PRIMARY_ANALYSIS_FIELDS):  # a new version says so
+            transaction.on_commit(lambda: primary_analysis_changed(obj.pk))
 
 
 @admin.register(Citation)
@@ -215,9 +223,24 @@ from evidence import admin_screening  # noqa: E402, F401  registers the workflow
 class RecomputeRunAdmin(ReviewScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Every recompute attempt, failures included, so an editor sees why a version did not appear."""
 
-    list_display = ["review", "status", "requested_at", "started_at", "finished_at", "version", "short_error"]
+    list_display = [
+        "review",
+        "status",
+        "requested_at",
+        "started_at",
+        "finished_at",
+        "version",
+        "short_error",
+        "not_entered",
+    ]
     list_filter = ["review", "status"]
     search_fields = ["review__slug", "error"]
+    readonly_fields = ["not_entered"]
+    list_select_related = ["review", "version"]
+
+    @admin.display(description="Inputs not entered, and why")
+    def not_entered(self, run: RecomputeRun) -> str:
+        return "; ".join(run.version.input_problems) if run.version_id else ""
 
     @admin.display(description="Error")
     def short_error(self, run: RecomputeRun) -> str:

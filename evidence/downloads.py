@@ -25,7 +25,7 @@ POOLED_FIELDS = (
 )  # fmt: skip
 STUDY_FIELDS = (
     "outcome", "timepoint_months", "subgroup_variable", "subgroup_value", "study_label", "study_id",
-    "publication_year", "n", "yi", "vi", "ci_lb", "ci_ub", "weight", "scale", "derivation",
+    "publication_year", "n", "yi", "vi", "ci_lb", "ci_ub", "weight", "scale", "derivation", "role", "source",
 )  # fmt: skip
 
 

@@ -13,11 +13,11 @@ from evidence.selectors_public import public_review, published_versions
 
 
 def what_changed(version: ReviewVersion) -> list[str]:
-    if version.change_summary:
-        return list(version.change_summary)
-    if version.kind == VersionKind.PUBLISHED_PAPER:
+    """The headline rows that moved come first (the diff orders them so); then what could not be entered."""
+    if version.kind == VersionKind.PUBLISHED_PAPER and not version.change_summary:
         return [f"First version: the published synthesis, imported as printed. {version.attribution}"]
-    return ["No change in the pooled results."]
+    lines = list(version.change_summary) or ["No change in the pooled results."]
+    return lines + [f"Not entered in a pooled row: {problem}" for problem in version.input_problems]
 
 
 class VersionFeed(Feed):

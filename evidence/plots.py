@@ -9,6 +9,7 @@ matplotlib for the 1,000-study reviews the recompute benchmark asks for. Every p
 from __future__ import annotations
 
 import math
+import textwrap
 from dataclasses import dataclass
 from html import escape
 
@@ -17,6 +18,8 @@ LABEL_WIDTH = 190
 PLOT_WIDTH = 320
 TEXT_WIDTH = 190
 TOP = 34
+LINE_HEIGHT = 12  # a wrapped label's extra lines
+REMAINDER_WRAP = 32  # characters per line of the remainder's label at font size 10 (fits LABEL_WIDTH)
 FONT = 'font-family="system-ui, sans-serif" font-size="12"'
 
 
@@ -27,6 +30,16 @@ class ForestLine:
     ci_lb: float
     ci_ub: float
     weight: float | None = None  # percent; None for cumulative lines
+    kind: str = "study"  # "study", "new" (not in the published synthesis) or "remainder" (an aggregate row)
+
+    @property
+    def label_lines(self) -> list[str]:
+        """The remainder's long label wraps in the label column (its full text is also its <title>)."""
+        return textwrap.wrap(self.label, REMAINDER_WRAP) if self.kind == "remainder" else [self.label]
+
+    @property
+    def height(self) -> int:
+        return ROW_HEIGHT + LINE_HEIGHT * (len(self.label_lines) - 1)
 
 
 @dataclass(frozen=True)
@@ -37,6 +50,8 @@ class ForestSummary:
     ci_ub: float
     pi_lb: float | None = None
     pi_ub: float | None = None
+    previous: float | None = None  # the previous version's estimate: a faint reference line
+    previous_label: str = ""
 
 
 def forest_svg(
@@ -51,9 +66,12 @@ def forest_svg(
 ) -> str:
     values = [v for line in lines for v in (line.ci_lb, line.ci_ub)] + [null_value]
     if summary:
-        values += [summary.ci_lb, summary.ci_ub] + [v for v in (summary.pi_lb, summary.pi_ub) if v is not None]
+        values += [summary.ci_lb, summary.ci_ub] + [
+            v for v in (summary.pi_lb, summary.pi_ub, summary.previous) if v is not None
+        ]
     scale = _Scale(values, log_scale)
-    height = TOP + ROW_HEIGHT * (len(lines) + (2 if summary else 0)) + 56
+    lines_height = sum(line.height for line in lines)
+    height = TOP + lines_height + ROW_HEIGHT * (2 if summary else 0) + 56
     width = LABEL_WIDTH + PLOT_WIDTH + TEXT_WIDTH
     description = _description(lines, summary)
     parts = [
@@ -70,11 +88,19 @@ def forest_svg(
     parts.append(
         f'<line x1="{x_null:.1f}" y1="{TOP - 10}" x2="{x_null:.1f}" y2="{bottom}" stroke="#888" stroke-dasharray="3,3"/>'
     )
+    if summary and summary.previous is not None:
+        x_previous = scale.x(summary.previous)
+        parts.append(
+            f'<line x1="{x_previous:.1f}" y1="{TOP - 10}" x2="{x_previous:.1f}" y2="{bottom}" stroke="#0b4f8a" '
+            f'stroke-opacity="0.35" stroke-width="2"><title>{escape(summary.previous_label)}</title></line>'
+        )
     max_weight = max((line.weight or 0 for line in lines), default=0) or 1
-    for i, line in enumerate(lines):
-        parts.append(_line_svg(line, TOP + ROW_HEIGHT * i + 12, scale, max_weight, width))
+    y = TOP + 12
+    for line in lines:
+        parts.append(_line_svg(line, y, scale, max_weight, width))
+        y += line.height
     if summary:
-        parts.append(_summary_svg(summary, TOP + ROW_HEIGHT * (len(lines) + 1) + 6, scale, width))
+        parts.append(_summary_svg(summary, TOP + lines_height + ROW_HEIGHT + 6, scale, width))
     parts.append(_axis_svg(scale, bottom, axis_label, favours))
     parts.append("</g></svg>")
     return "".join(parts)
@@ -116,12 +142,26 @@ def _line_svg(line: ForestLine, y: float, scale: _Scale, max_weight: float, widt
     x1, x2, xe = scale.x(line.ci_lb), scale.x(line.ci_ub), scale.x(line.estimate)
     size = 4 + 8 * math.sqrt((line.weight or max_weight * 0.3) / max_weight)
     weight = f"  {line.weight:.1f}%" if line.weight is not None else ""
+    colour = {"new": "#1e7b34", "remainder": "#7a7a7a"}.get(line.kind, "#0b4f8a")
     return (
-        f'<text x="0" y="{y + 4}">{escape(line.label[:32])}</text>'
-        f'<line x1="{x1:.1f}" y1="{y}" x2="{x2:.1f}" y2="{y}" stroke="#1a1a1a"/>'
-        f'<rect x="{xe - size / 2:.1f}" y="{y - size / 2:.1f}" width="{size:.1f}" height="{size:.1f}" fill="#0b4f8a"/>'
+        _label_svg(line, y) + f'<line x1="{x1:.1f}" y1="{y}" x2="{x2:.1f}" y2="{y}" stroke="#1a1a1a"/>'
+        f'<rect x="{xe - size / 2:.1f}" y="{y - size / 2:.1f}" width="{size:.1f}" height="{size:.1f}" fill="{colour}"/>'
         f'<text x="{width - 4}" y="{y + 4}" text-anchor="end">{_interval(line)}{weight}</text>'
     )
+
+
+def _label_svg(line: ForestLine, y: float) -> str:
+    """A study's name; a new study marked "new"; the remainder's long label on two lines, in grey."""
+    if line.kind == "new":
+        return f'<text x="0" y="{y + 4}">{escape(line.label[:26])} <tspan font-weight="bold" fill="#1e7b34">new</tspan></text>'
+    if line.kind == "remainder":
+        first, *rest = line.label_lines
+        more = "".join(f'<tspan x="0" dy="{LINE_HEIGHT}">{escape(text)}</tspan>' for text in rest)
+        return (
+            f'<text x="0" y="{y + 4}" fill="#555" font-size="10"><title>{escape(line.label)}</title>'
+            f"{escape(first)}{more}</text>"
+        )
+    return f'<text x="0" y="{y + 4}">{escape(line.label[:32])}</text>'
 
 
 def _summary_svg(summary: ForestSummary, y: float, scale: _Scale, width: int) -> str:
@@ -166,9 +206,11 @@ def _interval(item) -> str:
 
 
 def _description(lines: list[ForestLine], summary: ForestSummary | None) -> str:
-    text = "; ".join(f"{line.label}: {_interval(line)}" for line in lines[:50])
+    text = "; ".join(f"{line.label}{' (new)' if line.kind == 'new' else ''}: {_interval(line)}" for line in lines[:50])
     if len(lines) > 50:
         text += f"; and {len(lines) - 50} more studies (see the table)"
     if summary:
         text += f". {summary.label}: {_interval(summary)}"
+        if summary.previous is not None:
+            text += f". {summary.previous_label}"
     return text

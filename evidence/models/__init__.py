@@ -28,6 +28,7 @@ from evidence.models.version import (
     ReviewVersion,
     SafetyResult,
     StudyResult,
+    StudyRole,
     VersionKind,
 )
 
@@ -68,6 +69,7 @@ __all__ = [
     "StudyDesign",
     "StudyReport",
     "StudyResult",
+    "StudyRole",
     "StudyStatus",
     "TriageStage",
     "VersionKind",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
@@ -84,6 +87,23 @@ class Review(models.Model):
     change_orientation = models.CharField(
         max_length=30, choices=ChangeOrientation.choices, default=ChangeOrientation.FOLLOWUP_MINUS_BASELINE
     )
+    # The primary analysis is the fields above plus these two; sensitivity analyses (REML with Hartung–Knapp,
+    # r = 0.2/0.5/0.8) are shown beside it. Changing any of them makes a new version that says so.
+    prepost_independent = models.BooleanField(
+        default=False,
+        help_text="Treat before and after as independent groups (r = 0 for every study, even one reporting its "
+        "own r), as many published pre–post meta-analyses did.",
+    )
+    timepoint_windows = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Time-point windows, e.g. [{"months": 12, "from": 9, "to": 18}]: a measurement is pooled at the '
+        "window's time point; one outside every window is named on the version, not pooled. Empty: every time "
+        "point is its own row.",
+    )
+    primary_analysis_source = models.CharField(
+        max_length=300, blank=True, help_text="Where the primary analysis comes from, e.g. the published review's."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords()
@@ -100,6 +120,12 @@ class Review(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    def clean(self) -> None:
+        super().clean()
+        problem = timepoint_windows_problem(self.timepoint_windows)
+        if problem:
+            raise ValidationError({"timepoint_windows": problem})
+
     def analysis_settings(self) -> dict:
         """The settings a computed version records, so its page can say how it pooled."""
         return {
@@ -110,4 +136,28 @@ class Review(models.Model):
             "ci_method": self.ci_method,
             "prepost_correlation": float(self.prepost_correlation),
             "change_orientation": self.change_orientation,
+            "prepost_independent": self.prepost_independent,
+            "primary_analysis_source": self.primary_analysis_source,
+            "timepoint_windows": self.timepoint_windows,
         }
+
+
+def timepoint_windows_problem(windows) -> str:
+    """What is wrong with a list of time-point windows, or '' when it is sound."""
+    if not isinstance(windows, list):
+        return "a list of windows, each {months, from, to}"
+    spans = []
+    for index, window in enumerate(windows, start=1):
+        if not isinstance(window, dict) or set(window) != {"months", "from", "to"}:
+            return f"window {index}: give exactly months, from and to"
+        values = [window[name] for name in ("from", "months", "to")]
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+            return f"window {index}: months, from and to must be numbers"
+        if not 0 <= values[0] <= values[1] <= values[2]:
+            return f"window {index}: needs 0 ≤ from ≤ months ≤ to (got {values[0]}, {values[1]}, {values[2]})"
+        spans.append(values)
+    spans.sort()
+    for before, after in itertools.pairwise(spans):
+        if after[0] <= before[2]:
+            return f"the windows around {before[1]:g} and {after[1]:g} months overlap"
+    return ""

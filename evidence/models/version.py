@@ -41,6 +41,9 @@ class ReviewVersion(models.Model):
     safety_table = models.JSONField(default=list, blank=True, help_text="Per-study adverse events.")
     changes = models.JSONField(default=dict, blank=True, help_text="What changed against the previous version.")
     change_summary = models.JSONField(default=list, blank=True, help_text="One plain-language line per outcome.")
+    input_problems = models.JSONField(
+        default=list, blank=True, help_text="Inputs that could not enter a row, and why (shown on the version)."
+    )
     prisma = models.JSONField(
         default=dict,
         blank=True,
@@ -99,6 +102,11 @@ class PooledResult(models.Model):
     awaiting = models.TextField(blank=True, help_text="Why the row is carried: 'awaiting extraction of …'.")
     subgroup_test = models.JSONField(default=dict, blank=True, help_text="Between-subgroup Q test, on overall rows.")
     sensitivity = models.JSONField(default=dict, blank=True, help_text="Leave-one-out, r-sensitivity, cumulative.")
+    remainder = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The published remainder this row pooled: how it was derived from the published estimate.",
+    )
     forest_svg = models.TextField(blank=True, help_text="Rendered once, at recompute time.")
     cumulative_svg = models.TextField(blank=True)
     source = models.CharField(max_length=500, blank=True)
@@ -120,6 +128,13 @@ class PooledResult(models.Model):
         return f"{self.outcome.code} {self.timepoint_months} m{sub}: {self.estimate}"
 
 
+class StudyRole(models.TextChoices):
+    EXTRACTED = "extracted", "Study in the published synthesis, extracted"
+    NEW = "new", "New study (not in the published synthesis)"
+    REMAINDER = "remainder", "Published remainder (studies without extracted data)"
+    NOT_POOLED = "not_pooled", "Has data, not pooled (the row shows the published value, with the reason)"
+
+
 class StudyResult(models.Model):
     """One study's row in a pooled result: the forest plot's line and its weight."""
 
@@ -134,6 +149,10 @@ class StudyResult(models.Model):
     ci_ub = models.FloatField()
     weight = models.FloatField(help_text="Percent.")
     derivation = models.CharField(max_length=200, blank=True, help_text="How yi and vi were derived from the data.")
+    role = models.CharField(max_length=10, choices=StudyRole.choices, default=StudyRole.EXTRACTED)
+    source = models.CharField(
+        max_length=500, blank=True, help_text="Where the numbers come from: the extraction (who, when, page) or source."
+    )
 
     class Meta:
         ordering = ["pooled_result", "publication_year", "study_label"]

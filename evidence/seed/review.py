@@ -4,6 +4,15 @@ import datetime
 
 SLUG = "msc-ssc"
 
+TIMEPOINT_WINDOWS = [
+    {"months": 3, "from": 2, "to": 4},
+    {"months": 6, "from": 5, "to": 8},
+    {"months": 12, "from": 9, "to": 18},
+    {"months": 24, "from": 19, "to": 30},
+    {"months": 36, "from": 31, "to": 48},
+    {"months": 60, "from": 49, "to": 72},
+]
+
 REVIEW = {
     "title": "Mesenchymal stem cell therapy for systemic sclerosis: a living systematic review",
     "population": "Adults with systemic sclerosis (SSc), diffuse or limited cutaneous.",
@@ -57,15 +66,21 @@ REVIEW = {
     ),
     "search_start_date": datetime.date(2021, 2, 1),
     "living_status": "living",
-    # Project default, shown on every computed version: within-patient change, REML with Hartung–Knapp.
-    # The orientation follows Cui 2022 (baseline − follow-up) so versions stay comparable with version 0.
+    # The primary analysis is the paper's, so a recompute with nothing new reproduces its Table 3: mean
+    # difference baseline − follow-up, before and after independent, inverse-variance fixed effect. REML with
+    # Hartung–Knapp and r = 0.2/0.5/0.8 are shown beside it as sensitivity analyses.
     "continuous_measure": "MC",
     "binary_measure": "OR",
     "proportion_measure": "PLO",
-    "estimator": "REML",
-    "ci_method": "knha",
-    "prepost_correlation": 0.5,
+    "estimator": "FE",
+    "ci_method": "z",
+    "prepost_correlation": 0,
+    "prepost_independent": True,
     "change_orientation": "baseline_minus_followup",
+    "primary_analysis_source": "Cui et al. 2022, as published: inverse-variance fixed effect, mean difference "
+    "baseline − follow-up, before and after treated as independent",
+    # Cui's rows are at 3, 6 and 12 months; later follow-up (Alip 2024's 3 and 5 years) gets its own rows.
+    "timepoint_windows": TIMEPOINT_WINDOWS,
 }
 
 SEED_PAPER = {

@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass, field
 
 from evidence.models import CellSource, Donor, PooledResult, Review, ReviewVersion, Route, VersionKind
+from evidence.plots import ForestLine, ForestSummary, forest_svg
 from evidence.selectors_public.published import public_study_ids
 from evidence.selectors_public.text import (
     certainty_reasons,
@@ -66,6 +67,8 @@ class RowView:
     subgroup_tests: list[str] = field(default_factory=list)
     no_plot: str = ""
     subgroups: list[RowView] = field(default_factory=list)
+    remainder: str = ""  # how the published remainder was derived, in words
+    model_sensitivity: str = ""  # the other model (REML with Hartung–Knapp beside fixed effect), labelled
 
     @property
     def effect_estimate(self) -> str:
@@ -108,9 +111,43 @@ def _study_rows(row: PooledResult, public_ids: set[int]) -> list[dict]:
             "effect": interval_text(*natural_scale_values((s.yi, s.ci_lb, s.ci_ub), ratio)),
             "weight": f"{s.weight:.1f}%",
             "derivation": s.derivation,
+            "role": s.role,
+            "source": s.source,
         }
         for s in row.study_results.all()
     ]
+
+
+def _remainder_text(row: PooledResult) -> str:
+    """The remainder's derivation, so a reader can redo it: W from the published CI, minus the extracted."""
+    d = row.remainder or {}
+    if not d:
+        return ""
+    published = d["published"]
+    extracted = "; ".join(f"{e['label']}: y = {number(e['yi'])}, v = {number(e['vi'])}" for e in d["extracted"])
+    return (
+        f"{d['label']}. Published row {number(published['estimate'])} "
+        f"({number(published['ci_lb'])} to {number(published['ci_ub'])}): SE = (upper − lower)/(2 × 1.96) = "
+        f"{number(d['published_se'], 4)}, W = 1/SE² = {number(d['published_weight'], 4)}"
+        f"{' on the log scale' if d.get('scale') == 'log' else ''}. Extracted studies it pooled: "
+        f"{extracted or 'none'} (Σw = {number(d['extracted_weight'], 4)}). Remainder weight W − Σw = "
+        f"{number(d['weight'], 4)}, effect (W·θ − Σwy)/(W − Σw) = {number(d['effect'], 4)}."
+    )
+
+
+def _model_sensitivity(row: PooledResult) -> str:
+    fit = (row.sensitivity or {}).get("model")
+    if not fit:
+        return ""
+    ratio = row.effect_measure == "ratio"
+    name = "Random effects (REML, Hartung–Knapp CI)" if fit["method"] == "REML" else "Fixed effect (Wald CI)"
+    effect = interval_text(*natural_scale_values((fit["estimate"], fit["ci_lb"], fit["ci_ub"]), ratio))
+    note = (
+        "; approximate: the published remainder enters as one aggregate input, not as its separate studies"
+        if fit.get("approximate")
+        else ""
+    )
+    return f"Sensitivity analysis, {name}: {effect}{note}."
 
 
 def _fits(entries: list[dict], label_key: str, ratio: bool) -> list[dict]:
@@ -131,6 +168,8 @@ def _no_plot(row: PooledResult, version: ReviewVersion) -> str:
         return ""
     if row.awaiting:
         return f"Published result carried forward; {row.awaiting}."
+    if version.kind == VersionKind.PUBLISHED_PAPER:
+        return ""  # drawn from the published estimate (published_forest)
     source = "the published review" if version.kind == VersionKind.PUBLISHED_PAPER else "an earlier version"
     studies = ", ".join(name.split(" (")[0] for name in row.contributing_studies) or "the studies it pooled"
     return f"Published result from {source}; awaiting extraction of study-level data from {studies}."
@@ -169,7 +208,7 @@ def row_view(row: PooledResult, version: ReviewVersion, *, public_ids: set[int] 
         certainty=row.get_certainty_display() or "not assessed",
         reasons=certainty_reasons(row.certainty_reasons),
         plain=plain_sentence(row),
-        figure=_svg(row.forest_svg, f"forest-{row.pk}"),
+        figure=_svg(row.forest_svg or published_forest(row, version), f"forest-{row.pk}"),
         cumulative_figure=_svg(row.cumulative_svg, f"cumulative-{row.pk}"),
         studies=_study_rows(row, public_ids),
         cumulative=_fits(sensitivity.get("cumulative", []), "added", ratio),
@@ -177,7 +216,35 @@ def row_view(row: PooledResult, version: ReviewVersion, *, public_ids: set[int] 
         r_sensitivity=_fits(sensitivity.get("r_sensitivity", []), "r", ratio),
         subgroup_tests=_subgroup_tests(row),
         no_plot=_no_plot(row, version),
+        remainder=_remainder_text(row),
+        model_sensitivity=_model_sensitivity(row),
     )
+
+
+def published_forest(row: PooledResult, version: ReviewVersion) -> str:
+    """Version 0's rows were imported, not pooled: their plot shows the published estimate as one aggregate row
+    (the studies it pooled, named) and its diamond."""
+    if version.kind != VersionKind.PUBLISHED_PAPER:
+        return ""
+    names = ", ".join(name.split(" (")[0] for name in row.contributing_studies) or "studies not named"
+    source = row_source_label(version)
+    line = ForestLine(f"{source}: published estimate — {names}", row.estimate, row.ci_lb, row.ci_ub, 100.0, "remainder")
+    ratio = row.effect_measure == "ratio"
+    return forest_svg(
+        [line],
+        ForestSummary(f"Published ({source})", row.estimate, row.ci_lb, row.ci_ub),
+        title=f"Forest plot: {row.outcome.name} at {months_text(row.timepoint_months)} (published synthesis)",
+        axis_label="Ratio" if ratio else f"{row.effect_measure} ({row.outcome.unit or 'points'})",
+        null_value=1.0 if ratio else 0.0,
+        log_scale=ratio,
+    )
+
+
+def row_source_label(version: ReviewVersion) -> str:
+    citation = version.source_citation
+    if citation is not None and citation.first_author and citation.publication_year:
+        return f"{citation.first_author} {citation.publication_year}"
+    return "Published synthesis"
 
 
 def version_rows(*, version: ReviewVersion, outcome_code: str | None = None) -> list[RowView]:

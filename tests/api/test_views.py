@@ -22,7 +22,7 @@ def test_it_lists_reviews_with_their_latest_published_version(api, computed, dja
 
     (review,) = body["results"]
     assert review["slug"] == "msc-ssc" and review["latest_version"] == 1
-    assert review["analysis_settings"]["estimator"] == "REML"
+    assert review["analysis_settings"]["estimator"] == "FE"  # the published review's primary analysis
     assert review["pooled_results_url"] == "http://testserver/api/v1/reviews/msc-ssc/pooled-results/"
 
 

@@ -69,13 +69,14 @@ def test_it_summarises_the_main_results_in_plain_language(client, seeded):
     assert "Diffusing capacity for carbon monoxide (DLCO) at 12 months: the published review reports" in body
 
 
-def test_it_attributes_version_zero_to_the_published_paper_and_says_why_there_is_no_forest_plot(client, seeded):
+def test_it_attributes_version_zero_to_the_published_paper_and_draws_its_rows_as_forest_plots(client, seeded):
     body = client.get(URL).content.decode()
     version = ReviewVersion.objects.get(review=seeded, number=0)
     assert version.attribution in body
-    assert "Published result from the published review; awaiting extraction of study-level data from " in body
-    assert "Keyszer 2011, Wang 2013, Zhang 2017" in body
-    assert "<svg" in body and 'aria-labelledby="prisma-all-t prisma-all-d"' in body  # PRISMA only
+    assert "Cui 2022: published estimate — Keyszer 2011, Wang 2013, Zhang 2017" in body
+    for row in version.pooled_results.all():
+        assert f'aria-labelledby="forest-{row.pk}-t forest-{row.pk}-d"' in body
+    assert 'aria-labelledby="prisma-all-t prisma-all-d"' in body
 
 
 def test_it_shows_the_status_banner_with_defaults_when_never_searched(client, seeded):

@@ -19,15 +19,18 @@ def test_it_reproduces_the_bone_marrow_subgroup_from_keyszers_reported_estimate(
     row = _row(version, "mrss", 6, "bone_marrow_msc")
     assert row.computed and row.k == 1
     assert (round(row.estimate, 2), round(row.ci_lb, 2), round(row.ci_ub, 2)) == (6.70, -0.22, 13.62)
-    assert "now recomputed from study-level data" in " ".join(version.change_summary)
+    assert not any("Bone-marrow" in line for line in version.change_summary)  # recomputed, but it did not move
 
 
-def test_rows_without_study_level_data_are_carried_with_what_they_await(seeded):
+def test_a_row_without_study_level_data_is_its_published_remainder(seeded):
     version = review_recompute(review=seeded, trigger="test").version
-    row = _row(version, "mrss", 12)
-    assert not row.computed and row.carried_from.version.number == 0
-    assert row.awaiting == "awaiting extraction of Wang 2013"
-    assert (row.estimate, row.ci_lb, row.ci_ub, row.k) == (6.49, 4.61, 8.37, 2)
+    row = _row(version, "mrss", 3)
+    assert row.computed and not row.awaiting
+    assert list(row.study_results.values_list("role", "study_label")) == [
+        ("remainder", "Cui 2022: studies without extracted data — Keyszer 2011, Wang 2013, Zhang 2017; derived "
+         "from the published estimate")
+    ]  # fmt: skip
+    assert (row.estimate, row.ci_lb, row.ci_ub, row.k, row.n_participants) == (4.11, 2.19, 6.02, 3, 22)
 
 
 def test_extracting_the_missing_study_recomputes_the_published_row(seeded):
@@ -35,22 +38,23 @@ def test_extracting_the_missing_study_recomputes_the_published_row(seeded):
     version = review_recompute(review=seeded, trigger="Wang 2013 extracted").version
     row = _row(version, "mrss", 12)
     assert row.computed and row.k == 2 and row.n_participants == 19
-    assert row.model == "REML" and row.ci_method == "knha"
+    assert row.model == "FE" and row.ci_method == "z"  # the published review's primary analysis
+    assert not row.study_results.filter(role="remainder").exists()  # every study it pooled has data now
     assert list(row.study_results.values_list("study_label", flat=True)) == ["Wang 2013", "Zhang 2017"]
     assert abs(sum(row.study_results.values_list("weight", flat=True)) - 100) < 1e-9
     assert row.forest_svg.startswith("<svg") and "Zhang 2017" in row.forest_svg and "<title" in row.forest_svg
     line = next(text for text in version.change_summary if text.startswith("mRSS at 12 months:"))
-    assert line.startswith("mRSS at 12 months: 6.49 (4.61 to 8.37), 2 studies → ")
+    assert line.startswith("mRSS at 12 months: 6.49 (4.61 to 8.37), 2 studies, 19 patients → ")
 
 
 def test_the_zhang_effect_uses_the_reviews_orientation_and_r(seeded):
     measurement_set(seeded, "Wang 2013", "mrss", 12, **WANG_MRSS_12M)
     row = _row(review_recompute(review=seeded, trigger="t").version, "mrss", 12)
     zhang = row.study_results.get(study_label="Zhang 2017")
-    # baseline − follow-up = 20.1 − 13.8; MC variance with r = 0.5 (metafor escalc "MC")
+    # baseline − follow-up = 20.1 − 13.8; before and after independent, as Cui 2022 (MC variance with r = 0)
     assert zhang.yi == pytest.approx(6.3)
-    assert zhang.vi == pytest.approx((3.1**2 + 10.2**2 - 2 * 0.5 * 3.1 * 10.2) / 14)
-    assert "r = 0.5 (review default)" in zhang.derivation
+    assert zhang.vi == pytest.approx((3.1**2 + 10.2**2) / 14)
+    assert "r = 0 (before and after treated as independent)" in zhang.derivation
 
 
 def test_unchanged_inputs_give_no_new_version(seeded):

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from evidence.models import RecomputeStatus, Review, ReviewVersion
 from evidence.services.recompute.analyses import pooled_rows
-from evidence.services.recompute.carry import merge_with_published, published_synthesis
+from evidence.services.recompute.carry import published_synthesis, synthesis_plan
 from evidence.services.recompute.effects import study_effects
 from evidence.services.recompute.inputs import recompute_inputs_load
 from evidence.services.recompute.runs import (
@@ -43,16 +43,17 @@ def review_recompute(*, review: Review, trigger: str) -> RecomputeOutcome:
     if latest is not None and latest.inputs_hash == inputs_hash:
         return RecomputeOutcome(latest, False, inputs_hash)
     effects, missing = study_effects(inputs)
-    computed, carried = merge_with_published(
-        pooled_rows(inputs, effects, missing), inputs, published_synthesis(review.id)
-    )
+    published = published_synthesis(review.id)
+    plan = synthesis_plan(inputs, effects, published)
     version = version_write(
         review=review,
         inputs=inputs,
         inputs_hash=inputs_hash,
         trigger=trigger,
-        computed=computed,
-        carried=carried,
+        computed=pooled_rows(inputs, effects, missing, plan),
+        carried=plan.carried(),
+        plan=plan,
+        published=published,
         safety=safety_rows(inputs),
         safety_table=safety_table(inputs),
     )

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
+from evidence.services.recompute.carry import SynthesisPlan
 from evidence.services.recompute.effects import StudyEffect, Unpoolable, arrays, pre_post_arrays
 from evidence.services.recompute.inputs import RecomputeInputs, StudyInput
 from pooling.diagnostics import cumulative, leave_one_out, subgroups
@@ -40,10 +42,20 @@ class PooledRow:
     unpoolable: list[Unpoolable] = field(default_factory=list)
     subgroup_test: dict = field(default_factory=dict)
     sensitivity: dict = field(default_factory=dict)
+    published: Any = None  # the published row this one updates (a PooledResult), if any
+    remainder: dict = field(default_factory=dict)  # its derivation, when the remainder is pooled
+    remainder_k: int = 0  # studies the remainder stands for
+    reproduces_published: bool = False  # nothing entered the row beyond the published row's own studies
+    note: str = ""  # a caveat shown with the row
 
     @property
     def key(self) -> tuple[str, str, str, str]:
         return (self.outcome_code, self.timepoint, self.subgroup_variable, self.subgroup_value)
+
+    @property
+    def k(self) -> int:
+        """Studies in the row: the remainder counts as the studies it stands for."""
+        return sum(1 for s in self.studies if s.study.study_id > 0) + self.remainder_k
 
     @property
     def n_participants(self) -> int | None:
@@ -51,31 +63,60 @@ class PooledRow:
         return None if any(n is None for n in ns) else sum(ns)
 
 
-def pooled_rows(inputs: RecomputeInputs, effects: dict, missing: dict) -> list[PooledRow]:
+def pooled_rows(inputs: RecomputeInputs, effects: dict, missing: dict, plan: SynthesisPlan | None = None) -> list:
+    """Every outcome and time point with data or a published row: extracted and new studies pooled with the
+    published remainder where the published synthesis has that row, from the studies alone where it has not."""
     by_id = {s.study_id: s for s in inputs.studies}
+    cells = plan.cells if plan else {}
+    by_id.update(plan.synthetic_inputs() if plan else {})
     settings = inputs.settings
     rows: list[PooledRow] = []
-    for (code, timepoint), group in sorted(effects.items()):
-        group, off_scale = _one_scale(group)
-        overall = _pool(code, timepoint, "", "", group, by_id, settings)
-        overall.unpoolable = list(missing.get((code, timepoint), [])) + off_scale
-        overall.sensitivity = _sensitivity(overall, inputs, settings)
-        rows.append(overall)
-        rows.extend(_subgroup_rows(overall, by_id, settings))
+    for code, timepoint in sorted(set(effects) | {key[:2] for key in cells}):
+        published = cells.get((code, timepoint, "", ""))
+        group, off_scale = _one_scale(effects.get((code, timepoint), []), published)
+        overall = _row_for(code, timepoint, "", "", group, cells, by_id, settings)
+        if overall:
+            overall.unpoolable = list(missing.get((code, timepoint), [])) + off_scale
+            overall.sensitivity = _sensitivity(overall, inputs, settings)
+            rows.append(overall)
+        rows.extend(_subgroup_rows(code, timepoint, group, overall, cells, by_id, settings))
     return rows
 
 
-def _one_scale(group: list[StudyEffect]) -> tuple[list[StudyEffect], list[Unpoolable]]:
-    """Raw differences and log ratios cannot share a pool: keep the scale most studies use."""
+def _one_scale(group: list[StudyEffect], published=None) -> tuple[list[StudyEffect], list[Unpoolable]]:
+    """Raw differences and log ratios cannot share a pool: keep the published row's scale, else the one most
+    studies use."""
+    if not group:
+        return [], []
     scales = [e.scale for e in group]
     main = max(set(scales), key=scales.count)
+    if published is not None:
+        main = "log" if published.row.effect_measure == "ratio" else "raw"
     kept = [e for e in group if e.scale == main]
     dropped = [
-        Unpoolable(e.study_id, f"reported on the {e.scale} scale, the others on the {main} scale")
+        Unpoolable(e.study_id, f"reported on the {e.scale} scale, the row is on the {main} scale")
         for e in group
         if e.scale != main
     ]
     return kept, dropped
+
+
+def _row_for(code, timepoint, variable, value, group, cells, by_id, settings) -> PooledRow | None:
+    """The studies of one row, with the published remainder when the published synthesis has the row."""
+    cell = cells.get((code, timepoint, variable, value))
+    if cell is not None and cell.reason:
+        return None  # carried as published, with its reason
+    members = list(group) + ([cell.aggregate] if cell is not None and cell.aggregate is not None else [])
+    if not members:
+        return None
+    row = _pool(code, timepoint, variable, value, members, by_id, settings)
+    if cell is not None:
+        row.published = cell.row
+        row.remainder = cell.derivation
+        row.remainder_k = cell.remainder_k
+        # Nothing but the published row's own studies (and its remainder): by construction the published row.
+        row.reproduces_published = cell.aggregate is not None and {e.study_id for e in group} <= cell.pooled_here
+    return row
 
 
 def _pool(code, timepoint, variable, value, group, by_id, settings) -> PooledRow:
@@ -91,30 +132,31 @@ def _pool(code, timepoint, variable, value, group, by_id, settings) -> PooledRow
     return PooledRow(code, timepoint, variable, value, group[0].scale, core, studies)
 
 
-def _subgroup_rows(overall: PooledRow, by_id: dict, settings: dict) -> list[PooledRow]:
-    if overall.core.k < 2:
-        return []
+def _subgroup_rows(code, timepoint, group, overall, cells, by_id, settings) -> list[PooledRow]:
+    """Subgroups of the studies themselves (the remainder has no single cell source); a subgroup the published
+    synthesis reported is pooled with its own remainder instead."""
     rows = []
-    effects = [row.effect for row in overall.studies]
-    yi, vi = arrays(effects)
-    for variable in SUBGROUP_VARIABLES:
-        labels = [getattr(by_id[e.study_id], variable) or "not reported" for e in effects]
+    yi, vi = arrays(group)
+    for variable in SUBGROUP_VARIABLES if len(group) >= 2 else ():
+        labels = [getattr(by_id[e.study_id], variable) or "not reported" for e in group]
         if len(set(labels)) < 2:
             continue
         test = subgroups(yi, vi, labels, method=settings["estimator"], test=settings["ci_method"])
-        overall.subgroup_test[variable] = {"q_between": test.q_between, "df": test.df, "pval": test.pval}
+        if overall is not None:
+            overall.subgroup_test[variable] = {"q_between": test.q_between, "df": test.df, "pval": test.pval}
         for value in dict.fromkeys(labels):
-            members = [e for e, label in zip(effects, labels) if label == value]
-            rows.append(_pool(overall.outcome_code, overall.timepoint, variable, value, members, by_id, settings))
+            if (code, timepoint, variable, value) not in cells:
+                members = [e for e, label in zip(group, labels) if label == value]
+                row = _pool(code, timepoint, variable, value, members, by_id, settings)
+                if overall is not None and overall.remainder:
+                    row.note = "extracted and new studies only: the published remainder has no single subgroup"
+                rows.append(row)
+    for _, _, variable, value in (key for key in cells if key[:2] == (code, timepoint) and key[2]):
+        members = [e for e in group if (getattr(by_id[e.study_id], variable) or "not reported") == value]
+        row = _row_for(code, timepoint, variable, value, members, cells, by_id, settings)
+        if row is not None:
+            rows.append(row)
     return rows
-
-
-def subgroup_row(overall: PooledRow, variable: str, value: str, by_id: dict, settings: dict) -> PooledRow | None:
-    """One subgroup pooled from the overall row's studies (also when it is the only subgroup present)."""
-    members = [s.effect for s in overall.studies if (getattr(s.study, variable) or "not reported") == value]
-    if not members:
-        return None
-    return _pool(overall.outcome_code, overall.timepoint, variable, value, members, by_id, settings)
 
 
 def _sensitivity(row: PooledRow, inputs: RecomputeInputs, settings: dict) -> dict:
@@ -142,7 +184,25 @@ def _sensitivity(row: PooledRow, inputs: RecomputeInputs, settings: dict) -> dic
     by_r = _r_sensitivity(row, inputs, settings)
     if by_r:
         result["r_sensitivity"] = by_r
+    result["model"] = _model_sensitivity(row, yi, vi, settings)
     return result
+
+
+def _model_sensitivity(row: PooledRow, yi, vi, settings: dict) -> dict:
+    """The other model beside the primary one: REML with Hartung–Knapp beside fixed effect, and vice versa.
+    A remainder is an aggregate of several studies: under random effects it is one input, an approximation."""
+    method, test = ("REML", "knha") if settings["estimator"] == "FE" else ("FE", "z")
+    fit = pool_arrays(yi, vi, method=method, test=test)
+    return {
+        "method": method,
+        "ci_method": test,
+        "estimate": fit.estimate,
+        "ci_lb": fit.ci_lb,
+        "ci_ub": fit.ci_ub,
+        "tau2": fit.tau2,
+        "i2": fit.i2 if fit.k > 1 else None,
+        "approximate": bool(row.remainder) and method != "FE",
+    }
 
 
 def _cumulative(row: PooledRow, yi, vi, method: str, test: str) -> list[dict]:
@@ -161,17 +221,20 @@ def _cumulative(row: PooledRow, yi, vi, method: str, test: str) -> list[dict]:
 
 
 def _r_sensitivity(row: PooledRow, inputs: RecomputeInputs, settings: dict) -> list[dict]:
-    """Re-pool with each imputed r; only studies that use the review's default r change."""
-    if not any("review default" in s.effect.derivation for s in row.studies):
+    """Re-pool with each r; only baseline/follow-up studies without their own r change (the remainder, change
+    scores and reported effects stay as they are)."""
+    pre_post, fixed = [], []
+    for s in row.studies:
+        m = inputs.measurement_by_key.get((s.study.study_id, row.outcome_code, row.timepoint))
+        moves = m is not None and m.data_format == "baseline_followup" and "(reported)" not in s.effect.derivation
+        (pre_post if moves else fixed).append(m if moves else s.effect)
+    if not pre_post:
         return []
-    group = [inputs.measurement_by_key[(s.study.study_id, row.outcome_code, row.timepoint)] for s in row.studies]
-    pre_post = [m for m in group if m.data_format == "baseline_followup"]
-    others_yi, others_vi = arrays(
-        [s.effect for s, m in zip(row.studies, group) if m.data_format != "baseline_followup"]
-    )
+    others_yi, others_vi = arrays(fixed)
     results = []
     for r in R_VALUES:
-        yi, vi = pre_post_arrays(pre_post, {**settings, "prepost_correlation": r})[:2]
+        varied = {**settings, "prepost_correlation": r, "prepost_independent": False}
+        yi, vi = pre_post_arrays(pre_post, varied)[:2]
         yi, vi = np.concatenate([yi, others_yi]), np.concatenate([vi, others_vi])
         fit = pool_arrays(yi, vi, method=settings["estimator"], test=settings["ci_method"])
         results.append(

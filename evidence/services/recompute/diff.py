@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from evidence.models import CellSource, Donor, PooledResult, ReviewVersion, Route
+from evidence.models import CellSource, Donor, PooledResult, ReviewVersion, Route, StudyResult, VersionKind
 
 SUBGROUP_LABELS = {**dict(CellSource.choices), **dict(Route.choices), **dict(Donor.choices)}
 
@@ -13,7 +13,8 @@ def _number(value: float) -> str:
 
 def result_text(row: PooledResult) -> str:
     studies = "study" if row.k == 1 else "studies"
-    return f"{_number(row.estimate)} ({_number(row.ci_lb)} to {_number(row.ci_ub)}), {row.k} {studies}"
+    patients = f", {row.n_participants} patients" if row.n_participants is not None else ""
+    return f"{_number(row.estimate)} ({_number(row.ci_lb)} to {_number(row.ci_ub)}), {row.k} {studies}{patients}"
 
 
 def row_title(row: PooledResult) -> str:
@@ -42,17 +43,102 @@ def _key(row: PooledResult) -> tuple:
     return (row.outcome.code, row.timepoint_months, row.subgroup_variable, row.subgroup_value)
 
 
+ANALYSIS_KEYS = (
+    "continuous_measure",
+    "change_orientation",
+    "estimator",
+    "ci_method",
+    "prepost_correlation",
+    "prepost_independent",
+)
+
+
+def analysis_text(settings: dict) -> str:
+    model = "fixed effect (inverse variance)" if settings["estimator"] == "FE" else settings["estimator"]
+    ci = "Hartung–Knapp CI" if settings["ci_method"] == "knha" else "Wald CI"
+    if settings.get("prepost_independent"):
+        r = "before and after independent"
+    else:
+        r = f"pre–post r = {settings['prepost_correlation']:g}"
+    orientation = (
+        "baseline − follow-up"
+        if settings["change_orientation"] == "baseline_minus_followup"
+        else ("follow-up − baseline")
+    )
+    return f"{settings['continuous_measure']} ({orientation}), {model}, {ci}, {r}"
+
+
+def _analysis_change(previous: ReviewVersion | None, current: ReviewVersion) -> str:
+    """An editor's change of the primary analysis leads the list: every row below moved because of it."""
+    if previous is None or previous.kind != VersionKind.COMPUTED:
+        return ""
+    before, after = previous.analysis_settings or {}, current.analysis_settings or {}
+    if not all(key in before for key in ANALYSIS_KEYS) or all(before[k] == after.get(k) for k in ANALYSIS_KEYS):
+        return ""
+    return f"Primary analysis changed: {analysis_text(before)} → {analysis_text(after)}."
+
+
+def _order(key: tuple, rows: dict) -> tuple:
+    row = rows[key]
+    return (key[2] != "", row.outcome.display_order, row.timepoint_months, key[2], key[3])
+
+
 def version_changes(previous: ReviewVersion | None, current: ReviewVersion) -> tuple[dict, list[str]]:
-    """The diff (studies and outcomes) and its summary lines, overall rows first."""
-    before_rows = {_key(r): r for r in previous.pooled_results.select_related("outcome")} if previous else {}
-    after_rows = {_key(r): r for r in current.pooled_results.select_related("outcome")}
-    outcomes, lines = [], []
-    for key in sorted(set(before_rows) | set(after_rows), key=lambda k: (k[2] != "", str(k))):
+    """The diff and its summary lines: a change of primary analysis first, then each headline (overall) row
+    that moved, then what new studies could not enter and why, then subgroup rows."""
+    before_rows = _rows(previous) if previous else {}
+    after_rows = _rows(current)
+    both = {**before_rows, **after_rows}
+    outcomes, headline, subgroup_lines = [], [], []
+    for key in sorted(set(before_rows) | set(after_rows), key=lambda k: _order(k, both)):
         entry, line = _outcome_change(before_rows.get(key), after_rows.get(key))
         if entry:
             outcomes.append(entry)
-            lines.append(line)
-    return {"studies": _study_changes(previous, current), "outcomes": outcomes}, lines
+            (subgroup_lines if key[2] else headline).append(line)
+    studies = _study_changes(previous, current)
+    analysis = _analysis_change(previous, current)
+    lines = [analysis] if analysis else []
+    lines += headline + _new_study_lines(current, studies["added"], after_rows) + subgroup_lines
+    return {"studies": studies, "outcomes": outcomes, "analysis_changed": bool(analysis)}, lines
+
+
+def _rows(version: ReviewVersion) -> dict:
+    return {_key(r): r for r in version.pooled_results.select_related("outcome")}
+
+
+def _new_study_lines(current: ReviewVersion, added: list[str], after_rows: dict) -> list[str]:
+    """For each study new against the published synthesis: the rows it opened (rows the published synthesis
+    did not have), and what it could not enter and why. Without a published synthesis every row is new."""
+    published = (
+        ReviewVersion.objects.filter(review_id=current.review_id, kind=VersionKind.PUBLISHED_PAPER)
+        .order_by("number")
+        .first()
+    )
+    if not added or published is None:
+        return []
+    published_keys = set(_rows(published))
+    opened = {key: row for key, row in after_rows.items() if not key[2] and key not in published_keys}
+    entered = StudyResult.objects.filter(
+        pooled_result_id__in=[row.pk for row in opened.values()], study_label__in=added
+    ).values_list("pooled_result_id", "study_label")
+    rows_of: dict[str, list] = {}
+    by_pk = {row.pk: row for row in opened.values()}
+    for pooled_id, label in entered:
+        rows_of.setdefault(label, []).append(by_pk[pooled_id])
+    in_any_row = set(
+        StudyResult.objects.filter(pooled_result__version=current, study_label__in=added).values_list(
+            "study_label", flat=True
+        )
+    )
+    lines = []
+    for label in added:
+        for row in sorted(rows_of.get(label, []), key=lambda r: (r.outcome.display_order, r.timepoint_months)):
+            lines.append(f"{label}: {row_title(row)} has no published row; new row created")
+        problems = [f"{label} could not enter a row: {text}" for text in current.input_problems if label in text]
+        if not problems and label not in in_any_row:
+            problems = [f"{label} could not enter a row: no outcome measurement with numbers was extracted"]
+        lines += problems
+    return lines
 
 
 def _outcome_change(before: PooledResult | None, after: PooledResult | None) -> tuple[dict | None, str]:
@@ -67,9 +153,7 @@ def _outcome_change(before: PooledResult | None, after: PooledResult | None) -> 
     }
     if before and after:
         if _shown(before) == _shown(after):
-            if before.computed == after.computed:
-                return None, ""
-            return entry, f"{row_title(after)}: {result_text(after)}, now recomputed from study-level data"
+            return None, ""  # recomputed or carried, the row a reader sees did not move
         entry["significance_changed"] = _significant(before) != _significant(after)
         entry["direction_changed"] = _direction(before) != _direction(after)
         line = f"{row_title(after)}: {result_text(before)} → {result_text(after)}"

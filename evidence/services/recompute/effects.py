@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -18,6 +18,7 @@ from pooling.effects import mean_change, smcr
 
 Z975 = 1.959963984540054
 RATIO_MEASURES = {"OR", "RR", "HR", "ratio"}
+NOT_EXTRACTED = "numbers not yet extracted"
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,19 @@ def study_effects(inputs: RecomputeInputs, settings: dict | None = None) -> tupl
         (effects if isinstance(result, StudyEffect) else missing)[group_key(m)].append(result)
     for key, group in pre_post.items():
         effects[key].extend(pre_post_effects(group, settings))
+    if settings.get("timepoint_windows"):
+        _name_reported_timepoints(inputs, effects)
     return dict(effects), dict(missing)
+
+
+def _name_reported_timepoints(inputs: RecomputeInputs, effects: dict) -> None:
+    """A measurement moved into a window says so on its study row."""
+    for (code, timepoint), group in effects.items():
+        for i, effect in enumerate(group):
+            reported = inputs.measurement_by_key[(effect.study_id, code, timepoint)].reported_months
+            if reported and reported != timepoint:
+                derivation = f"{effect.derivation}; reported at {reported} months"[:200]
+                group[i] = replace(effect, derivation=derivation)
 
 
 def _complete_pre_post(m: MeasurementInput) -> bool:
@@ -67,8 +80,13 @@ def pre_post_arrays(group: list[MeasurementInput], settings: dict) -> tuple[np.n
     whether each r was the study's own (for the derivation text)."""
     cols = dict(zip(MEASUREMENT_FIELDS, zip(*(m.values for m in group))))
     n = [f or b for f, b in zip(cols["followup_n"], cols["baseline_n"])]
-    own = [r is not None for r in cols["prepost_correlation"]]
-    r = [value if mine else settings["prepost_correlation"] for value, mine in zip(cols["prepost_correlation"], own)]
+    if settings.get("prepost_independent"):  # the published review's convention: r = 0 for every study
+        own, r = [False] * len(group), [0.0] * len(group)
+    else:
+        own = [r is not None for r in cols["prepost_correlation"]]
+        r = [
+            value if mine else settings["prepost_correlation"] for value, mine in zip(cols["prepost_correlation"], own)
+        ]
     args = (cols["baseline_mean"], cols["baseline_sd"], cols["followup_mean"])
     if settings["continuous_measure"] == "SMCR":
         es = smcr(*args, n, r)
@@ -88,10 +106,16 @@ def pre_post_effects(group: list[MeasurementInput], settings: dict) -> list[Stud
             float(yi[i]),
             float(vi[i]),
             "raw",
-            f"{how}, r = {r[i]:g} ({'reported' if own[i] else 'review default'}), n = {n[i]}",
+            f"{how}, r = {r[i]:g} ({_r_basis(own[i], settings)}), n = {n[i]}",
         )
         for i, m in enumerate(group)
     ]
+
+
+def _r_basis(own: bool, settings: dict) -> str:
+    if settings.get("prepost_independent"):
+        return "before and after treated as independent"
+    return "reported" if own else "review default"
 
 
 def measurement_effect(m: MeasurementInput, settings: dict) -> StudyEffect | Unpoolable:
@@ -104,7 +128,7 @@ def measurement_effect(m: MeasurementInput, settings: dict) -> StudyEffect | Unp
     if m.data_format == "effect_estimate":
         return _from_estimate(m.study_id, v, flip)
     reasons = {"median": "median/IQR not yet converted to mean/SD", "events": "event counts are not a change score"}
-    return Unpoolable(m.study_id, reasons.get(m.data_format, "numbers not yet extracted"))
+    return Unpoolable(m.study_id, reasons.get(m.data_format, NOT_EXTRACTED))
 
 
 def _from_baseline_followup(m: MeasurementInput, settings: dict) -> StudyEffect | Unpoolable:

@@ -20,8 +20,9 @@ from evidence.models import (
     Study,
     StudyStatus,
 )
+from evidence.services.recompute.windows import windowed
 
-CODE_VERSION = "recompute-2"  # bump when the computation changes, so unchanged data still re-pools
+CODE_VERSION = "recompute-3"  # bump when the computation changes, so unchanged data still re-pools
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class MeasurementInput:
     timepoint_months: str
     data_format: str
     values: tuple  # the numeric fields, in MEASUREMENT_FIELDS order
+    reported_months: str = ""  # the time point as reported, when a window moved it (windows.py)
 
 
 MEASUREMENT_FIELDS = (
@@ -97,6 +99,7 @@ class RecomputeInputs:
     outcomes: dict  # code -> OutcomeInfo
     adverse_events: tuple[AdverseEventInput, ...]
     grades: dict  # (code, timepoint str, subgroup variable, subgroup value) -> (certainty, reasons)
+    rejected: tuple = ()  # measurements outside the review's time-point windows, with the reason
 
     @cached_property
     def measurement_by_key(self) -> dict:
@@ -112,6 +115,7 @@ class RecomputeInputs:
             "measurements": [astuple_shallow(m) for m in self.measurements],
             "adverse_events": [astuple_shallow(a) for a in self.adverse_events],
             "grades": sorted([list(key), value[0], value[1]] for key, value in self.grades.items()),
+            "rejected": [astuple_shallow(r) for r in self.rejected],
         }
         blob = json.dumps(payload, sort_keys=True, default=str, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()
@@ -133,8 +137,9 @@ def recompute_inputs_load(*, review: Review) -> RecomputeInputs:
         .order_by("id")
         .values_list("study_id", "outcome__code", "timepoint_months", "data_format", *MEASUREMENT_FIELDS)
     )
-    measurements = tuple(
-        MeasurementInput(row[0], row[1], _months(row[2]), row[3], tuple(row[4:])) for row in rows.iterator(2000)
+    measurements, rejected = windowed(
+        tuple(MeasurementInput(row[0], row[1], _months(row[2]), row[3], tuple(row[4:])) for row in rows.iterator(2000)),
+        review.timepoint_windows,
     )
     events = AdverseEvent.objects.filter(study_id__in=included).order_by("id")
     return RecomputeInputs(
@@ -148,6 +153,7 @@ def recompute_inputs_load(*, review: Review) -> RecomputeInputs:
             for e in events
         ),
         grades=_grades(review),
+        rejected=rejected,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connection, transaction
@@ -14,15 +15,18 @@ from evidence.models import (
     ReviewVersion,
     SafetyResult,
     StudyResult,
+    StudyRole,
     VersionKind,
 )
 from evidence.plots import ForestLine, ForestSummary, forest_svg
 from evidence.services.prisma import prisma_snapshot
 from evidence.services.recompute.analyses import PooledRow, natural_scale
-from evidence.services.recompute.carry import CarriedRow
+from evidence.services.recompute.carry import CarriedRow, SynthesisPlan
 from evidence.services.recompute.diff import row_title, version_changes
 from evidence.services.recompute.inputs import CODE_VERSION, RecomputeInputs
+from evidence.services.recompute.problems import input_problems, published_narrative
 from evidence.services.recompute.safety import SafetyRow
+from evidence.services.recompute.trace import study_row_sources
 
 # A forest plot with more study lines than this is unreadable; it shows the pooled result and the page's table
 # (and the downloads) give every study.
@@ -40,6 +44,8 @@ def version_write(
     carried: list[CarriedRow],
     safety: list[SafetyRow],
     safety_table: list[dict],
+    plan: SynthesisPlan | None = None,
+    published: ReviewVersion | None = None,
 ) -> ReviewVersion:
     Review.objects.select_for_update().get(pk=review.pk)  # one writer per review: numbers never collide
     previous = review.versions.order_by("-number").first()
@@ -60,18 +66,29 @@ def version_write(
             for s in inputs.studies
         ],
         safety_table=safety_table,
+        narrative_findings=published_narrative(published, computed, plan.source if plan else ""),
+        input_problems=input_problems(inputs, computed, carried),
     )
     previous_rows = _rows_by_key(previous)
     outcomes = {o.code: o for o in Outcome.objects.filter(code__in={r.outcome_code for r in computed})}
+    context = RowContext(inputs, previous_rows, plan, study_row_sources(review=review) if computed or carried else {})
     for row in computed:
-        _computed_row_write(version, row, outcomes[row.outcome_code], inputs, previous_rows)
+        _computed_row_write(version, row, outcomes[row.outcome_code], context)
     for carried_row in carried:
-        _carried_row_write(version, carried_row)
+        _carried_row_write(version, carried_row, context)
     SafetyResult.objects.bulk_create(SafetyResult(version=version, **vars(row)) for row in safety)
     version.changes, version.change_summary = version_changes(previous, version)
     version.prisma = prisma_snapshot(version=version)  # kept out of the inputs hash: screening alone makes no version
     version.save(update_fields=["changes", "change_summary", "prisma"])
     return version
+
+
+@dataclass(frozen=True)
+class RowContext:
+    inputs: RecomputeInputs
+    previous_rows: dict
+    plan: SynthesisPlan | None
+    sources: dict  # (study id, outcome, time point) -> where its numbers come from
 
 
 def _rows_by_key(version: ReviewVersion | None) -> dict:
@@ -83,11 +100,13 @@ def _rows_by_key(version: ReviewVersion | None) -> dict:
     }
 
 
-def _computed_row_write(version, row: PooledRow, outcome: Outcome, inputs: RecomputeInputs, previous_rows) -> None:
+def _computed_row_write(version, row: PooledRow, outcome: Outcome, context: RowContext) -> None:
+    inputs = context.inputs
     core, log = row.core, row.scale == "log"
     nat = lambda value: natural_scale(row, value)  # noqa: E731
     months = Decimal(row.timepoint)
-    certainty, reasons, change = _certainty(inputs, row, previous_rows.get((row.outcome_code, months, *row.key[2:])))
+    previous = context.previous_rows.get((row.outcome_code, months, *row.key[2:]))
+    certainty, reasons, change = _certainty(inputs, row, previous)
     pooled = PooledResult(
         version=version,
         outcome=outcome,
@@ -95,7 +114,7 @@ def _computed_row_write(version, row: PooledRow, outcome: Outcome, inputs: Recom
         timepoint_label=f"{row.timepoint} months",
         subgroup_variable=row.subgroup_variable,
         subgroup_value=row.subgroup_value,
-        k=core.k,
+        k=row.k,
         n_participants=row.n_participants,
         effect_measure="ratio" if log else _measure(inputs.settings),
         orientation=inputs.settings["change_orientation"],
@@ -120,19 +139,66 @@ def _computed_row_write(version, row: PooledRow, outcome: Outcome, inputs: Recom
         computed=True,
         subgroup_test=row.subgroup_test,
         sensitivity=row.sensitivity,
+        remainder=row.remainder,
         contributing_studies=[s.study.label for s in row.studies],
-        notes="; ".join(f"{_label(inputs, u.study_id)}: {u.reason}" for u in row.unpoolable),
+        notes="; ".join(
+            [row.note] * bool(row.note) + [f"{_label(inputs, u.study_id)}: {u.reason}" for u in row.unpoolable]
+        ),
     )
+    if row.remainder and core.method != "FE":
+        pooled.notes = "; ".join(
+            filter(None, [pooled.notes, "the published remainder enters as one aggregate input: an approximation "
+                          "under random effects"])
+        )  # fmt: skip
+    if row.reproduces_published and core.method == "FE":  # exact by construction only under fixed effect
+        _as_published(pooled, row.published)
     # Plots are drawn before the single INSERT: a row is written once and never updated.
-    pooled.forest_svg = _forest(pooled, row, outcome)
+    pooled.forest_svg = _forest(pooled, row, outcome, context.plan, previous)
     if len(row.studies) > 1 and not row.subgroup_variable:
         pooled.cumulative_svg = _cumulative_forest(pooled, row, outcome)
     pooled.save(force_insert=True)
-    _study_results_insert(
-        (
-            pooled.id,
-            s.study.study_id,
-            s.study.label,
+    _study_results_insert(_study_result_values(pooled.id, row, context))
+
+
+def _as_published(pooled: PooledResult, published: PooledResult) -> None:
+    """Nothing entered the row beyond the published studies: the fixed-effect pool of the remainder and the
+    extracted studies is the published estimate by construction; show it as printed (the printed CI may be
+    asymmetric by rounding, which a recomputation from θ and SE cannot restore)."""
+    for name in ("estimate", "ci_lb", "ci_ub", "se", "p_value", "p_value_reported", "n_participants", "k"):
+        setattr(pooled, name, getattr(published, name))
+    pooled.pi_lb, pooled.pi_ub = pooled.ci_lb, pooled.ci_ub
+    pooled.source = published.source
+    pooled.notes = "; ".join(
+        filter(None, ["Nothing new in this row: the published estimate, as printed", pooled.notes])
+    )
+
+
+def study_role(study_id: int, plan: SynthesisPlan | None) -> str:
+    if study_id < 0:
+        return StudyRole.REMAINDER
+    if plan is not None and plan.cells and study_id not in plan.published_study_ids:
+        return StudyRole.NEW
+    return StudyRole.EXTRACTED
+
+
+def _reported(inputs: RecomputeInputs, study_id: int, row: PooledRow) -> str:
+    measurement = inputs.measurement_by_key.get((study_id, row.outcome_code, row.timepoint))
+    return measurement.reported_months if measurement and measurement.reported_months else row.timepoint
+
+
+def _study_result_values(pooled_id: int, row: PooledRow, context: RowContext):
+    for s in row.studies:
+        study_id = s.study.study_id
+        role = study_role(study_id, context.plan)
+        source = (
+            f"derived from the published estimate ({context.plan.source})"
+            if role == StudyRole.REMAINDER
+            else context.sources.get((study_id, row.outcome_code, _reported(context.inputs, study_id, row)), "")
+        )
+        yield (
+            pooled_id,
+            study_id if study_id > 0 else None,
+            s.study.label[:120],
             s.study.year,
             s.study.n,
             s.effect.yi,
@@ -140,10 +206,10 @@ def _computed_row_write(version, row: PooledRow, outcome: Outcome, inputs: Recom
             s.ci_lb,
             s.ci_ub,
             s.weight,
-            s.effect.derivation,
+            s.effect.derivation[:200],
+            role,
+            source,
         )
-        for s in row.studies
-    )
 
 
 STUDY_RESULT_COLUMNS = (
@@ -158,12 +224,17 @@ STUDY_RESULT_COLUMNS = (
     "ci_ub",
     "weight",
     "derivation",
+    "role",
+    "source",
 )
 
 
 def _study_results_insert(rows) -> None:
     """One executemany per pooled row: the ORM's bulk_create costs ~20× more per row, and a 1,000-study
     review writes tens of thousands of these (the model's CHECK constraints still apply in the database)."""
+    rows = list(rows)
+    if not rows:
+        return
     quote = connection.ops.quote_name
     columns = ", ".join(quote(name) for name in STUDY_RESULT_COLUMNS)
     marks = ", ".join(["%s"] * len(STUDY_RESULT_COLUMNS))
@@ -173,15 +244,36 @@ def _study_results_insert(rows) -> None:
         cursor.executemany(sql, list(rows))
 
 
-def _carried_row_write(version: ReviewVersion, carried: CarriedRow) -> None:
+def _carried_row_write(version: ReviewVersion, carried: CarriedRow, context: RowContext) -> None:
     source = carried.published
     fields = {
         f.name: getattr(source, f.name)
         for f in PooledResult._meta.concrete_fields
         if f.name not in {"id", "version", "carried_from", "awaiting", "computed"}
     }
-    PooledResult.objects.create(
+    row = PooledResult.objects.create(
         **fields, version=version, carried_from=source, awaiting=carried.awaiting, computed=False
+    )
+    # The studies with data here stay traceable (and in studies.csv), listed with weight 0: not pooled.
+    half = 1.959963984540054
+    code, timepoint = carried.key[:2]
+    _study_results_insert(
+        (
+            row.id,
+            study.study_id,
+            study.label[:120],
+            study.year,
+            study.n,
+            effect.yi,
+            effect.vi,
+            effect.yi - half * effect.vi**0.5,
+            effect.yi + half * effect.vi**0.5,
+            0.0,
+            f"{effect.derivation}; not pooled: {carried.awaiting}"[:200],
+            StudyRole.NOT_POOLED,
+            context.sources.get((study.study_id, code, timepoint), ""),
+        )
+        for study, effect in carried.not_pooled
     )
 
 
@@ -194,12 +286,22 @@ def _certainty(inputs: RecomputeInputs, row: PooledRow, previous) -> tuple[str, 
     return certainty, reasons, f"{before} → {certainty}" if before and certainty and before != certainty else ""
 
 
-def _forest(pooled: PooledResult, row: PooledRow, outcome: Outcome) -> str:
+def _forest(pooled: PooledResult, row: PooledRow, outcome: Outcome, plan, previous: PooledResult | None) -> str:
     nat = lambda value: natural_scale(row, value)  # noqa: E731
     if len(row.studies) > MAX_FOREST_LINES:
         lines = [ForestLine(f"{len(row.studies)} studies (see the table)", pooled.estimate, pooled.ci_lb, pooled.ci_ub)]
     else:
-        lines = [ForestLine(s.study.label, nat(s.effect.yi), nat(s.ci_lb), nat(s.ci_ub), s.weight) for s in row.studies]
+        lines = [
+            ForestLine(
+                s.study.label,
+                nat(s.effect.yi),
+                nat(s.ci_lb),
+                nat(s.ci_ub),
+                s.weight,
+                {"new": "new", "remainder": "remainder"}.get(study_role(s.study.study_id, plan), "study"),
+            )
+            for s in row.studies
+        ]
     summary = ForestSummary(
         f"Pooled ({pooled.model}, {pooled.ci_method})",
         pooled.estimate,
@@ -207,6 +309,8 @@ def _forest(pooled: PooledResult, row: PooledRow, outcome: Outcome) -> str:
         pooled.ci_ub,
         pooled.pi_lb if row.core.k > 2 else None,
         pooled.pi_ub if row.core.k > 2 else None,
+        previous.estimate if previous is not None else None,
+        f"Previous version: {_plain_number(previous.estimate)}" if previous is not None else "",
     )
     log = row.scale == "log"
     return forest_svg(
@@ -218,6 +322,10 @@ def _forest(pooled: PooledResult, row: PooledRow, outcome: Outcome) -> str:
         log_scale=log,
         favours=_favours(pooled, outcome),
     )
+
+
+def _plain_number(value: float) -> str:
+    return f"{value:.2f}".replace("-", "−")
 
 
 def _cumulative_forest(pooled: PooledResult, row: PooledRow, outcome: Outcome) -> str:
@@ -266,9 +374,20 @@ def _label(inputs: RecomputeInputs, study_id: int) -> str:
 
 def _methods_note(settings: dict) -> str:
     orientation = settings["change_orientation"].replace("_", " ")
+    if settings.get("prepost_independent"):
+        correlation = "before and after treated as independent (r = 0)"
+    else:
+        correlation = f"pre–post correlation r = {settings['prepost_correlation']:g} where a study reports none"
+    source = (
+        f" Primary analysis from: {settings['primary_analysis_source']}."
+        if settings.get("primary_analysis_source")
+        else ""
+    )
     return (
-        f"Computed from study-level data: {settings['continuous_measure']} ({orientation}), pre–post correlation "
-        f"r = {settings['prepost_correlation']:g} where a study reports none, {settings['estimator']} estimator "
-        f"of τ², {'Hartung–Knapp' if settings['ci_method'] == 'knha' else 'Wald (z)'} confidence intervals; "
-        f"adverse events as {settings['proportion_measure']} proportions."
+        f"Computed from study-level data: {settings['continuous_measure']} ({orientation}), {correlation}, "
+        f"{settings['estimator']} estimator of τ², {'Hartung–Knapp' if settings['ci_method'] == 'knha' else 'Wald (z)'} "
+        f"confidence intervals; adverse events as {settings['proportion_measure']} proportions.{source} Each row of "
+        "the published synthesis enters as its published remainder (the published estimate less the extracted "
+        "studies it pooled, by inverse variance) beside the extracted and new studies; sensitivity analyses: "
+        "the other model (REML with Hartung–Knapp, or fixed effect) and r = 0.2, 0.5, 0.8."
     )
