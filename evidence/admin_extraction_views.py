@@ -11,10 +11,12 @@ from evidence import selectors_screening as sel
 from evidence.admin_screening_forms import draft_forms, draft_payload
 from evidence.admin_screening_views import _context, _error_messages, _review
 from evidence.models import ExtractionDraft, ReviewCitation, Study
+from evidence.selectors_extraction import extraction_queue, reported_study
 from evidence.services.approval import study_approve, study_send_back
 from evidence.services.extraction import extraction_draft_save, extraction_reconcile
 from evidence.services.extraction_payload import payload_compare, payload_merge
 from evidence.services.search.flags import citation_overlaps, study_overlaps
+from evidence.services.seed_prefill import study_draft_prefill
 from evidence.services.study_overlap import study_link_as_report
 
 
@@ -41,7 +43,7 @@ def extraction_list(request: HttpRequest, review_id: int) -> HttpResponse:
             request,
             title="Data extraction",
             review=review,
-            queue=sel.extraction_queue(review=review),
+            queue=extraction_queue(review=review),
             mine=dict(mine),
             can_reconcile=sel.user_has_role(user=request.user, review=review, roles=sel.RECONCILE),
         ),
@@ -52,7 +54,9 @@ def extraction_draft(request: HttpRequest, review_id: int, review_citation_id: i
     review = _review(request, review_id, sel.EXTRACT)
     review_citation = _review_citation(review, review_citation_id)
     draft = ExtractionDraft.objects.filter(review_citation=review_citation, extractor=request.user).first()
-    forms = draft_forms(review, request.POST or None, payload=draft.payload if draft else None)
+    study = reported_study(review_citation=review_citation)
+    initial = draft.payload if draft else (study_draft_prefill(study=study) if study else None)
+    forms = draft_forms(review, request.POST or None, payload=initial)
     if request.method == "POST":
         payload = draft_payload(forms)
         if payload is None:

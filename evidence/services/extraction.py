@@ -21,8 +21,10 @@ from evidence.models import (
     ReviewCitation,
     Study,
     StudyReport,
+    StudyStatus,
     TriageStage,
 )
+from evidence.selectors_extraction import reported_study
 from evidence.selectors_screening import EXTRACT, RECONCILE
 from evidence.services.extraction_payload import NOS_MAX, payload_errors
 from evidence.services.screening import review_role_require
@@ -61,10 +63,11 @@ def extraction_draft_save(
     """Store one extractor's own draft; submitting validates it and hands it to reconciliation."""
     review_role_require(user=extractor, review=review_citation.review, roles=EXTRACT, action="extract data")
     locked = ReviewCitation.objects.select_for_update().get(pk=review_citation.pk)
-    if locked.stage != TriageStage.EXTRACTION:
+    study = reported_study(review_citation=locked)
+    if locked.stage != TriageStage.EXTRACTION and not (locked.stage == TriageStage.INCLUDED and study):
         raise ValidationError(f"This citation is not awaiting extraction (it is: {locked.get_stage_display()}).")
     draft, _ = ExtractionDraft.objects.get_or_create(review_citation=locked, extractor=extractor)
-    if draft.status == DraftStatus.RECONCILED:
+    if draft.status == DraftStatus.RECONCILED and not (study and study.status == StudyStatus.INCLUDED):
         raise ValidationError("Your draft has already been reconciled into the study; it can no longer change.")
     if submit:
         _clean_or_raise(payload_errors(payload=payload, review=review_citation.review))
@@ -85,8 +88,14 @@ def extraction_reconcile(*, review_citation: ReviewCitation, reconciler: Abstrac
     if len(drafts) < 2:
         raise ValidationError("Dual extraction: two extractors must submit their drafts before reconciliation.")
     _clean_or_raise(payload_errors(payload=payload, review=locked.review))
+    _included_study_require(locked, payload)
     previous = next((draft.study for draft in drafts if draft.study_id), None)  # sent back, now resubmitted
     study = _study_upsert(locked, payload.get("study") or {}, reconciler, previous=previous)
+    if study.status == StudyStatus.INCLUDED:
+        # An included (e.g. seeded) study's additions leave the analysis until an editor approves them; meanwhile
+        # the recompute carries the published rows it fed ("awaiting extraction of …").
+        study.status = StudyStatus.EXTRACTION
+        _saved(study, reconciler)
     _intervention_upsert(study, payload.get("intervention") or {}, reconciler)
     _measurements_upsert(study, payload.get("measurements") or [], reconciler)
     _adverse_events_upsert(study, payload.get("adverse_events") or [], reconciler)
@@ -96,6 +105,13 @@ def extraction_reconcile(*, review_citation: ReviewCitation, reconciler: Abstrac
         draft._history_user = reconciler
         draft.save(update_fields=["status", "study", "updated_at"])
     return study
+
+
+def _included_study_require(review_citation: ReviewCitation, payload: dict) -> None:
+    """A report of a study already in the review adds to that study, never to a new one."""
+    study = reported_study(review_citation=review_citation)
+    if study is not None and (payload.get("study") or {}).get("existing_study_id") != study.pk:
+        raise ValidationError({"study.existing_study_id": f"This citation reports {study.label}: choose that study."})
 
 
 def _saved(instance, user):
@@ -148,6 +164,8 @@ def _measurements_upsert(study: Study, rows: list[dict], user) -> None:
         for name in MEASUREMENT_FIELDS:
             if name in row:
                 setattr(measurement, name, row[name] if row[name] is not None else _blank(name))
+        if row.get("change_mean") is not None:
+            measurement.effect_orientation = "followup_minus_baseline"  # the form's printed convention
         measurement.origin = measurement.origin or EXTRACTION_ORIGIN
         _convert_median(measurement)
         _saved(measurement, user)
@@ -183,7 +201,8 @@ def _convert_median(measurement: OutcomeMeasurement) -> None:
 
 def _adverse_events_upsert(study: Study, rows: list[dict], user) -> None:
     for row in rows:
-        event = AdverseEvent.objects.filter(study=study, term=row["term"], origin=EXTRACTION_ORIGIN).first()
+        # The same term from the seed or an earlier extraction is updated, not counted a second time.
+        event = AdverseEvent.objects.filter(study=study, term=row["term"]).order_by("id").first()
         event = event or AdverseEvent(study=study, term=row["term"], origin=EXTRACTION_ORIGIN)
         for name in ("category", "serious", "patients_with_event", "patients_at_risk"):
             if name in row:
