@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from evidence import selectors_screening as sel
-from evidence.admin_screening_forms import draft_forms, draft_payload
+from evidence.admin_extraction_forms import draft_forms, draft_payload
 from evidence.admin_screening_views import _context, _error_messages, _review
 from evidence.models import ExtractionDraft, ReviewCitation, Study
 from evidence.selectors_extraction import extraction_queue, reported_study

@@ -159,7 +159,8 @@ class AdverseEvent(models.Model):
     class Meta:
         ordering = ["study", "term"]
         constraints = [
-            models.UniqueConstraint(fields=["study", "term", "origin"], name="adverse_event_unique"),
+            # Per arm: a controlled study reports the same event in each of its arms.
+            models.UniqueConstraint(fields=["study", "study_arm", "term", "origin"], name="adverse_event_unique"),
             models.CheckConstraint(condition=_positive("patients_at_risk"), name="adverse_event_at_risk_positive"),
             models.CheckConstraint(
                 condition=Q(patients_with_event__isnull=True)

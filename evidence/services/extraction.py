@@ -20,12 +20,14 @@ from evidence.models import (
     QualityInstrument,
     ReviewCitation,
     Study,
+    StudyArm,
     StudyReport,
     StudyStatus,
     TriageStage,
 )
 from evidence.selectors_extraction import reported_study
 from evidence.selectors_screening import EXTRACT, RECONCILE
+from evidence.services.extraction_arms_write import arms_upsert, measurement_spread_convert
 from evidence.services.extraction_payload import NOS_MAX, payload_errors
 from evidence.services.screening import review_role_require
 
@@ -33,7 +35,7 @@ EXTRACTION_ORIGIN = "dual extraction"
 MEASUREMENT_FIELDS = [
     field.name
     for field in OutcomeMeasurement._meta.get_fields()
-    if field.concrete and field.name not in {"id", "study", "outcome", "timepoint_months", "arm"}
+    if field.concrete and field.name not in {"id", "study", "outcome", "timepoint_months", "arm", "study_arm"}
 ]
 
 
@@ -96,9 +98,10 @@ def extraction_reconcile(*, review_citation: ReviewCitation, reconciler: Abstrac
         # the recompute carries the published rows it fed ("awaiting extraction of …").
         study.status = StudyStatus.EXTRACTION
         _saved(study, reconciler)
+    arms = arms_upsert(study=study, payload=payload, user=reconciler)
     _intervention_upsert(study, payload.get("intervention") or {}, reconciler)
-    _measurements_upsert(study, payload.get("measurements") or [], reconciler)
-    _adverse_events_upsert(study, payload.get("adverse_events") or [], reconciler)
+    _measurements_upsert(study, payload.get("measurements") or [], arms, reconciler)
+    _adverse_events_upsert(study, payload.get("adverse_events") or [], arms, reconciler)
     _quality_upsert(study, payload.get("quality") or {}, reconciler)
     for draft in drafts:
         draft.status, draft.study = DraftStatus.RECONCILED, study
@@ -121,18 +124,33 @@ def _saved(instance, user):
     return instance
 
 
-STUDY_FIELDS = ("label", "first_author", "year", "design", "country", "enrolment_n", "followup_months")
+STUDY_FIELDS = (
+    "label",
+    "first_author",
+    "year",
+    "design",
+    "country",
+    "enrolment_n",
+    "followup_months",
+    "centre",
+    "recruitment_start_year",
+    "recruitment_end_year",
+    "contrast_basis",
+)
+TEXT_FIELDS = {"label", "first_author", "design", "country", "centre", "contrast_basis"}
 
 
 def _study_upsert(review_citation: ReviewCitation, fields: dict, user, *, previous: Study | None) -> Study:
     if fields.get("existing_study_id"):
         study = Study.objects.select_for_update().get(pk=fields["existing_study_id"], review=review_citation.review)
+        if fields.get("contrast_basis"):
+            study.contrast_basis = fields["contrast_basis"]
+            _saved(study, user)
     else:
         study = previous or Study(review=review_citation.review)
         for name in STUDY_FIELDS:
             if name in fields:
-                text = name in {"label", "first_author", "design", "country"}
-                setattr(study, name, "" if fields[name] is None and text else fields[name])
+                setattr(study, name, "" if fields[name] is None and name in TEXT_FIELDS else fields[name])
         _saved(study, user)
     if not StudyReport.objects.filter(study=study, citation=review_citation.citation).exists():
         is_main = not study.reports.filter(is_main_report=True).exists()
@@ -151,19 +169,22 @@ def _intervention_upsert(study: Study, fields: dict, user) -> None:
     _saved(intervention, user)
 
 
-def _measurements_upsert(study: Study, rows: list[dict], user) -> None:
+def _measurements_upsert(study: Study, rows: list[dict], arms: dict[str, StudyArm], user) -> None:
     outcomes = {outcome.code: outcome for outcome in Outcome.objects.all()}
     for row in rows:
+        arm = arms[row.get("arm") or next(iter(arms))]
         key = dict(
             study=study,
             outcome=outcomes[row["outcome"]],
             timepoint_months=Decimal(str(row["timepoint_months"])),
-            arm=row.get("arm") or "MSC",
+            arm=arm.label,
         )
         measurement = OutcomeMeasurement.objects.filter(**key).first() or OutcomeMeasurement(**key)
+        measurement.study_arm = arm
         for name in MEASUREMENT_FIELDS:
             if name in row:
                 setattr(measurement, name, row[name] if row[name] is not None else _blank(name))
+        measurement_spread_convert(measurement, row, arm)
         if row.get("change_mean") is not None:
             measurement.effect_orientation = "followup_minus_baseline"  # the form's printed convention
         measurement.origin = measurement.origin or EXTRACTION_ORIGIN
@@ -199,11 +220,12 @@ def _convert_median(measurement: OutcomeMeasurement) -> None:
     measurement.conversion_method = method
 
 
-def _adverse_events_upsert(study: Study, rows: list[dict], user) -> None:
+def _adverse_events_upsert(study: Study, rows: list[dict], arms: dict[str, StudyArm], user) -> None:
     for row in rows:
-        # The same term from the seed or an earlier extraction is updated, not counted a second time.
-        event = AdverseEvent.objects.filter(study=study, term=row["term"]).order_by("id").first()
-        event = event or AdverseEvent(study=study, term=row["term"], origin=EXTRACTION_ORIGIN)
+        arm = arms[row.get("arm") or next(iter(arms))]
+        # The same term in the same arm, from the seed or an earlier extraction, is updated, not counted twice.
+        event = AdverseEvent.objects.filter(study=study, study_arm=arm, term=row["term"]).order_by("id").first()
+        event = event or AdverseEvent(study=study, study_arm=arm, term=row["term"], origin=EXTRACTION_ORIGIN)
         for name in ("category", "serious", "patients_with_event", "patients_at_risk"):
             if name in row:
                 setattr(event, name, row[name] if row[name] is not None or name != "category" else "")
