@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from evidence.models import RecomputeStatus, Review, ReviewVersion
 from evidence.services.recompute.analyses import pooled_rows
 from evidence.services.recompute.carry import merge_with_published, published_synthesis
+from evidence.services.recompute.contrasts import controlled_rows
 from evidence.services.recompute.effects import study_effects
 from evidence.services.recompute.inputs import recompute_inputs_load
 from evidence.services.recompute.runs import (
@@ -44,7 +45,7 @@ def review_recompute(*, review: Review, trigger: str) -> RecomputeOutcome:
         return RecomputeOutcome(latest, False, inputs_hash)
     effects, missing = study_effects(inputs)
     computed, carried = merge_with_published(
-        pooled_rows(inputs, effects, missing), inputs, published_synthesis(review.id)
+        pooled_rows(inputs, effects, missing) + controlled_rows(inputs), inputs, published_synthesis(review.id)
     )
     version = version_write(
         review=review,

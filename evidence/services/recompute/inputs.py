@@ -97,6 +97,7 @@ class RecomputeInputs:
     outcomes: dict  # code -> OutcomeInfo
     adverse_events: tuple[AdverseEventInput, ...]
     grades: dict  # (code, timepoint str, subgroup variable, subgroup value) -> (certainty, reasons)
+    arm_measurements: tuple = ()  # controlled studies' per-arm data, for between-arm contrasts (contrasts.py)
 
     @cached_property
     def measurement_by_key(self) -> dict:
@@ -112,6 +113,7 @@ class RecomputeInputs:
             "measurements": [astuple_shallow(m) for m in self.measurements],
             "adverse_events": [astuple_shallow(a) for a in self.adverse_events],
             "grades": sorted([list(key), value[0], value[1]] for key, value in self.grades.items()),
+            "arm_measurements": [astuple_shallow(a) for a in self.arm_measurements],
         }
         blob = json.dumps(payload, sort_keys=True, default=str, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()
@@ -122,6 +124,8 @@ def astuple_shallow(record) -> tuple:
 
 
 def recompute_inputs_load(*, review: Review) -> RecomputeInputs:
+    from evidence.services.recompute.contrasts import arm_measurements_load  # contrasts imports this module
+
     studies = Study.objects.filter(review=review, status=StudyStatus.INCLUDED).prefetch_related(
         "interventions", "reports__citation"
     )
@@ -130,13 +134,14 @@ def recompute_inputs_load(*, review: Review) -> RecomputeInputs:
     # values_list, not model instances: a large review has tens of thousands of measurements.
     rows = (
         OutcomeMeasurement.objects.filter(study__review=review, study__status=StudyStatus.INCLUDED)
+        .exclude(study_arm__role="comparator")  # before–after evidence: intervention arms only
         .order_by("id")
         .values_list("study_id", "outcome__code", "timepoint_months", "data_format", *MEASUREMENT_FIELDS)
     )
     measurements = tuple(
         MeasurementInput(row[0], row[1], _months(row[2]), row[3], tuple(row[4:])) for row in rows.iterator(2000)
     )
-    events = AdverseEvent.objects.filter(study_id__in=included).order_by("id")
+    events = AdverseEvent.objects.filter(study_id__in=included).exclude(study_arm__role="comparator").order_by("id")
     return RecomputeInputs(
         review_id=review.id,
         settings=review.analysis_settings(),
@@ -148,6 +153,7 @@ def recompute_inputs_load(*, review: Review) -> RecomputeInputs:
             for e in events
         ),
         grades=_grades(review),
+        arm_measurements=arm_measurements_load(review=review),
     )
 
 
