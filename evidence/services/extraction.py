@@ -99,7 +99,7 @@ def extraction_reconcile(*, review_citation: ReviewCitation, reconciler: Abstrac
         study.status = StudyStatus.EXTRACTION
         _saved(study, reconciler)
     arms = arms_upsert(study=study, payload=payload, user=reconciler)
-    _intervention_upsert(study, payload.get("intervention") or {}, reconciler)
+    _intervention_upsert(study, {"arm": next(iter(arms)), **(payload.get("intervention") or {})}, reconciler)
     _measurements_upsert(study, payload.get("measurements") or [], arms, reconciler)
     _adverse_events_upsert(study, payload.get("adverse_events") or [], arms, reconciler)
     _quality_upsert(study, payload.get("quality") or {}, reconciler)

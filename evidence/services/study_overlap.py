@@ -33,7 +33,7 @@ from evidence.services.search.flags import study_overlaps
 def overlap_resolution_require(*, study: Study, distinct_cohort_reason: str) -> str:
     """The reason to store for approving ``study`` as a cohort of its own; refuses a flagged study without one."""
     overlaps = study_overlaps(study=study)
-    reason = (distinct_cohort_reason or "").strip()
+    reason = (distinct_cohort_reason or "").strip() or study.distinct_cohort_reason  # judged at an earlier approval
     if overlaps and not reason:
         raise ValidationError(
             {
