@@ -2,6 +2,7 @@
 (each save offers empty arm rows), a bad arm is refused with its field named, and nothing is half-saved."""
 
 import pytest
+from django.db import connections
 from django.test import Client
 from django.urls import reverse
 
@@ -67,6 +68,9 @@ def test_an_extractor_enters_three_arms_and_a_bad_arm_is_named(arranged, live_se
         page.click('button[name="submit"]')
         assert "Draft submitted" in page.locator(".messagelist").inner_text()
         browser.close()
+        # The ORM call above ran in sync_playwright's context, on a connection of its own: closed here, or it
+        # would outlive the test database and keep PostgreSQL from dropping it.
+        connections.close_all()
     draft = ExtractionDraft.objects.get(review_citation=entry)
     assert draft.status == "submitted"
     assert [(arm["label"], arm["n_randomized"]) for arm in draft.payload["arms"]] == [
