@@ -65,9 +65,11 @@ AdverseEventFormSet = forms.formset_factory(ArmAdverseEventRowForm, extra=2)
 def draft_forms(review: Review, data=None, payload: dict | None = None) -> dict:
     """The draft page's forms, bound to POST data or filled from a stored (or pre-filled) payload."""
     payload = payload or {}
+    # A post without the arms' management form (a single-arm study entered by an older page or script) has none.
+    arms_data = data if data is None or "arm-TOTAL_FORMS" in data else None
     return {
         "study": StudyWithCohortForm(data, prefix="study", review=review, initial=payload.get("study")),
-        "arms": ArmFormSet(data, prefix="arm", initial=payload.get("arms")),
+        "arms": ArmFormSet(arms_data, prefix="arm", initial=payload.get("arms")),
         "intervention": InterventionPartForm(data, prefix="intervention", initial=payload.get("intervention")),
         "quality": QualityPartForm(data, prefix="quality", initial=payload.get("quality")),
         "measurements": MeasurementFormSet(data, prefix="m", initial=payload.get("measurements")),
@@ -81,9 +83,10 @@ def _rows(formset, key: str) -> list[dict]:
 
 def draft_payload(forms_by_part: dict) -> dict | None:
     """The payload from valid forms (empty rows dropped), or None when a form has a type error."""
-    if not all(form.is_valid() for form in forms_by_part.values()):
+    if not all(form.is_valid() for part, form in forms_by_part.items() if part != "arms" or form.is_bound):
         return None
-    arms = [_drop_blank(row) for row in forms_by_part["arms"].cleaned_data if _drop_blank(row)]
+    arms_form = forms_by_part["arms"]
+    arms = [_drop_blank(row) for row in arms_form.cleaned_data if _drop_blank(row)] if arms_form.is_bound else []
     return {
         "study": _drop_blank(forms_by_part["study"].cleaned_data),
         "arms": arms,

@@ -112,6 +112,8 @@ def extraction_reconcile(*, review_citation: ReviewCitation, reconciler: Abstrac
 
 def _included_study_require(review_citation: ReviewCitation, payload: dict) -> None:
     """A report of a study already in the review adds to that study, never to a new one."""
+    if review_citation.stage != TriageStage.INCLUDED:
+        return  # a report under extraction (or sent back) writes to its own new study
     study = reported_study(review_citation=review_citation)
     if study is not None and (payload.get("study") or {}).get("existing_study_id") != study.pk:
         raise ValidationError({"study.existing_study_id": f"This citation reports {study.label}: choose that study."})
