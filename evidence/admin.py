@@ -19,6 +19,7 @@ from evidence.models import (
     ReviewVersion,
     SearchRun,
     Study,
+    StudyArm,
     StudyReport,
 )
 
@@ -90,6 +91,12 @@ class StudyReportInline(admin.TabularInline):
         return report.citation.title or "(not found)"
 
 
+class StudyArmInline(admin.TabularInline):
+    model = StudyArm
+    extra = 0
+    fields = ["label", "role", "description", "n_randomized", "n_analysed"]
+
+
 class InterventionInline(admin.StackedInline):
     model = Intervention
     extra = 0
@@ -104,7 +111,7 @@ class OutcomeMeasurementInline(admin.StackedInline):
 class AdverseEventInline(admin.TabularInline):
     model = AdverseEvent
     extra = 0
-    fields = ["term", "category", "serious", "patients_with_event", "patients_at_risk", "origin"]
+    fields = ["term", "study_arm", "category", "serious", "patients_with_event", "patients_at_risk", "origin"]
 
 
 class QualityAssessmentInline(admin.TabularInline):
@@ -121,6 +128,7 @@ class StudyAdmin(ReviewScopedAdminMixin, SimpleHistoryAdmin):
     search_fields = ["label", "first_author", "country", "reports__citation__pmid"]
     inlines = [
         StudyReportInline,
+        StudyArmInline,
         InterventionInline,
         OutcomeMeasurementInline,
         AdverseEventInline,

@@ -85,11 +85,12 @@ def _measurements_move(study: Study, existing: Study, arms: dict[int, StudyArm],
 
 def _adverse_events_move(study: Study, existing: Study, arms: dict[int, StudyArm], user) -> None:
     for event in AdverseEvent.objects.filter(study=study):
-        clash = AdverseEvent.objects.filter(study=existing, term=event.term, origin=event.origin).first()
-        if clash is not None:
-            clash._history_user = user
-            clash.delete()
-        event.study, event.study_arm = existing, arms.get(event.study_arm_id)
+        arm = arms.get(event.study_arm_id)
+        clash = AdverseEvent.objects.filter(study=existing, study_arm=arm, term=event.term, origin=event.origin)
+        for superseded in clash:
+            superseded._history_user = user
+            superseded.delete()
+        event.study, event.study_arm = existing, arm
         _saved(event, user)
 
 
