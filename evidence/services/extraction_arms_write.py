@@ -55,7 +55,7 @@ def measurement_spread_convert(measurement: OutcomeMeasurement, row: dict, arm: 
     (SD = √n·(upper − lower)/(2·t₀.₉₇₅,ₙ₋₁); Cochrane Handbook §6.5.2.2)."""
     methods = []
     for slot in SLOTS:
-        if row.get(f"{slot}_mean") is None:
+        if row.get(f"{slot}_mean") is None and not (row.get("median_of") == slot and row.get("median") is not None):
             continue
         n = getattr(measurement, f"{slot}_n")
         if n is None and arm.n is not None:

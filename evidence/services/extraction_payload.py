@@ -109,15 +109,19 @@ def _measurement_errors(row: dict, outcomes: dict[str, Outcome], enrolment: int 
 def _plausibility_errors(row: dict, outcome: Outcome) -> list[str]:
     low, high = outcome.plausible_min, outcome.plausible_max
     errors = []
-    for name in LEVEL_FIELDS:
+    # A median of change is a change, not a level on the scale: it is held to the scale's width below.
+    levels = LEVEL_FIELDS[:2] if row.get("median_of") == "change" else LEVEL_FIELDS
+    for name in levels:
         value = row.get(name)
         if value is None:
             continue
         if (low is not None and value < low) or (high is not None and value > high):
             errors.append(f"{name} {value} is outside {outcome.code}'s plausible range {low}–{high}.")
     bounded = low is not None and high is not None
-    if bounded and row.get("change_mean") is not None and abs(row["change_mean"]) > high - low:
-        errors.append(f"change {row['change_mean']} is larger than {outcome.code}'s whole scale.")
+    changes = [row.get("change_mean")] + ([row.get(n) for n in LEVEL_FIELDS[2:]] if levels != LEVEL_FIELDS else [])
+    for value in changes:
+        if bounded and value is not None and abs(value) > high - low:
+            errors.append(f"change {value} is larger than {outcome.code}'s whole scale.")
     return errors
 
 

@@ -268,3 +268,23 @@ def test_the_draft_page_names_the_bad_field_and_keeps_nothing(review, team, clie
     assert "arms[placebo].n_randomized: give the number randomized" in page
     assert "measurement 2: arm: name the arm it belongs to" in page
     assert not ExtractionDraft.objects.filter(review_citation=entry, status="submitted").exists()
+
+
+def test_a_median_in_an_arm_takes_the_arms_n_for_its_conversion(review, team):
+    chfs()
+    payload = khanna()
+    payload["measurements"][1] = {
+        "outcome": "chfs",
+        "timepoint_months": 12,
+        "arm": "placebo",
+        "data_format": "median",
+        "median_of": "change",
+        "median": -8.0,
+        "q1": -15.0,
+        "q3": -2.0,
+    }
+
+    study = reconcile(review, team, payload)
+
+    placebo = OutcomeMeasurement.objects.get(study=study, arm="placebo")
+    assert placebo.change_n == 40 and placebo.change_mean is not None and "Wan 2014" in placebo.conversion_method
