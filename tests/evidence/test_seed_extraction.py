@@ -109,3 +109,12 @@ def test_a_seeded_studys_prefilled_draft_reconciles_and_approves_into_a_new_vers
     assert kept.baseline_mean == 20.1 and kept.study_arm.label == "MSC"
     after = review_recompute(review=seeded, trigger="approved").version
     assert after.number == before.number + 1 and after.n_studies == before.n_studies
+
+
+def test_the_extraction_list_offers_the_seeded_studies(seeded, team, client):
+    client.force_login(team["ext1"])
+
+    page = client.get(reverse("admin:extraction_list", args=[seeded.pk])).content.decode()
+
+    assert "No citation awaits extraction" not in page
+    assert page.count("already included") == 9
