@@ -182,6 +182,7 @@ def screening_adjudicate(request: HttpRequest, review_id: int, stage: str, revie
             citation=review_citation.citation,
             decisions=sel.conflict_decisions(review_citation=review_citation, stage=stage),
             form=form,
+            overlaps=citation_overlaps(review=review, citation=review_citation.citation),
         ),
     )
 

@@ -171,3 +171,15 @@ def test_same_centre_and_overlapping_recruitment_is_a_weaker_flag(seeded, team):
 
     assert overlap.strength == "weak" and overlap.study_label == "Zhang 2017"
     assert "same centre (Nanjing Drum Tower Hospital), recruitment 2011–2017 overlapping 2009–2012" in overlap.reason
+
+
+def test_the_adjudication_page_shows_the_overlap(seeded, team, client):
+    entry = alip_at_extraction(seeded)
+    entry.stage = TriageStage.FULL_TEXT
+    entry.save()
+    senior = team["senior"]
+    client.force_login(senior)
+
+    page = client.get(reverse("admin:screening_adjudicate", args=[seeded.pk, "full_text", entry.pk]))
+
+    assert page.status_code == 200 and ZHANG_REASON in page.content.decode()
