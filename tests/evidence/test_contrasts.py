@@ -93,3 +93,24 @@ def test_the_review_page_shows_the_controlled_comparison_as_its_own_row(review, 
     assert "Controlled comparison: MSC arm vs comparator arm" in page
     assert "Subgroup: Controlled comparison" not in page  # never shown as a subgroup of the before–after row
     assert "never pooled with them" in page
+
+
+def test_two_intervention_arms_enter_the_before_after_pool_once_as_one_group(review, team):
+    chfs()
+    payload = khanna()
+    payload["study"]["enrolment_n"] = 130
+    payload["arms"].append({"label": "ADRC low dose", "role": "intervention", "n_randomized": 42})
+    low = {**payload["measurements"][0], "arm": "ADRC low dose", "change_mean": -9.0, "change_sd": 11.0}
+    payload["measurements"].append(low)
+    study = reconcile(review, team, payload)
+    study_approve(study=study, editor=team["editor"])
+
+    version = review_recompute(review=review, trigger="test").version
+
+    before_after = PooledResult.objects.get(version=version, outcome__code="chfs", subgroup_variable="")
+    assert (before_after.k, version.n_patients) == (1, 130)
+    mean = (48 * -11.0 + 42 * -9.0) / 90  # Cochrane Handbook Table 6.5.a
+    sd = math.sqrt((47 * 12.5**2 + 41 * 11.0**2 + 48 * 42 / 90 * (-11.0 - -9.0) ** 2) / 89)
+    sign = -1 if review.change_orientation == "baseline_minus_followup" else 1
+    assert before_after.estimate == pytest.approx(sign * mean)
+    assert before_after.se == pytest.approx(sd / math.sqrt(90))

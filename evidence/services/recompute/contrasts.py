@@ -198,3 +198,45 @@ def controlled_rows(inputs) -> list[PooledRow]:
         row.unpoolable = list(missing.get((code, timepoint), [])) + off_scale
         rows.append(row)
     return rows
+
+
+# --- Several intervention arms (e.g. two doses) enter the before–after synthesis as one group ----------------
+
+
+def _combined(groups: list[tuple[float, float, int]]) -> tuple[float, float, int]:
+    """Mean, SD and n of groups merged into one (Cochrane Handbook §6.5.2.10, Table 6.5.a), pairwise."""
+    mean, sd, n = groups[0]
+    for m2, s2, n2 in groups[1:]:
+        total = n + n2
+        pooled_var = ((n - 1) * sd**2 + (n2 - 1) * s2**2 + n * n2 / total * (mean - m2) ** 2) / (total - 1)
+        mean, sd, n = (n * mean + n2 * m2) / total, math.sqrt(pooled_var), total
+    return mean, sd, n
+
+
+def _merge(group: list) -> object:
+    """One measurement of the study for the combined intervention arms; the first arm's when they cannot merge."""
+    from evidence.services.recompute.inputs import MEASUREMENT_FIELDS
+
+    first = group[0]
+    rows = [dict(zip(MEASUREMENT_FIELDS, m.values)) for m in group]
+    if len({m.data_format for m in group}) > 1 or first.data_format not in ("change", "baseline_followup"):
+        return first
+    merged = dict(rows[0])
+    slots = ("change",) if first.data_format == "change" else ("baseline", "followup")
+    for slot in slots:
+        parts = [(r[f"{slot}_mean"], r[f"{slot}_sd"], r[f"{slot}_n"]) for r in rows]
+        if any(value is None for part in parts for value in part):
+            return first
+        merged[f"{slot}_mean"], merged[f"{slot}_sd"], merged[f"{slot}_n"] = _combined(parts)
+    if len({r["effect_orientation"] for r in rows}) > 1:
+        return first
+    return type(first)(**{**vars(first), "values": tuple(merged[name] for name in MEASUREMENT_FIELDS)})
+
+
+def intervention_arms_combined(measurements: tuple) -> tuple:
+    """The before–after inputs with one measurement per study, outcome and time point: a study's intervention
+    arms are merged into one group, so no study (and none of its patients) enters a pool twice."""
+    groups: dict[tuple, list] = defaultdict(list)
+    for m in measurements:
+        groups[(m.study_id, m.outcome_code, m.timepoint_months)].append(m)
+    return tuple(group[0] if len(group) == 1 else _merge(group) for group in groups.values())

@@ -124,7 +124,7 @@ def astuple_shallow(record) -> tuple:
 
 
 def recompute_inputs_load(*, review: Review) -> RecomputeInputs:
-    from evidence.services.recompute.contrasts import arm_measurements_load  # contrasts imports this module
+    from evidence.services.recompute.contrasts import arm_measurements_load, intervention_arms_combined  # (cycle)
 
     studies = Study.objects.filter(review=review, status=StudyStatus.INCLUDED).prefetch_related(
         "interventions", "reports__citation"
@@ -138,8 +138,8 @@ def recompute_inputs_load(*, review: Review) -> RecomputeInputs:
         .order_by("id")
         .values_list("study_id", "outcome__code", "timepoint_months", "data_format", *MEASUREMENT_FIELDS)
     )
-    measurements = tuple(
-        MeasurementInput(row[0], row[1], _months(row[2]), row[3], tuple(row[4:])) for row in rows.iterator(2000)
+    measurements = intervention_arms_combined(
+        tuple(MeasurementInput(row[0], row[1], _months(row[2]), row[3], tuple(row[4:])) for row in rows.iterator(2000))
     )
     events = AdverseEvent.objects.filter(study_id__in=included).exclude(study_arm__role="comparator").order_by("id")
     return RecomputeInputs(
