@@ -21,6 +21,7 @@ from evidence.models import (
     ReviewVersion,
     SearchRun,
     Study,
+    StudyArm,
     StudyReport,
 )
 
@@ -97,6 +98,12 @@ class StudyReportInline(ReviewScopedInlineMixin, admin.TabularInline):
         return report.citation.title or "(not found)"
 
 
+class StudyArmInline(ReviewScopedInlineMixin, admin.TabularInline):
+    model = StudyArm
+    extra = 0
+    fields = ["label", "role", "description", "n_randomized", "n_analysed"]
+
+
 class InterventionInline(ReviewScopedInlineMixin, admin.StackedInline):
     model = Intervention
     extra = 0
@@ -111,7 +118,7 @@ class OutcomeMeasurementInline(ReviewScopedInlineMixin, admin.StackedInline):
 class AdverseEventInline(ReviewScopedInlineMixin, admin.TabularInline):
     model = AdverseEvent
     extra = 0
-    fields = ["term", "category", "serious", "patients_with_event", "patients_at_risk", "origin"]
+    fields = ["term", "study_arm", "category", "serious", "patients_with_event", "patients_at_risk", "origin"]
 
 
 class QualityAssessmentInline(ReviewScopedInlineMixin, admin.TabularInline):
@@ -128,6 +135,7 @@ class StudyAdmin(ReviewScopedAdminMixin, SimpleHistoryAdmin):
     search_fields = ["label", "first_author", "country", "reports__citation__pmid"]
     inlines = [
         StudyReportInline,
+        StudyArmInline,
         InterventionInline,
         OutcomeMeasurementInline,
         AdverseEventInline,

@@ -9,12 +9,16 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from evidence import policy
 from evidence import selectors_screening as sel
-from evidence.admin_screening_forms import draft_forms, draft_payload
+from evidence.admin_extraction_forms import draft_forms, draft_payload
 from evidence.admin_screening_views import _context, _error_messages, _review
 from evidence.models import ExtractionDraft, ReviewCitation, Study
+from evidence.selectors_extraction import extraction_queue, reported_study
 from evidence.services.approval import study_approve, study_send_back
 from evidence.services.extraction import extraction_draft_save, extraction_reconcile
 from evidence.services.extraction_payload import payload_compare, payload_merge
+from evidence.services.search.flags import citation_overlaps, study_overlaps
+from evidence.services.seed_prefill import study_draft_prefill
+from evidence.services.study_overlap import study_link_as_report
 
 
 def _review_citation(review, review_citation_id: int) -> ReviewCitation:
@@ -40,7 +44,7 @@ def extraction_list(request: HttpRequest, review_id: int) -> HttpResponse:
             request,
             title="Data extraction",
             review=review,
-            queue=sel.extraction_queue(review=review),
+            queue=extraction_queue(review=review),
             mine=dict(mine),
             can_reconcile=sel.user_has_role(user=request.user, review=review, roles=sel.RECONCILE),
         ),
@@ -51,7 +55,9 @@ def extraction_draft(request: HttpRequest, review_id: int, review_citation_id: i
     review = _review(request, review_id, sel.EXTRACT)
     review_citation = _review_citation(review, review_citation_id)
     draft = ExtractionDraft.objects.filter(review_citation=review_citation, extractor=request.user).first()
-    forms = draft_forms(review, request.POST or None, payload=draft.payload if draft else None)
+    study = reported_study(review_citation=review_citation)
+    initial = draft.payload if draft else (study_draft_prefill(study=study) if study else None)
+    forms = draft_forms(review, request.POST or None, payload=initial)
     if request.method == "POST":
         payload = draft_payload(forms)
         if payload is None:
@@ -73,7 +79,13 @@ def extraction_draft(request: HttpRequest, review_id: int, review_citation_id: i
         request,
         "admin/screening/extraction_draft.html",
         _context(
-            request, title="Your extraction", review=review, review_citation=review_citation, draft=draft, **forms
+            request,
+            title="Your extraction",
+            review=review,
+            review_citation=review_citation,
+            draft=draft,
+            overlaps=citation_overlaps(review=review, citation=review_citation.citation),
+            **forms,
         ),
     )
 
@@ -113,6 +125,7 @@ def extraction_compare(request: HttpRequest, review_id: int, review_citation_id:
             drafts=drafts,
             comparisons=comparisons,
             n_differ=sum(comparison.differs for comparison in comparisons),
+            overlaps=citation_overlaps(review=review, citation=review_citation.citation),
         ),
     )
 
@@ -121,10 +134,16 @@ def approval_list(request: HttpRequest, review_id: int) -> HttpResponse:
     review = _review(request, review_id, sel.APPROVE)
     if request.method == "POST":
         study = get_object_or_404(Study, pk=request.POST.get("study"), review=review)
+        comment = request.POST.get("comment", "")
         try:
             if request.POST.get("action") == "approve":
-                study_approve(study=study, editor=request.user, comment=request.POST.get("comment", ""))
+                reason = request.POST.get("distinct_cohort_reason", "")
+                study_approve(study=study, editor=request.user, comment=comment, distinct_cohort_reason=reason)
                 messages.success(request, f"{study.label} approved; the review's results will be recomputed.")
+            elif request.POST.get("action") == "link":
+                existing = get_object_or_404(Study, pk=request.POST.get("existing_study") or 0, review=review)
+                study_link_as_report(study=study, existing=existing, editor=request.user, comment=comment)
+                messages.success(request, f"{study.label} linked as a report of {existing.label}.")
             else:
                 study_send_back(study=study, editor=request.user, comment=request.POST.get("comment", ""))
                 messages.info(request, f"{study.label} sent back to its extractors.")
@@ -134,5 +153,10 @@ def approval_list(request: HttpRequest, review_id: int) -> HttpResponse:
     return render(
         request,
         "admin/screening/approval_list.html",
-        _context(request, title="Approve studies", review=review, studies=sel.studies_awaiting_approval(review=review)),
+        _context(
+            request,
+            title="Approve studies",
+            review=review,
+            studies=[(study, study_overlaps(study=study)) for study in sel.studies_awaiting_approval(review=review)],
+        ),
     )

@@ -19,6 +19,7 @@ from evidence.admin_screening_forms import AdjudicationForm, ScreeningDecisionFo
 from evidence.models import Review, ReviewCitation, ScreeningStage
 from evidence.services import prisma
 from evidence.services.screening import adjudication_record, screening_decision_record, screening_decision_undo
+from evidence.services.search.flags import citation_overlaps
 
 
 def _review(request: HttpRequest, review_id: int, roles: tuple[str, ...] | None = None) -> Review:
@@ -97,6 +98,7 @@ def screening_screen(request: HttpRequest, review_id: int, stage: str) -> HttpRe
             prev_pos=max(pos - 1, 0),
             progress=sel.screening_progress(review=review, reviewer=request.user, stage=stage),
             is_full_text=stage == ScreeningStage.FULL_TEXT,
+            overlaps=citation_overlaps(review=review, citation=citation) if citation else [],
         ),
     )
 
@@ -184,6 +186,7 @@ def screening_adjudicate(request: HttpRequest, review_id: int, stage: str, revie
                 user=request.user, queryset=sel.conflict_decisions(review_citation=review_citation, stage=stage)
             ),
             form=form,
+            overlaps=citation_overlaps(review=review, citation=review_citation.citation),
         ),
     )
 

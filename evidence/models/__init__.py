@@ -21,7 +21,22 @@ from evidence.models.review import (
     Review,
 )
 from evidence.models.search import SearchRun, SearchRunStatus
-from evidence.models.study import CellSource, Donor, Intervention, Route, Study, StudyDesign, StudyReport, StudyStatus
+from evidence.models.study import (
+    CONTROLLED_DESIGNS,
+    ArmRole,
+    CellSource,
+    ContrastBasis,
+    Donor,
+    Intervention,
+    OverlapStrength,
+    Route,
+    Study,
+    StudyArm,
+    StudyDesign,
+    StudyOverlapFlag,
+    StudyReport,
+    StudyStatus,
+)
 from evidence.models.version import (
     Certainty,
     PooledResult,
@@ -33,7 +48,9 @@ from evidence.models.version import (
 )
 
 __all__ = [
+    "CONTROLLED_DESIGNS",
     "AdverseEvent",
+    "ArmRole",
     "BinaryMeasure",
     "CellSource",
     "Certainty",
@@ -42,6 +59,7 @@ __all__ = [
     "Citation",
     "CitationOrigin",
     "ContinuousMeasure",
+    "ContrastBasis",
     "Direction",
     "Donor",
     "Estimator",
@@ -52,6 +70,7 @@ __all__ = [
     "Outcome",
     "OutcomeMeasurement",
     "OutcomeType",
+    "OverlapStrength",
     "PooledResult",
     "ProportionMeasure",
     "QualityAssessment",
@@ -66,7 +85,9 @@ __all__ = [
     "SearchRun",
     "SearchRunStatus",
     "Study",
+    "StudyArm",
     "StudyDesign",
+    "StudyOverlapFlag",
     "StudyReport",
     "StudyResult",
     "StudyRole",

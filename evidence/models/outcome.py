@@ -62,6 +62,9 @@ class OutcomeMeasurement(models.Model):
     outcome = models.ForeignKey(Outcome, on_delete=models.PROTECT, related_name="measurements")
     timepoint_months = models.DecimalField(max_digits=6, decimal_places=2)
     arm = models.CharField(max_length=80, default="MSC")
+    study_arm = models.ForeignKey(
+        "evidence.StudyArm", null=True, blank=True, on_delete=models.CASCADE, related_name="measurements"
+    )
     data_format = models.CharField(max_length=20, choices=MeasurementFormat.choices)
     baseline_mean = models.FloatField(null=True, blank=True)
     baseline_sd = models.FloatField(null=True, blank=True)
@@ -141,6 +144,9 @@ class OutcomeMeasurement(models.Model):
 class AdverseEvent(models.Model):
     study = models.ForeignKey("evidence.Study", on_delete=models.CASCADE, related_name="adverse_events")
     term = models.CharField(max_length=300)
+    study_arm = models.ForeignKey(
+        "evidence.StudyArm", null=True, blank=True, on_delete=models.CASCADE, related_name="adverse_events"
+    )
     category = models.CharField(max_length=100, blank=True, help_text="e.g. injection-site skin reaction, other.")
     serious = models.BooleanField(null=True, blank=True, help_text="Unknown when not reported.")
     patients_with_event = models.PositiveIntegerField(null=True, blank=True)
@@ -153,7 +159,8 @@ class AdverseEvent(models.Model):
     class Meta:
         ordering = ["study", "term"]
         constraints = [
-            models.UniqueConstraint(fields=["study", "term", "origin"], name="adverse_event_unique"),
+            # Per arm: a controlled study reports the same event in each of its arms.
+            models.UniqueConstraint(fields=["study", "study_arm", "term", "origin"], name="adverse_event_unique"),
             models.CheckConstraint(condition=_positive("patients_at_risk"), name="adverse_event_at_risk_positive"),
             models.CheckConstraint(
                 condition=Q(patients_with_event__isnull=True)

@@ -16,6 +16,14 @@ class StudyDesign(models.TextChoices):
     CASE_SERIES = "case_series", "Case series"
 
 
+CONTROLLED_DESIGNS = ("rct", "non_randomized_controlled")
+
+
+class ContrastBasis(models.TextChoices):
+    CHANGE = "change", "Mean difference in change from baseline"
+    FOLLOWUP = "followup", "Mean difference in follow-up values (adjusted as the report states)"
+
+
 class StudyStatus(models.TextChoices):
     INCLUDED = "included", "Included (approved)"
     EXTRACTION = "extraction", "Extraction in progress"
@@ -61,6 +69,28 @@ class Study(models.Model):
         help_text="The study states that no adverse event occurred: it enters the safety analysis with 0 events "
         "in every category. Leave unticked when the study is silent on adverse events.",
     )
+    centre = models.CharField(max_length=200, blank=True, help_text="Recruiting centre(s), as reported.")
+    recruitment_start_year = models.PositiveSmallIntegerField(null=True, blank=True)
+    recruitment_end_year = models.PositiveSmallIntegerField(null=True, blank=True)
+    contrast_basis = models.CharField(
+        max_length=10,
+        choices=ContrastBasis.choices,
+        blank=True,
+        help_text="Controlled studies: what the between-arm contrast compares (the extractor states it).",
+    )
+    distinct_cohort_reason = models.TextField(
+        blank=True,
+        help_text="Why the editor judged this a distinct cohort despite a shared registry id, DOI or centre; "
+        "shown on the study page.",
+    )
+    merged_into = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="merged_reports",
+        help_text="Linked as a report of this study: its data moved there, its patients are not added twice.",
+    )
     status = models.CharField(max_length=12, choices=StudyStatus.choices, default=StudyStatus.EXTRACTION)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -77,6 +107,13 @@ class Study(models.Model):
             models.CheckConstraint(
                 condition=Q(age_sd__isnull=True) | Q(age_sd__gte=0), name="study_age_sd_not_negative"
             ),
+            models.CheckConstraint(
+                condition=Q(recruitment_start_year__isnull=True)
+                | Q(recruitment_end_year__isnull=True)
+                | Q(recruitment_start_year__lte=models.F("recruitment_end_year")),
+                name="study_recruitment_years_ordered",
+            ),
+            models.CheckConstraint(condition=~Q(merged_into=models.F("id")), name="study_not_merged_into_itself"),
         ]
 
     def __str__(self) -> str:
@@ -112,6 +149,52 @@ class StudyReport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.study} ← {self.citation}"
+
+
+class ArmRole(models.TextChoices):
+    INTERVENTION = "intervention", "Intervention (cell therapy)"
+    COMPARATOR = "comparator", "Comparator (placebo, usual care…)"
+
+
+class StudyArm(models.Model):
+    """One arm of a study. A before–after study has one intervention arm; a controlled study adds a comparator.
+
+    Measurements and adverse events belong to an arm; the before–after synthesis reads intervention arms
+    only, the controlled comparison contrasts an intervention arm with the comparator arm.
+    """
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="arms")
+    label = models.CharField(max_length=80, help_text="As the report names it, e.g. 'ADRC' or 'placebo'.")
+    role = models.CharField(max_length=12, choices=ArmRole.choices, default=ArmRole.INTERVENTION)
+    description = models.TextField(blank=True)
+    n_randomized = models.PositiveIntegerField(null=True, blank=True, help_text="Allocated (or enrolled).")
+    n_analysed = models.PositiveIntegerField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["study", "role", "label"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "label"], name="study_arm_unique_label"),
+            models.CheckConstraint(
+                condition=(Q(n_randomized__isnull=True) | Q(n_randomized__gte=1))
+                & (Q(n_analysed__isnull=True) | Q(n_analysed__gte=1)),
+                name="study_arm_n_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(n_analysed__isnull=True)
+                | Q(n_randomized__isnull=True)
+                | Q(n_analysed__lte=models.F("n_randomized")),
+                name="study_arm_analysed_within_randomized",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.study}: {self.label} ({self.role})"
+
+    @property
+    def n(self) -> int | None:
+        """The arm's n for pooling: analysed when reported, else randomized."""
+        return self.n_analysed or self.n_randomized
 
 
 class CellSource(models.TextChoices):
@@ -155,3 +238,33 @@ class Intervention(models.Model):
 
     def __str__(self) -> str:
         return f"{self.study}: {self.get_cell_source_display()}, {self.get_route_display()}"
+
+
+class OverlapStrength(models.TextChoices):
+    STRONG = "strong", "Same registry id or DOI"
+    WEAK = "weak", "Same first author or centre, overlapping recruitment years"
+
+
+class StudyOverlapFlag(models.Model):
+    """A citation that may report a study already in the review, raised when the search ingests it.
+
+    The screening, extraction and approval pages recompute the flags live (a study may gain a registry id
+    later); this row records that the search saw the overlap, for the run's counts and the audit trail.
+    """
+
+    review_citation = models.ForeignKey(
+        "evidence.ReviewCitation", on_delete=models.CASCADE, related_name="overlap_flags"
+    )
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="overlap_flags")
+    strength = models.CharField(max_length=6, choices=OverlapStrength.choices)
+    reason = models.CharField(max_length=300)
+    raised_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["review_citation", "study"]
+        constraints = [
+            models.UniqueConstraint(fields=["review_citation", "study"], name="study_overlap_flag_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.reason

@@ -20,9 +20,15 @@ from evidence.selectors_public.text import (
     p_text,
     plain_sentence,
 )
+from evidence.services.recompute.contrasts import CONTROLLED_LABEL, CONTROLLED_VALUE, CONTROLLED_VARIABLE
 
 SUBGROUP_VARIABLES = {"cell_source": "Cell source", "route": "Route", "donor": "Donor"}
-SUBGROUP_VALUES = {**dict(CellSource.choices), **dict(Route.choices), **dict(Donor.choices)}
+SUBGROUP_VALUES = {
+    **dict(CellSource.choices),
+    **dict(Route.choices),
+    **dict(Donor.choices),
+    CONTROLLED_VALUE: CONTROLLED_LABEL,
+}
 
 
 # --- Version page ---------------------------------------------------------------------------------------
@@ -255,9 +261,11 @@ def version_rows(*, version: ReviewVersion, outcome_code: str | None = None) -> 
     public_ids = public_study_ids(review=version.review)
     views = [row_view(row, version, public_ids=public_ids) for row in rows]
     overall = {(v.row.outcome_id, v.row.timepoint_months): v for v in views if not v.row.subgroup_variable}
-    orphans = []
+    orphans, controlled = [], []
     for view in views:
-        if view.row.subgroup_variable:
+        if view.row.subgroup_variable == CONTROLLED_VARIABLE:
+            controlled.append(view)  # its own row, never a subgroup of the before–after row
+        elif view.row.subgroup_variable:
             parent = overall.get((view.row.outcome_id, view.row.timepoint_months))
             (parent.subgroups if parent else orphans).append(view)
-    return [v for v in views if not v.row.subgroup_variable] + orphans
+    return [v for v in views if not v.row.subgroup_variable] + orphans + controlled

@@ -19,6 +19,7 @@ from evidence.models import (
 )
 from evidence.selectors_screening import APPROVE
 from evidence.services.screening import review_role_require
+from evidence.services.study_overlap import overlap_resolution_require
 
 logger = logging.getLogger(__name__)
 
@@ -40,12 +41,21 @@ def _reconciled_drafts(study: Study):
 
 
 @transaction.atomic
-def study_approve(*, study: Study, editor: AbstractBaseUser, comment: str = "") -> StudyApproval:
-    """extraction → included; its reports are included; recomputation is requested once this commits."""
+def study_approve(
+    *, study: Study, editor: AbstractBaseUser, comment: str = "", distinct_cohort_reason: str = ""
+) -> StudyApproval:
+    """extraction → included; its reports are included; recomputation is requested once this commits.
+
+    A study flagged as overlapping another (shared registry id, DOI, centre) is approved as a cohort of its
+    own only with ``distinct_cohort_reason``; otherwise the editor links it (``study_link_as_report``).
+    """
     review_role_require(user=editor, review=study.review, roles=APPROVE, action="approve studies")
     locked = Study.objects.select_for_update().get(pk=study.pk)
     if locked.status != StudyStatus.EXTRACTION or not _reconciled_drafts(locked).exists():
         raise ValidationError("Only a study with a reconciled extraction, not yet approved, can be approved.")
+    locked.distinct_cohort_reason = overlap_resolution_require(
+        study=locked, distinct_cohort_reason=distinct_cohort_reason
+    )
     locked.status = StudyStatus.INCLUDED
     locked.full_clean()
     locked._history_user = editor

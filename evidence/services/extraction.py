@@ -20,10 +20,14 @@ from evidence.models import (
     QualityInstrument,
     ReviewCitation,
     Study,
+    StudyArm,
     StudyReport,
+    StudyStatus,
     TriageStage,
 )
+from evidence.selectors_extraction import reported_study
 from evidence.selectors_screening import EXTRACT, RECONCILE
+from evidence.services.extraction_arms_write import arms_upsert, measurement_spread_convert
 from evidence.services.extraction_payload import NOS_MAX, payload_errors
 from evidence.services.screening import review_role_require
 
@@ -31,7 +35,7 @@ EXTRACTION_ORIGIN = "dual extraction"
 MEASUREMENT_FIELDS = [
     field.name
     for field in OutcomeMeasurement._meta.get_fields()
-    if field.concrete and field.name not in {"id", "study", "outcome", "timepoint_months", "arm"}
+    if field.concrete and field.name not in {"id", "study", "outcome", "timepoint_months", "arm", "study_arm"}
 ]
 
 
@@ -61,10 +65,11 @@ def extraction_draft_save(
     """Store one extractor's own draft; submitting validates it and hands it to reconciliation."""
     review_role_require(user=extractor, review=review_citation.review, roles=EXTRACT, action="extract data")
     locked = ReviewCitation.objects.select_for_update().get(pk=review_citation.pk)
-    if locked.stage != TriageStage.EXTRACTION:
+    study = reported_study(review_citation=locked)
+    if locked.stage != TriageStage.EXTRACTION and not (locked.stage == TriageStage.INCLUDED and study):
         raise ValidationError(f"This citation is not awaiting extraction (it is: {locked.get_stage_display()}).")
     draft, _ = ExtractionDraft.objects.get_or_create(review_citation=locked, extractor=extractor)
-    if draft.status == DraftStatus.RECONCILED:
+    if draft.status == DraftStatus.RECONCILED and not (study and study.status == StudyStatus.INCLUDED):
         raise ValidationError("Your draft has already been reconciled into the study; it can no longer change.")
     if submit:
         _clean_or_raise(payload_errors(payload=payload, review=review_citation.review))
@@ -85,17 +90,33 @@ def extraction_reconcile(*, review_citation: ReviewCitation, reconciler: Abstrac
     if len(drafts) < 2:
         raise ValidationError("Dual extraction: two extractors must submit their drafts before reconciliation.")
     _clean_or_raise(payload_errors(payload=payload, review=locked.review))
+    _included_study_require(locked, payload)
     previous = next((draft.study for draft in drafts if draft.study_id), None)  # sent back, now resubmitted
     study = _study_upsert(locked, payload.get("study") or {}, reconciler, previous=previous)
-    _intervention_upsert(study, payload.get("intervention") or {}, reconciler)
-    _measurements_upsert(study, payload.get("measurements") or [], reconciler)
-    _adverse_events_upsert(study, payload.get("adverse_events") or [], reconciler)
+    if study.status == StudyStatus.INCLUDED:
+        # An included (e.g. seeded) study's additions leave the analysis until an editor approves them; meanwhile
+        # the recompute carries the published rows it fed ("awaiting extraction of …").
+        study.status = StudyStatus.EXTRACTION
+        _saved(study, reconciler)
+    arms = arms_upsert(study=study, payload=payload, user=reconciler)
+    _intervention_upsert(study, {"arm": next(iter(arms)), **(payload.get("intervention") or {})}, reconciler)
+    _measurements_upsert(study, payload.get("measurements") or [], arms, reconciler)
+    _adverse_events_upsert(study, payload.get("adverse_events") or [], arms, reconciler)
     _quality_upsert(study, payload.get("quality") or {}, reconciler)
     for draft in drafts:
         draft.status, draft.study = DraftStatus.RECONCILED, study
         draft._history_user = reconciler
         draft.save(update_fields=["status", "study", "updated_at"])
     return study
+
+
+def _included_study_require(review_citation: ReviewCitation, payload: dict) -> None:
+    """A report of a study already in the review adds to that study, never to a new one."""
+    if review_citation.stage != TriageStage.INCLUDED:
+        return  # a report under extraction (or sent back) writes to its own new study
+    study = reported_study(review_citation=review_citation)
+    if study is not None and (payload.get("study") or {}).get("existing_study_id") != study.pk:
+        raise ValidationError({"study.existing_study_id": f"This citation reports {study.label}: choose that study."})
 
 
 def _saved(instance, user):
@@ -105,18 +126,33 @@ def _saved(instance, user):
     return instance
 
 
-STUDY_FIELDS = ("label", "first_author", "year", "design", "country", "enrolment_n", "followup_months")
+STUDY_FIELDS = (
+    "label",
+    "first_author",
+    "year",
+    "design",
+    "country",
+    "enrolment_n",
+    "followup_months",
+    "centre",
+    "recruitment_start_year",
+    "recruitment_end_year",
+    "contrast_basis",
+)
+TEXT_FIELDS = {"label", "first_author", "design", "country", "centre", "contrast_basis"}
 
 
 def _study_upsert(review_citation: ReviewCitation, fields: dict, user, *, previous: Study | None) -> Study:
     if fields.get("existing_study_id"):
         study = Study.objects.select_for_update().get(pk=fields["existing_study_id"], review=review_citation.review)
+        if fields.get("contrast_basis"):
+            study.contrast_basis = fields["contrast_basis"]
+            _saved(study, user)
     else:
         study = previous or Study(review=review_citation.review)
         for name in STUDY_FIELDS:
             if name in fields:
-                text = name in {"label", "first_author", "design", "country"}
-                setattr(study, name, "" if fields[name] is None and text else fields[name])
+                setattr(study, name, "" if fields[name] is None and name in TEXT_FIELDS else fields[name])
         _saved(study, user)
     if not StudyReport.objects.filter(study=study, citation=review_citation.citation).exists():
         is_main = not study.reports.filter(is_main_report=True).exists()
@@ -135,19 +171,24 @@ def _intervention_upsert(study: Study, fields: dict, user) -> None:
     _saved(intervention, user)
 
 
-def _measurements_upsert(study: Study, rows: list[dict], user) -> None:
+def _measurements_upsert(study: Study, rows: list[dict], arms: dict[str, StudyArm], user) -> None:
     outcomes = {outcome.code: outcome for outcome in Outcome.objects.all()}
     for row in rows:
+        arm = arms[row.get("arm") or next(iter(arms))]
         key = dict(
             study=study,
             outcome=outcomes[row["outcome"]],
             timepoint_months=Decimal(str(row["timepoint_months"])),
-            arm=row.get("arm") or "MSC",
+            arm=arm.label,
         )
         measurement = OutcomeMeasurement.objects.filter(**key).first() or OutcomeMeasurement(**key)
+        measurement.study_arm = arm
         for name in MEASUREMENT_FIELDS:
             if name in row:
                 setattr(measurement, name, row[name] if row[name] is not None else _blank(name))
+        measurement_spread_convert(measurement, row, arm)
+        if row.get("change_mean") is not None:
+            measurement.effect_orientation = "followup_minus_baseline"  # the form's printed convention
         measurement.origin = measurement.origin or EXTRACTION_ORIGIN
         _convert_median(measurement)
         _saved(measurement, user)
@@ -181,10 +222,12 @@ def _convert_median(measurement: OutcomeMeasurement) -> None:
     measurement.conversion_method = method
 
 
-def _adverse_events_upsert(study: Study, rows: list[dict], user) -> None:
+def _adverse_events_upsert(study: Study, rows: list[dict], arms: dict[str, StudyArm], user) -> None:
     for row in rows:
-        event = AdverseEvent.objects.filter(study=study, term=row["term"], origin=EXTRACTION_ORIGIN).first()
-        event = event or AdverseEvent(study=study, term=row["term"], origin=EXTRACTION_ORIGIN)
+        arm = arms[row.get("arm") or next(iter(arms))]
+        # The same term in the same arm, from the seed or an earlier extraction, is updated, not counted twice.
+        event = AdverseEvent.objects.filter(study=study, study_arm=arm, term=row["term"]).order_by("id").first()
+        event = event or AdverseEvent(study=study, study_arm=arm, term=row["term"], origin=EXTRACTION_ORIGIN)
         for name in ("category", "serious", "patients_with_event", "patients_at_risk"):
             if name in row:
                 setattr(event, name, row[name] if row[name] is not None or name != "category" else "")

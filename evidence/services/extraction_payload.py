@@ -3,10 +3,13 @@
 A payload is plain JSON::
 
     {"study": {"existing_study_id", "label", "first_author", "year", "design", "country", "enrolment_n",
-               "followup_months"},
+               "followup_months", "centre", "recruitment_start_year", "recruitment_end_year", "contrast_basis"},
+     "arms": [{"label", "role", "description", "n_randomized", "n_analysed",
+               "cell_source", "cell_source_detail", "donor", "route", "route_detail", "dose"}],
      "intervention": {"arm", "cell_source", "cell_source_detail", "donor", "route", "route_detail", "dose"},
-     "measurements": [{"outcome", "timepoint_months", "arm", "data_format", "unit", "baseline_mean", ...}],
-     "adverse_events": [{"term", "category", "serious", "patients_with_event", "patients_at_risk"}],
+     "measurements": [{"outcome", "timepoint_months", "arm", "data_format", "unit", "baseline_mean", ...,
+                       "change_se", "change_ci_lb", "change_ci_ub", ...}],   # change = follow-up − baseline
+     "adverse_events": [{"term", "arm", "category", "serious", "patients_with_event", "patients_at_risk"}],
      "quality": {"selection", "comparability", "outcome"}}   # Newcastle–Ottawa stars
 """
 
@@ -16,6 +19,14 @@ import re
 from dataclasses import dataclass
 
 from evidence.models import MeasurementFormat, Outcome, Review, Study, StudyDesign
+from evidence.services.extraction_arms import (
+    arm_errors,
+    change_sign_errors,
+    existing_arms,
+    measurement_arm_errors,
+    payload_arms,
+    spread_errors,
+)
 
 SD_FIELDS = ("baseline_sd", "followup_sd", "change_sd")
 N_FIELDS = ("baseline_n", "followup_n", "change_n")
@@ -40,11 +51,16 @@ def payload_errors(*, payload: dict, review: Review) -> list[str]:
     """Every problem with a payload, each a sentence that says what to fix; empty when it is valid."""
     errors = _study_errors(payload.get("study") or {}, review)
     enrolment = _enrolment(payload, review)
+    errors += arm_errors(payload, review, enrolment)
+    arms = payload_arms(payload, enrolment, existing=existing_arms(payload, review))
     outcomes = {outcome.code: outcome for outcome in Outcome.objects.all()}
     for index, row in enumerate(payload.get("measurements") or [], start=1):
-        errors += [f"Measurement {index}: {message}" for message in _measurement_errors(row, outcomes, enrolment)]
+        messages = _measurement_errors(row, outcomes, enrolment) + measurement_arm_errors(row, arms)
+        messages += change_sign_errors(row) + spread_errors(row)
+        errors += [f"Measurement {index}: {message}" for message in messages]
     for index, row in enumerate(payload.get("adverse_events") or [], start=1):
-        errors += [f"Adverse event {index}: {message}" for message in _adverse_event_errors(row, enrolment)]
+        messages = _adverse_event_errors(row, enrolment) + measurement_arm_errors(row, arms)
+        errors += [f"Adverse event {index}: {message}" for message in messages]
     for domain, stars in (payload.get("quality") or {}).items():
         if domain not in NOS_MAX:
             errors.append(f"NOS: unknown domain “{domain}”; use {', '.join(NOS_MAX)}.")
@@ -93,15 +109,19 @@ def _measurement_errors(row: dict, outcomes: dict[str, Outcome], enrolment: int 
 def _plausibility_errors(row: dict, outcome: Outcome) -> list[str]:
     low, high = outcome.plausible_min, outcome.plausible_max
     errors = []
-    for name in LEVEL_FIELDS:
+    # A median of change is a change, not a level on the scale: it is held to the scale's width below.
+    levels = LEVEL_FIELDS[:2] if row.get("median_of") == "change" else LEVEL_FIELDS
+    for name in levels:
         value = row.get(name)
         if value is None:
             continue
         if (low is not None and value < low) or (high is not None and value > high):
             errors.append(f"{name} {value} is outside {outcome.code}'s plausible range {low}–{high}.")
     bounded = low is not None and high is not None
-    if bounded and row.get("change_mean") is not None and abs(row["change_mean"]) > high - low:
-        errors.append(f"change {row['change_mean']} is larger than {outcome.code}'s whole scale.")
+    changes = [row.get("change_mean")] + ([row.get(n) for n in LEVEL_FIELDS[2:]] if levels != LEVEL_FIELDS else [])
+    for value in changes:
+        if bounded and value is not None and abs(value) > high - low:
+            errors.append(f"change {value} is larger than {outcome.code}'s whole scale.")
     return errors
 
 
@@ -119,9 +139,12 @@ def _adverse_event_errors(row: dict, enrolment: int | None) -> list[str]:
 
 
 def _row_key(section: str, row: dict) -> str:
+    if section == "arms":
+        return str(row.get("label") or "").strip()
     if section == "measurements":
         return f"{row.get('outcome')}|{row.get('timepoint_months')}|{row.get('arm') or 'MSC'}"
-    return str(row.get("term") or "").strip().lower()
+    term = str(row.get("term") or "").strip().lower()
+    return f"{term}|{row['arm']}" if row.get("arm") else term
 
 
 def payload_flatten(payload: dict) -> dict[str, object]:
@@ -130,7 +153,7 @@ def payload_flatten(payload: dict) -> dict[str, object]:
     for section in ("study", "intervention", "quality"):
         for name, value in (payload.get(section) or {}).items():
             flat[f"{section}.{name}"] = value
-    for section in ("measurements", "adverse_events"):
+    for section in ("arms", "measurements", "adverse_events"):
         for row in payload.get(section) or []:
             key = _row_key(section, row)
             for name, value in row.items():
@@ -142,7 +165,14 @@ _PATH = re.compile(r"^(?P<section>\w+)(\[(?P<key>[^\]]*)\])?\.(?P<name>\w+)$")
 
 
 def payload_unflatten(flat: dict[str, object]) -> dict:
-    payload: dict = {"study": {}, "intervention": {}, "quality": {}, "measurements": [], "adverse_events": []}
+    payload: dict = {
+        "study": {},
+        "intervention": {},
+        "quality": {},
+        "arms": [],
+        "measurements": [],
+        "adverse_events": [],
+    }
     rows: dict[tuple[str, str], dict] = {}
     for path, value in flat.items():
         match = _PATH.match(path)

@@ -12,6 +12,7 @@ from django.db import transaction
 
 from evidence.models import (
     AdverseEvent,
+    ArmRole,
     Citation,
     CitationOrigin,
     Intervention,
@@ -21,6 +22,7 @@ from evidence.models import (
     Review,
     ReviewCitation,
     Study,
+    StudyArm,
     StudyReport,
     StudyStatus,
     TriageStage,
@@ -110,8 +112,12 @@ def _study_create(review: Review, row: dict, identity: dict, outcomes: dict, rep
     _reports_create(review, study, row, identity, report)
     Intervention.objects.create(**_intervention_fields(study, row))
     report.count("Intervention", True)
-    _measurements_create(study, row, outcomes, report)
-    _adverse_events_create(study, row, report)
+    arm = StudyArm.objects.create(
+        study=study, label="MSC", role=ArmRole.INTERVENTION, n_randomized=row["n"], description=row["cell_source"]
+    )
+    report.count("StudyArm", True)
+    _measurements_create(study, arm, row, outcomes, report)
+    _adverse_events_create(study, arm, row, report)
     if row.get("nos_score") is not None:
         QualityAssessment.objects.create(
             study=study,
@@ -207,13 +213,15 @@ def _intervention_fields(study: Study, row: dict) -> dict:
     )
 
 
-def _measurements_create(study: Study, row: dict, outcomes: dict, report: SeedReport) -> None:
+def _measurements_create(study: Study, arm: StudyArm, row: dict, outcomes: dict, report: SeedReport) -> None:
     effects = row.get("study_level_effect_from_cui")
     for key, by_time in row["outcomes"].items():
         for time_key, data in by_time.items():
             effect = effects if effects and (effects["outcome"], effects["timepoint"]) == (key, time_key) else None
             OutcomeMeasurement.objects.create(
                 study=study,
+                study_arm=arm,
+                arm=arm.label,
                 outcome=outcomes[SEED_KEY_TO_CODE[key]],
                 timepoint_months=timepoint_months(time_key),
                 **measurement_fields(data, effect),
@@ -221,10 +229,11 @@ def _measurements_create(study: Study, row: dict, outcomes: dict, report: SeedRe
             report.count("OutcomeMeasurement", True)
 
 
-def _adverse_events_create(study: Study, row: dict, report: SeedReport) -> None:
+def _adverse_events_create(study: Study, arm: StudyArm, row: dict, report: SeedReport) -> None:
     for event in row.get("adverse_events", []):
         AdverseEvent.objects.create(
             study=study,
+            study_arm=arm,
             term=event["event"],
             category=event.get("category", ""),
             # Cui 2022: "no severe adverse events in included trials".

@@ -111,7 +111,8 @@ def test_it_records_the_run_in_the_ledger(seeded, eutils_replay):
     run.refresh_from_db()
     assert (run.window_start, run.window_end) == (dt.date(2021, 2, 1), TODAY)
     assert run.query == seeded.pubmed_query
-    assert (run.records_found, run.records_new, run.records_known, run.possible_duplicates) == (2, 2, 0, 0)
+    # Alip 2024 shares NCT00962923 with the included Zhang 2017: a possible overlapping cohort (issue 14).
+    assert (run.records_found, run.records_new, run.records_known, run.possible_duplicates) == (2, 2, 0, 1)
     # esearch, the included reports' re-check, the window's efetch
     assert run.requests_made == len(server.requests) == 3
     assert run.triggered_by == "test" and run.finished_at >= run.started_at and run.error == ""

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from evidence.models import RecomputeStatus, Review, ReviewVersion
 from evidence.services.recompute.analyses import pooled_rows
 from evidence.services.recompute.carry import published_synthesis, synthesis_plan
+from evidence.services.recompute.contrasts import controlled_rows
 from evidence.services.recompute.effects import study_effects
 from evidence.services.recompute.inputs import recompute_inputs_load
 from evidence.services.recompute.runs import (
@@ -50,7 +51,7 @@ def review_recompute(*, review: Review, trigger: str) -> RecomputeOutcome:
         inputs=inputs,
         inputs_hash=inputs_hash,
         trigger=trigger,
-        computed=pooled_rows(inputs, effects, missing, plan),
+        computed=pooled_rows(inputs, effects, missing, plan) + controlled_rows(inputs),
         carried=plan.carried(),
         plan=plan,
         published=published,

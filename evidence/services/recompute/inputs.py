@@ -100,6 +100,7 @@ class RecomputeInputs:
     adverse_events: tuple[AdverseEventInput, ...]
     grades: dict  # (code, timepoint str, subgroup variable, subgroup value) -> (certainty, reasons)
     rejected: tuple = ()  # measurements outside the review's time-point windows, with the reason
+    arm_measurements: tuple = ()  # controlled studies' per-arm data, for between-arm contrasts (contrasts.py)
 
     @cached_property
     def measurement_by_key(self) -> dict:
@@ -116,6 +117,7 @@ class RecomputeInputs:
             "adverse_events": [astuple_shallow(a) for a in self.adverse_events],
             "grades": sorted([list(key), value[0], value[1]] for key, value in self.grades.items()),
             "rejected": [astuple_shallow(r) for r in self.rejected],
+            "arm_measurements": [astuple_shallow(a) for a in self.arm_measurements],
         }
         blob = json.dumps(payload, sort_keys=True, default=str, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()
@@ -126,6 +128,8 @@ def astuple_shallow(record) -> tuple:
 
 
 def recompute_inputs_load(*, review: Review) -> RecomputeInputs:
+    from evidence.services.recompute.contrasts import arm_measurements_load, intervention_arms_combined  # (cycle)
+
     studies = Study.objects.filter(review=review, status=StudyStatus.INCLUDED).prefetch_related(
         "interventions", "reports__citation"
     )
@@ -134,14 +138,19 @@ def recompute_inputs_load(*, review: Review) -> RecomputeInputs:
     # values_list, not model instances: a large review has tens of thousands of measurements.
     rows = (
         OutcomeMeasurement.objects.filter(study__review=review, study__status=StudyStatus.INCLUDED)
+        .exclude(study_arm__role="comparator")  # before–after evidence: intervention arms only
         .order_by("id")
         .values_list("study_id", "outcome__code", "timepoint_months", "data_format", *MEASUREMENT_FIELDS)
     )
     measurements, rejected = windowed(
-        tuple(MeasurementInput(row[0], row[1], _months(row[2]), row[3], tuple(row[4:])) for row in rows.iterator(2000)),
+        intervention_arms_combined(
+            tuple(
+                MeasurementInput(row[0], row[1], _months(row[2]), row[3], tuple(row[4:])) for row in rows.iterator(2000)
+            )
+        ),
         review.timepoint_windows,
     )
-    events = AdverseEvent.objects.filter(study_id__in=included).order_by("id")
+    events = AdverseEvent.objects.filter(study_id__in=included).exclude(study_arm__role="comparator").order_by("id")
     return RecomputeInputs(
         review_id=review.id,
         settings=review.analysis_settings(),
@@ -154,6 +163,7 @@ def recompute_inputs_load(*, review: Review) -> RecomputeInputs:
         ),
         grades=_grades(review),
         rejected=rejected,
+        arm_measurements=arm_measurements_load(review=review),
     )
 
 

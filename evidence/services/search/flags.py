@@ -1,13 +1,27 @@
-"""Re-fetch a review's included reports and flag those PubMed now marks retracted, corrected or updated."""
+"""Flags on citations: included reports PubMed now marks retracted, corrected or updated; and records that
+may report a study already in the review (a shared registry id or DOI; weaker: same first author or centre
+with overlapping recruitment years), so overlapping cohorts are not counted twice."""
 
 from __future__ import annotations
 
 import logging
+import re
+from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.db.models import F
 
-from evidence.models import Citation, SearchRun, TriageStage
+from evidence.models import (
+    Citation,
+    OverlapStrength,
+    Review,
+    ReviewCitation,
+    SearchRun,
+    Study,
+    StudyOverlapFlag,
+    StudyStatus,
+    TriageStage,
+)
 from evidence.pubmed import EutilsClient
 from evidence.pubmed_xml import ParsedCitation, parse_citations
 from evidence.services.search.records import FLAG_FIELDS, flag_fields
@@ -58,3 +72,127 @@ def citation_flags_update(*, citation: Citation, record: ParsedCitation, run: Se
             ", ".join(raised),
         )
     return bool(raised)
+
+
+# --- Overlapping cohorts: a citation or study that may report a study already in the review -------------
+
+REGISTRY_ID = re.compile(r"\bNCT\d{8}\b", re.IGNORECASE)
+ACTIVE = (StudyStatus.INCLUDED, StudyStatus.EXTRACTION)
+
+
+@dataclass(frozen=True)
+class Overlap:
+    study_id: int
+    study_label: str
+    strength: str  # OverlapStrength
+    reason: str
+
+
+def registry_ids_in(*sources: str | list[str]) -> set[str]:
+    """NCT numbers in free text or lists ('NCT00962923 (registered 19 August 2009)' → {'NCT00962923'})."""
+    texts = [" ".join(map(str, source)) if isinstance(source, list) else source or "" for source in sources]
+    return {match.upper() for text in texts for match in REGISTRY_ID.findall(text)}
+
+
+def _described(study: Study) -> str:
+    return f"{'included study' if study.status == StudyStatus.INCLUDED else 'study in extraction'} {study.label}"
+
+
+@dataclass
+class StudyOverlapIndex:
+    """The registry ids and DOIs of a review's active studies (their reports and their registration field)."""
+
+    registry: dict[str, list[Study]] = field(default_factory=dict)
+    doi: dict[str, list[Study]] = field(default_factory=dict)
+    report_citations: dict[int, set[int]] = field(default_factory=dict)  # study id → its citation ids
+
+    @classmethod
+    def for_review(cls, review: Review) -> StudyOverlapIndex:
+        index = cls()
+        studies = Study.objects.filter(review=review, status__in=ACTIVE).prefetch_related("reports__citation")
+        for study in studies.order_by("id"):
+            citations = [report.citation for report in study.reports.all()]
+            index.report_citations[study.pk] = {citation.pk for citation in citations}
+            ids = registry_ids_in(study.trial_registration, *[citation.registry_ids for citation in citations])
+            for registry_id in sorted(ids):
+                index.registry.setdefault(registry_id, []).append(study)
+            for doi in {citation.doi.lower() for citation in citations if citation.doi}:
+                index.doi.setdefault(doi, []).append(study)
+        return index
+
+    def match(
+        self, *, registry_ids: set[str], doi: str, citation_id: int | None = None, study_id: int | None = None
+    ) -> list[Overlap]:
+        """Other studies sharing a registry id or the DOI (never the study this citation already reports)."""
+        found: dict[int, Overlap] = {}
+        shared = [(f"shares {rid} with", self.registry.get(rid, [])) for rid in sorted(registry_ids)]
+        shared.append((f"shares DOI {doi} with", self.doi.get((doi or "").lower(), []) if doi else []))
+        for what, studies in shared:
+            for study in studies:
+                if study.pk == study_id or citation_id in self.report_citations.get(study.pk, set()):
+                    continue
+                reason = f"{what} {_described(study)}"
+                found.setdefault(study.pk, Overlap(study.pk, study.label, OverlapStrength.STRONG, reason))
+        return list(found.values())
+
+
+def citation_overlaps(*, review: Review, citation: Citation, index: StudyOverlapIndex | None = None) -> list[Overlap]:
+    """Studies of the review that this citation may report (same registry id or DOI)."""
+    index = index or StudyOverlapIndex.for_review(review)
+    return index.match(registry_ids=registry_ids_in(citation.registry_ids), doi=citation.doi, citation_id=citation.pk)
+
+
+def study_overlaps(*, study: Study) -> list[Overlap]:
+    """Other active studies this study may duplicate: strong (registry id, DOI), then weak (author/centre)."""
+    index = StudyOverlapIndex.for_review(study.review)
+    citations = list(Citation.objects.filter(study_reports__study=study))
+    found: dict[int, Overlap] = {}
+    ids = registry_ids_in(study.trial_registration, *[c.registry_ids for c in citations])
+    for doi in [c.doi for c in citations] or [""]:
+        for overlap in index.match(registry_ids=ids, doi=doi, study_id=study.pk):
+            found.setdefault(overlap.study_id, overlap)
+    others = Study.objects.filter(review=study.review, status__in=ACTIVE).exclude(pk=study.pk)
+    for other in others.exclude(pk__in=list(found)).order_by("id"):
+        reason = _weak_reason(study, other)
+        if reason:
+            found[other.pk] = Overlap(other.pk, other.label, OverlapStrength.WEAK, f"{reason} {_described(other)}")
+    return list(found.values())
+
+
+def _weak_reason(study: Study, other: Study) -> str:
+    """Same first author or centre with overlapping recruitment years (both must state their years)."""
+    years = (study.recruitment_start_year, study.recruitment_end_year)
+    other_years = (other.recruitment_start_year, other.recruitment_end_year)
+    if None in years or None in other_years or years[0] > other_years[1] or other_years[0] > years[1]:
+        return ""
+    if study.centre and study.centre.strip().lower() == other.centre.strip().lower():
+        who = f"same centre ({study.centre})"
+    elif study.first_author and study.first_author.strip().lower() == other.first_author.strip().lower():
+        who = f"same first author ({study.first_author})"
+    else:
+        return ""
+    return f"{who}, recruitment {years[0]}–{years[1]} overlapping {other_years[0]}–{other_years[1]} of"
+
+
+def study_overlaps_flag(*, review: Review, citation_ids: list[int]) -> int:
+    """Record, for the review's queue entries of these citations, every study they may report; the number
+    of entries newly flagged that carry no near-duplicate flag already (the run counts them once)."""
+    index = StudyOverlapIndex.for_review(review)
+    if not index.registry and not index.doi:
+        return 0
+    entries = ReviewCitation.objects.filter(review=review, citation_id__in=citation_ids).select_related("citation")
+    flagged = 0
+    for entry in entries.order_by("id"):
+        created = [
+            StudyOverlapFlag.objects.get_or_create(
+                review_citation=entry,
+                study_id=overlap.study_id,
+                defaults={"strength": overlap.strength, "reason": overlap.reason[:300]},
+            )[1]
+            for overlap in citation_overlaps(review=review, citation=entry.citation, index=index)
+        ]
+        if any(created) and entry.possible_duplicate_of_id is None:
+            flagged += 1
+    if flagged:
+        logger.warning("review %s: %d new record(s) may report a study already in the review", review.slug, flagged)
+    return flagged

@@ -13,6 +13,7 @@ from simple_history.utils import bulk_update_with_history
 from evidence.models import Citation, CitationOrigin, Review, ReviewCitation, SearchRun, TriageStage
 from evidence.pubmed_xml import ParsedCitation
 from evidence.services.bulk_rows import rows_insert_with_history
+from evidence.services.search.flags import study_overlaps_flag
 from evidence.services.search.records import citation_fields, citation_refresh, duplicate_key, flag_fields
 
 DuplicateKey = tuple[str, int | None, str]
@@ -70,10 +71,11 @@ def records_ingest(*, run: SearchRun, records: list[ParsedCitation], index: Dupl
 def _records_ingest(*, run: SearchRun, records: list[ParsedCitation], index: DuplicateIndex) -> BatchCounts:
     citations, doi_twins = _citations_upsert(run=run, records=records)
     counts = _review_citations_add(run=run, citations=citations, doi_twins=doi_twins, index=index)
+    overlapping = study_overlaps_flag(review=run.review, citation_ids=[c.pk for c in citations])  # same NCT/DOI
     SearchRun.objects.filter(pk=run.pk).update(
         records_new=F("records_new") + counts.new,
         records_known=F("records_known") + counts.known,
-        possible_duplicates=F("possible_duplicates") + counts.possible_duplicates,
+        possible_duplicates=F("possible_duplicates") + counts.possible_duplicates + overlapping,
     )
     return counts
 

@@ -1,0 +1,121 @@
+"""A draft pre-filled from what the review already holds for a study (the seed, or an earlier approval).
+
+Seeded values come with their source: Cui 2022's tables, or the primary paper where ``primary.json`` gives
+numbers the seed lacks. Changes are turned into the form's convention (change = follow-up − baseline) here,
+so the extractor never flips a sign by hand.
+"""
+
+from __future__ import annotations
+
+from evidence.models import MeasurementFormat, OutcomeMeasurement, Study
+from evidence.seed import seed_json
+from evidence.seed.outcomes import SEED_KEY_TO_CODE
+from evidence.services.seed_mapping import timepoint_months
+
+FORM_FORMATS = (MeasurementFormat.BASELINE_FOLLOWUP, MeasurementFormat.CHANGE, MeasurementFormat.MEDIAN)
+VALUE_FIELDS = (
+    "baseline_mean",
+    "baseline_sd",
+    "baseline_n",
+    "followup_mean",
+    "followup_sd",
+    "followup_n",
+    "change_mean",
+    "change_sd",
+    "change_n",
+    "median_of",
+    "median",
+    "q1",
+    "q3",
+    "range_min",
+    "range_max",
+)
+
+
+def _attribution(origin: str, source: str) -> str:
+    who = "Primary paper" if (origin or "").startswith("primary") else "Cui 2022 table"
+    return f"{who}: {source}"[:300] if source else who
+
+
+def _measurement_row(measurement: OutcomeMeasurement) -> dict:
+    row = {
+        "outcome": measurement.outcome.code,
+        "timepoint_months": float(measurement.timepoint_months),
+        "arm": measurement.study_arm.label if measurement.study_arm_id else measurement.arm,
+        "data_format": measurement.data_format,
+        "source_location": _attribution(measurement.origin, measurement.source_location or measurement.source_url),
+    }
+    row.update(
+        {name: getattr(measurement, name) for name in VALUE_FIELDS if getattr(measurement, name) not in (None, "")}
+    )
+    if row.get("change_mean") is not None and measurement.effect_orientation == "baseline_minus_followup":
+        row["change_mean"] = -row["change_mean"]  # stored as an improvement; the form's change is follow-up − baseline
+    return row
+
+
+def _primary_rows(study: Study, known: set[tuple[str, float]]) -> list[dict]:
+    """Numbers ``primary.json`` gives for this study that the database does not hold yet."""
+    entry = next((row for row in seed_json("primary.json")["included"] if row["label"] == study.label), None)
+    rows = []
+    for key, by_time in (entry or {}).get("outcomes", {}).items():
+        for time_key, data in by_time.items():
+            code, months = SEED_KEY_TO_CODE.get(key), float(timepoint_months(time_key))
+            base, follow, change = data.get("baseline"), data.get("followup"), data.get("change")
+            if code is None or (code, months) in known or not ((base and follow) or change):
+                continue
+            row = {"outcome": code, "timepoint_months": months, "arm": _intervention_arm(study)}
+            if base and follow:
+                row.update(data_format=MeasurementFormat.BASELINE_FOLLOWUP, baseline_mean=base["mean"])
+                row.update(baseline_sd=base["sd"], followup_mean=follow["mean"], followup_sd=follow["sd"])
+            else:
+                row.update(data_format=MeasurementFormat.CHANGE, change_mean=change["mean"], change_sd=change["sd"])
+            row["source_location"] = _attribution("primary", data.get("source") or "")
+            rows.append({name: value for name, value in row.items() if value is not None})
+    return rows
+
+
+def _intervention_arm(study: Study) -> str:
+    arm = study.arms.filter(role="intervention").order_by("id").first()
+    return arm.label if arm else "MSC"
+
+
+def study_draft_prefill(*, study: Study) -> dict:
+    """A payload for ``study``'s report: its arms, intervention, measurements and adverse events as stored."""
+    intervention = study.interventions.order_by("id").first()
+    measurements = [
+        _measurement_row(m)
+        for m in study.measurements.select_related("outcome", "study_arm").order_by("outcome__display_order", "id")
+        if m.data_format in FORM_FORMATS
+    ]
+    known = {(row["outcome"], row["timepoint_months"]) for row in measurements}
+    arms = [
+        {
+            "label": arm.label,
+            "role": arm.role,
+            "description": arm.description,
+            "n_randomized": arm.n_randomized,
+            "n_analysed": arm.n_analysed,
+        }
+        for arm in study.arms.order_by("id")
+    ]
+    return {
+        "study": {"existing_study_id": study.pk},
+        "arms": [{key: value for key, value in arm.items() if value not in (None, "")} for arm in arms],
+        "intervention": {
+            name: getattr(intervention, name)
+            for name in ("cell_source", "cell_source_detail", "donor", "route", "route_detail", "dose")
+            if intervention is not None and getattr(intervention, name)
+        },
+        "measurements": measurements + _primary_rows(study, known),
+        "adverse_events": [
+            {
+                "term": event.term,
+                "category": event.category,
+                "serious": event.serious,
+                "patients_with_event": event.patients_with_event,
+                "patients_at_risk": event.patients_at_risk,
+            }
+            for event in study.adverse_events.order_by("id")
+        ],
+        "quality": {},
+    }
