@@ -129,7 +129,7 @@ class QualityAssessmentInline(ReviewScopedInlineMixin, admin.TabularInline):
 
 @admin.register(Study)
 class StudyAdmin(ReviewScopedAdminMixin, SimpleHistoryAdmin):
-    publishing_fields = ("status",)  # a study enters the analysis only through evidence.services.approval
+    publishing_fields = ("status", "merged_into", "distinct_cohort_reason")  # set only by evidence.services.approval
     list_display = ["label", "review", "design", "country", "enrolment_n", "followup_months", "status"]
     list_filter = ["review", "design", "status", "interventions__cell_source", "interventions__route"]
     search_fields = ["label", "first_author", "country", "reports__citation__pmid"]

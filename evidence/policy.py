@@ -76,6 +76,7 @@ RULES: dict[type[Model], Rule] = {
     m.Study: Rule("review", **_STUDY_DATA),
     m.StudyReport: Rule("study__review", **_STUDY_DATA),
     m.Intervention: Rule("study__review", **_STUDY_DATA),
+    m.StudyArm: Rule("study__review", **_STUDY_DATA),
     m.OutcomeMeasurement: Rule("study__review", **_STUDY_DATA),
     m.AdverseEvent: Rule("study__review", **_STUDY_DATA),
     m.QualityAssessment: Rule("study__review", **_STUDY_DATA),

@@ -35,9 +35,9 @@ def reviews(db):
 
 
 def _study_form(review, **fields) -> dict:
-    """The study add/change form's POST, with its five inline formsets empty."""
+    """The study add/change form's POST, with its six inline formsets empty."""
     data = {"review": review.pk, "label": "Forged 2024", "design": "case_series", **fields}
-    for prefix in ["reports", "interventions", "measurements", "adverse_events", "quality_assessments"]:
+    for prefix in ["reports", "arms", "interventions", "measurements", "adverse_events", "quality_assessments"]:
         data |= {f"{prefix}-TOTAL_FORMS": 0, f"{prefix}-INITIAL_FORMS": 0}
     return data
 

@@ -132,6 +132,7 @@ def test_approval_of_a_flagged_study_needs_the_editors_choice(seeded, team, clie
     study_approve(study=alip, editor=team["editor"], distinct_cohort_reason="Different patients: enrolled 2018–2020.")
     alip.refresh_from_db()
     assert alip.status == StudyStatus.INCLUDED
+    review_recompute(review=seeded, trigger="test: Alip approved")  # public once a published version lists it
     page = client.get(reverse("review_study", args=[seeded.slug, alip.pk])).content.decode()
     assert "Different patients: enrolled 2018–2020." in page
 
