@@ -16,7 +16,6 @@ from pooling.analysis import MetaAnalysis, analyse
 from pooling.estimators import METHODS
 from pooling.model import TESTS
 
-DEFAULT_RI = 0.5
 _FIELDS = {
     "MC": ("m_pre", "sd_pre", "m_post", "sd_post", "ni"),
     "SMCR": ("m_pre", "sd_pre", "m_post", "ni"),
@@ -43,7 +42,9 @@ def _options(request: dict[str, Any]) -> tuple[str, str, str, float]:
         raise ValueError(f"unknown method {method!r}; allowed: {', '.join(METHODS)}")
     if test not in TESTS:
         raise ValueError(f"unknown test {test!r}; allowed: {', '.join(TESTS)}")
-    level = request.get("level", 95)
+    if "level" not in request:
+        raise ValueError("field 'level' (confidence level in percent) is required; the engine assumes none")
+    level = request["level"]
     if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0 < level < 100:
         raise ValueError(f"level must be a number in (0, 100) percent, got {level!r}")
     return measure, method, test, float(level)
@@ -61,23 +62,34 @@ def _columns(measure: str, studies: list, labels: list) -> dict[str, list]:
     return cols
 
 
+def _correlations(request: dict, studies: list, labels: list) -> list:
+    """Each study's own ri, else the request's ri; neither is an error (the engine never assumes r)."""
+    fallback = request.get("ri")
+    out = []
+    for i, study in enumerate(studies):
+        r = study.get("ri")
+        if r is None and fallback is None:
+            who = f"study {i}" + (f" ({labels[i]!r})" if labels[i] is not None else "")
+            raise ValueError(f"{who}: field 'ri' (pre-post correlation) is missing and the request states no 'ri'")
+        out.append(fallback if r is None else r)
+    return out
+
+
 def _effects(measure: str, request: dict, studies: list, labels: list) -> es.EffectSizes:
     c = _columns(measure, studies, labels)
-    default_ri = request.get("ri", DEFAULT_RI)
-    ri = [s.get("ri", default_ri) if s.get("ri") is not None else default_ri for s in studies]
     kw = {"labels": labels}
     if measure == "MC":
-        return es.mean_change(*c.values(), ri, **kw)
+        return es.mean_change(*c.values(), _correlations(request, studies, labels), **kw)
     if measure == "SMCR":
-        return es.smcr(*c.values(), ri, **kw)
+        return es.smcr(*c.values(), _correlations(request, studies, labels), **kw)
     if measure == "MD":
         return es.mean_difference(*c.values(), **kw)
     if measure == "SMD":
         return es.smd(*c.values(), **kw)
     if measure in ("RR", "OR", "RD"):
-        return es.two_by_two(measure, *c.values(), **kw)
+        return es.two_by_two(measure, *c.values(), add=request.get("add"), **kw)
     if measure in ("PR", "PLO", "PAS", "PFT"):
-        return es.proportion(measure, *c.values(), **kw)
+        return es.proportion(measure, *c.values(), add=request.get("add"), **kw)
     return es.generic(*c.values(), **kw)
 
 

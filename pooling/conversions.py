@@ -121,7 +121,7 @@ def sd_from_se(se: float, n: float) -> float:
     return se * math.sqrt(n)
 
 
-def sd_from_ci(lower: float, upper: float, n: float, *, level: float = 95.0) -> float:
+def sd_from_ci(lower: float, upper: float, n: float, *, level: float) -> float:
     """SD from a confidence interval of a mean: sqrt(n) (upper - lower) / (2 t).
 
     t is the t quantile with n - 1 df at the two-sided level (Cochrane Handbook
