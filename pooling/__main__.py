@@ -20,7 +20,7 @@ def main() -> int:
         result = {"error": f"request is not valid JSON: {exc}"}
     else:
         result = answer(request)
-    json.dump(result, sys.stdout)
+    json.dump(result, sys.stdout, allow_nan=False)
     sys.stdout.write("\n")
     return 2 if "error" in result else 0
 

@@ -9,6 +9,7 @@ that ``tests/data/metafor/oracle.R`` gives from R's metafor.  Use
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from pooling import effects as es
@@ -147,10 +148,31 @@ def to_dict(result: MetaAnalysis, test: str) -> dict[str, Any]:
     return out
 
 
+def json_ready(out: dict[str, Any]) -> dict[str, Any]:
+    """Replace every non-finite number by null and list it under ``non_finite`` (path -> "Infinity",
+    "-Infinity" or "NaN"), so the answer is strict JSON and a reader still sees what metafor would print."""
+    flags: dict[str, str] = {}
+
+    def clean(value, path):
+        if isinstance(value, float) and not math.isfinite(value):
+            flags[path] = "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+            return None
+        if isinstance(value, dict):
+            return {k: clean(v, f"{path}.{k}" if path else k) for k, v in value.items()}
+        if isinstance(value, list):
+            return [clean(v, f"{path}[{i}]") for i, v in enumerate(value)]
+        return value
+
+    cleaned = clean(out, "")
+    if flags:
+        cleaned["non_finite"] = flags
+    return cleaned
+
+
 def answer(request: dict[str, Any]) -> dict[str, Any]:
-    """Answer one request: the oracle-format dict, or ``{"error": message}``."""
+    """Answer one request: the oracle-format dict (strict JSON, see :func:`json_ready`), or ``{"error": message}``."""
     try:
         result = analyse_request(request)
     except ValueError as exc:
         return {"error": str(exc)}
-    return to_dict(result, request.get("test", "z"))
+    return json_ready(to_dict(result, request.get("test", "z")))

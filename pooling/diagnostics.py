@@ -14,7 +14,7 @@ from scipy import special
 
 from pooling.design import RegressionDesign
 from pooling.estimators import estimate_tau2
-from pooling.model import PoolCore, check_options, pool_arrays, two_sided_p
+from pooling.model import PoolCore, check_options, pool_arrays, two_sided_p, wald_statistic
 from pooling.validation import check_arrays
 
 _EPS = np.finfo(float).eps
@@ -107,7 +107,7 @@ def egger_test(yi, vi, *, method: str = "REML", test: str = "z", level: float = 
     if test == "knha":
         vb = vb * (0.0 if rss <= _EPS else rss / (k - 2))
         df = k - 2
-    stat = float(beta[1] / np.sqrt(vb[1, 1]))
+    stat = wald_statistic(float(beta[1]), float(np.sqrt(vb[1, 1])))
     return EggerTest(stat, two_sided_p(stat, df), float(beta[1]), float(beta[0]))
 
 

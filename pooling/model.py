@@ -116,6 +116,14 @@ def two_sided_p(stat: float, df: int | None) -> float:
     return float(2.0 * special.stdtr(df, -abs(stat)))
 
 
+def wald_statistic(estimate: float, se: float) -> float:
+    """estimate / se; with se = 0 (identical effects under Hartung-Knapp) +-inf as in R, so p = 0 as metafor
+    reports, and NaN only for 0/0."""
+    if se > 0:
+        return estimate / se
+    return float("nan") if estimate == 0 else float(np.copysign(np.inf, estimate))
+
+
 def heterogeneity(design: InterceptDesign, tau2: float, method: str):
     """Q, p(Q), I^2 and H^2 as ``rma.uni`` defines them (module docstring).
 
@@ -182,7 +190,7 @@ def _summarise(design: InterceptDesign, est: Tau2Estimate, method: str, test: st
         var *= 0.0 if rss <= _EPS else rss / (k - 1)
         df = k - 1
     se = float(np.sqrt(var))
-    stat = mu / se if se > 0 else float("nan")
+    stat = wald_statistic(mu, se)
     crit = critical_value(level, df)
     pi_half = crit * float(np.sqrt(var + tau2))
     q, q_pval, i2, h2 = heterogeneity(design, tau2, method)
