@@ -169,9 +169,65 @@ def json_ready(out: dict[str, Any]) -> dict[str, Any]:
     return cleaned
 
 
+def _level(request: dict[str, Any]) -> float:
+    if "level" not in request:
+        raise ValueError("field 'level' (confidence level in percent) is required; the engine assumes none")
+    return request["level"]
+
+
+def proportion_answer(request: dict[str, Any]) -> dict[str, Any]:
+    """``{"model": "proportion", "xi", "ni", "level"}``: x/n with exact and Wilson intervals."""
+    from pooling.proportions import proportion_interval
+
+    for name in ("xi", "ni"):
+        if name not in request:
+            raise ValueError(f"field {name!r} is required for model 'proportion'")
+    level, x, n = _level(request), request["xi"], request["ni"]
+    exact = proportion_interval(x, n, level=level, method="exact")
+    wilson = proportion_interval(x, n, level=level, method="wilson")
+    return {
+        "xi": x, "ni": n, "estimate": exact.estimate,
+        "exact": {"ci_lb": exact.ci_lb, "ci_ub": exact.ci_ub},
+        "wilson": {"ci_lb": wilson.ci_lb, "ci_ub": wilson.ci_ub},
+    }  # fmt: skip
+
+
+def glmm_answer(request: dict[str, Any]) -> dict[str, Any]:
+    """``{"model": "glmm", "level", "studies": [{"xi", "ni"}], "add"?}``: metafor ``rma.glmm(measure="PLO")``."""
+    from pooling.glmm import glmm_proportions
+
+    if request.get("measure", "PLO") != "PLO" or request.get("method", "ML") != "ML":
+        raise ValueError("model 'glmm' fits measure 'PLO' by method 'ML' only")
+    studies = request.get("studies")
+    if not isinstance(studies, list) or not studies or not all(isinstance(s, dict) for s in studies):
+        raise ValueError("'studies' must be a non-empty list of objects")
+    cols = _columns("PLO", studies, [s.get("label") for s in studies])
+    fit = glmm_proportions(cols["xi"], cols["ni"], level=_level(request), add=request.get("add"))
+    out = {
+        "k": fit.k, "model": "glmm", "measure": "PLO", "method": "ML",
+        "estimate": fit.estimate, "se": fit.se, "statistic": fit.statistic, "pval": fit.pval,
+        "ci_lb": fit.ci_lb, "ci_ub": fit.ci_ub, "pi_lb": fit.pi_lb, "pi_ub": fit.pi_ub, "tau2": fit.tau2,
+        "Q_LRT": fit.q_lrt, "Q_LRT_pval": fit.q_lrt_pval, "back_transformed": fit.back_transformed(),
+    }  # fmt: skip
+    if fit.i2 is not None:
+        out["I2"], out["H2"] = float(fit.i2), float(fit.h2)
+    return out
+
+
+MODELS = {"proportion": proportion_answer, "glmm": glmm_answer}
+
+
 def answer(request: dict[str, Any]) -> dict[str, Any]:
-    """Answer one request: the oracle-format dict (strict JSON, see :func:`json_ready`), or ``{"error": message}``."""
+    """Answer one request: the oracle-format dict (strict JSON, see :func:`json_ready`), or ``{"error": message}``.
+
+    ``model`` selects ``proportion`` or ``glmm`` (see the functions of those names); without it, ``rma.uni``.
+    """
     try:
+        if isinstance(request, dict) and "model" in request:
+            model = MODELS.get(request["model"])
+            if model is None:
+                raise ValueError(f"unknown model {request['model']!r}; allowed: {', '.join(MODELS)}")
+            return json_ready(model(request))
         result = analyse_request(request)
     except ValueError as exc:
         return {"error": str(exc)}
