@@ -52,7 +52,7 @@ def _check(events, n, level: float, method: str) -> tuple[int, int]:
     for name, value in (("xi", events), ("ni", n)):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
             raise ValueError(f"field {name!r} must be a whole number, got {value!r}")
-    if not 0 < n:
+    if n < 1:
         raise ValueError(f"field 'ni' must be >= 1, got {n!r}")
     if not 0 <= events <= n:
         raise ValueError(f"field 'xi' must be between 0 and ni = {n:g}, got {events!r}")
