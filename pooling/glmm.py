@@ -83,117 +83,131 @@ class GlmmFit:
 
 
 class _Studies:
-    """Counts and the quadrature rule; :meth:`deviance` is -2 log-likelihood up to a constant."""
+    """Counts and the quadrature rule; :meth:`deviances` is -2 log-likelihood (up to a constant) at many
+    (tau, mu) points in one vectorised pass: the search evaluates a whole stencil or line at once."""
 
     def __init__(self, x: np.ndarray, n: np.ndarray) -> None:
-        self.x, self.n = x, n
+        self.x, self.n = x[None, :], n[None, :]
         nodes, weights = np.polynomial.hermite.hermgauss(NODES)
-        self.nodes = nodes[None, :]
-        self.log_weights = (np.log(weights) + nodes**2)[None, :]
+        self.nodes = nodes[None, None, :]
+        self.log_weights = (np.log(weights) + nodes**2)[None, None, :]
 
-    def _modes(self, mu: float, tau: float) -> tuple[np.ndarray, np.ndarray]:
-        """Conditional modes of u_i (Newton on a strictly concave function) and the curvature scale."""
-        u = np.zeros_like(self.x)
+    def _g(self, u, mu, tau, x, n):
+        eta = mu + tau * u
+        return x * eta - n * np.logaddexp(0.0, eta) - 0.5 * u * u
+
+    def _modes(self, mu: np.ndarray, tau: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Conditional modes of u (points x studies) and the curvature scale: Newton on a strictly concave
+        function, a step halved where it would lower the function (plain Newton overshoots at 0 or n events),
+        then two full Newton steps, which take the quadratically converging modes to rounding: the deviance
+        must be smooth to rounding for its finite-difference Hessian."""
+        x, n = self.x, self.n
+        u = np.zeros((mu.shape[0], x.shape[1]))
+        value = self._g(u, mu, tau, x, n)
         for _ in range(100):
-            p = 0.5 * (1.0 + np.tanh(0.5 * (mu + tau * u)))  # expit without overflow
-            h = tau * tau * self.n * p * (1.0 - p) + 1.0
-            step = (tau * (self.x - self.n * p) - u) / h
-            u = u + step
-            if np.max(np.abs(step)) < 1e-13:
+            step = self._newton(u, mu, tau)
+            for _ in range(60):
+                new = self._g(u + step, mu, tau, x, n)
+                worse = new < value - 1e-12 * (np.abs(value) + 1.0)
+                if not worse.any():
+                    break
+                step = np.where(worse, 0.5 * step, step)
+            u, value = u + step, new
+            if np.max(np.abs(step)) < 1e-7 * max(1.0, float(np.abs(u).max())):
                 break
+        u = u + self._newton(u, mu, tau)
+        u = u + self._newton(u, mu, tau)
+        p = 0.5 * (1.0 + np.tanh(0.5 * (mu + tau * u)))
+        return u, 1.0 / np.sqrt(tau * tau * n * p * (1.0 - p) + 1.0)
+
+    def _newton(self, u, mu, tau):
         p = 0.5 * (1.0 + np.tanh(0.5 * (mu + tau * u)))  # expit without overflow
-        return u, 1.0 / np.sqrt(tau * tau * self.n * p * (1.0 - p) + 1.0)
+        return (tau * (self.x - self.n * p) - u) / (tau * tau * self.n * p * (1.0 - p) + 1.0)
+
+    def deviances(self, tau, mu) -> np.ndarray:
+        """Deviance at each (tau[j], mu[j]) (adaptive Gauss-Hermite, module docstring)."""
+        tau = np.asarray(tau, dtype=float).reshape(-1, 1)
+        mu = np.asarray(mu, dtype=float).reshape(-1, 1)
+        u, s = self._modes(mu, tau)
+        points = u[..., None] + np.sqrt(2.0) * s[..., None] * self.nodes
+        terms = self._g(points, mu[..., None], tau[..., None], self.x[..., None], self.n[..., None])
+        log_l = np.logaddexp.reduce(terms + self.log_weights, axis=2) + np.log(np.sqrt(2.0) * s)
+        return -2.0 * (log_l.sum(axis=1) - 0.5 * self.x.shape[1] * np.log(2 * np.pi))
 
     def deviance(self, tau: float, mu: float) -> float:
-        u, s = self._modes(mu, tau)
-        points = u[:, None] + np.sqrt(2.0) * s[:, None] * self.nodes
-        terms = self._g_points(points, mu, tau)
-        log_l = np.logaddexp.reduce(terms + self.log_weights, axis=1) + np.log(np.sqrt(2.0) * s)
-        return float(-2.0 * (log_l.sum() - 0.5 * self.x.shape[0] * np.log(2 * np.pi)))
-
-    def _g_points(self, points, mu: float, tau: float):
-        eta = mu + tau * points
-        return self.x[:, None] * eta - self.n[:, None] * np.logaddexp(0.0, eta) - 0.5 * points * points
+        return float(self.deviances([tau], [mu])[0])
 
 
-def _derivatives(f, theta: np.ndarray, lower: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Gradient and Hessian by central differences, step DELTA, one-sided at a lower bound (lme4 deriv12)."""
-    fx = f(theta)
-    m = theta.shape[0]
-    up = np.full(m, DELTA)
-    down = np.where(theta - DELTA < lower, theta - lower, DELTA)
-    g, h = np.zeros(m), np.zeros((m, m))
+_STENCIL = np.array([(0, 0), (1, 0), (-1, 0), (0, 1), (0, -1), (1, 1), (1, -1), (-1, 1), (-1, -1)], dtype=float)
 
-    def at(*moves):
-        t = theta.copy()
-        for j, d in moves:
-            t[j] += d
-        return f(t)
 
-    for j in range(m):
-        fa, fs = at((j, up[j])), at((j, -down[j]))
-        h[j, j] = fa / up[j] ** 2 - 2 * fx / (up[j] * down[j]) + fs / down[j] ** 2
-        g[j] = (fa - fs) / (up[j] + down[j])
-        for i in range(j):
-            h[i, j] = h[j, i] = (
-                at((i, up[i]), (j, up[j])) / (up[i] + up[j]) ** 2
-                - at((i, up[i]), (j, -down[j])) / (up[i] + down[j]) ** 2
-                - at((i, -down[i]), (j, up[j])) / (down[i] + up[j]) ** 2
-                + at((i, -down[i]), (j, -down[j])) / (down[i] + down[j]) ** 2
-            )
-    return g, h
+def _derivatives(studies: _Studies, theta: np.ndarray, h: float) -> tuple[float, np.ndarray, np.ndarray]:
+    """Deviance, gradient and Hessian in (tau, mu) by central differences with step h (lme4 deriv12's
+    formulas), from one evaluation of the 9-point stencil."""
+    pts = theta[None, :] + h * _STENCIL
+    f0, fa0, fs0, fa1, fs1, faa, fas, fsa, fss = studies.deviances(pts[:, 0], pts[:, 1])
+    g = np.array([fa0 - fs0, fa1 - fs1]) / (2 * h)
+    cross = (faa - fas - fsa + fss) / (4 * h * h)
+    hess = np.array([[fa0 - 2 * f0 + fs0, 0.0], [0.0, fa1 - 2 * f0 + fs1]]) / (h * h)
+    hess[0, 1] = hess[1, 0] = cross
+    return float(f0), g, hess
+
+
+TAU_GRID = np.logspace(-2, 1.5, 12)  # starting values for tau: 0.01 to 32 on the logit scale
+MU_OFFSETS = np.linspace(-6.0, 6.0, 13)
+
+
+def _start(studies: _Studies, mu0: float) -> np.ndarray:
+    """The best point of a (tau, mu) grid around the pooled logit: Newton then starts in the right basin."""
+    tau, mu = np.meshgrid(TAU_GRID, mu0 + MU_OFFSETS)
+    values = studies.deviances(tau.ravel(), mu.ravel())
+    best = int(np.argmin(values))
+    return np.array([tau.ravel()[best], mu.ravel()[best]])
+
+
+def _newton_step(g: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """Newton step on a Hessian with its eigenvalues made positive (a descent direction everywhere)."""
+    w, v = np.linalg.eigh(h)
+    w = np.maximum(np.abs(w), 1e-8 * max(float(np.abs(w).max()), 1.0))
+    return -(v @ ((v.T @ g) / w))
+
+
+_SCALES = 0.5 ** np.arange(12)
 
 
 def _minimise(studies: _Studies, start: np.ndarray, *, max_iter: int, tol: float):
-    """Damped Newton on the deviance in (tau, mu); returns (theta, iterations, converged).
+    """Modified Newton on the deviance in (tau, mu), the whole backtracking line in one evaluation;
+    returns (theta, iterations, converged).
 
     The deviance depends on tau only through tau^2, so tau runs free over the real line (no bound to
-    clamp against) and converges quadratically to 0 when the variance has its maximum on the boundary."""
-    f = lambda t: studies.deviance(t[0], t[1])  # noqa: E731
-    theta, value = start.copy(), f(start)
-    lower = np.full(2, -np.inf)
+    clamp against) and converges quadratically to 0 when the variance has its maximum on the boundary.
+    Converged: a step below ``tol`` (or no further decrease, the rounding floor) where the Hessian is
+    positive definite."""
+    theta = start.copy()
     for it in range(1, max_iter + 1):
-        g, h = _derivatives(f, theta, lower)
-        try:
-            step = -np.linalg.solve(h, g) if np.all(np.linalg.eigvalsh(h) > 0) else -g / np.abs(np.diag(h)).max()
-        except np.linalg.LinAlgError:
-            step = -g / max(np.abs(np.diag(h)).max(), 1.0)
-        scale = 1.0
-        while scale > 1e-10:
-            trial = theta + scale * step  # tau may change sign: the deviance is even in tau
-            new = f(trial)
-            if new <= value + 1e-12 * abs(value):
-                break
-            scale /= 2.0
-        moved = np.abs(trial - theta).max()
-        theta, value = trial, new
-        if moved <= tol * max(1.0, np.abs(theta).max()):
-            return theta, it, True
+        value, g, h = _derivatives(studies, theta, DELTA)
+        step = _newton_step(g, h)
+        line = theta[None, :] + _SCALES[:, None] * step[None, :]
+        values = studies.deviances(line[:, 0], line[:, 1])
+        better = np.flatnonzero(values <= value)
+        positive = bool(np.all(np.linalg.eigvalsh(h) > 0))
+        if better.size == 0:
+            return theta, it, positive
+        moved = float(np.abs(line[better[0]] - theta).max())
+        theta = line[better[0]]
+        if moved <= tol * max(1.0, float(np.abs(theta).max())):
+            return theta, it, positive
     return theta, max_iter, False
-
-
-def _hessian(f, theta: np.ndarray, h: float) -> np.ndarray:
-    out = np.zeros((theta.shape[0],) * 2)
-    for i in range(theta.shape[0]):
-        for j in range(i + 1):
-            ei, ej = np.eye(theta.shape[0])[i] * h, np.eye(theta.shape[0])[j] * h
-            out[i, j] = out[j, i] = (
-                f(theta + ei + ej) - f(theta + ei - ej) - f(theta - ei + ej) + f(theta - ei - ej)
-            ) / (4 * h * h)
-    return out
 
 
 def _variance_of_mu(studies: _Studies, theta: np.ndarray) -> float:
     """var(mu) = [2 H^{-1}]_{mu mu}, H the Hessian of the deviance in (tau, mu) by central differences with
     Richardson extrapolation (steps 5e-3 and 2.5e-3: error ~1e-9 where lme4's single step 1e-4 has rounding
     noise ~1e-6); at tau = 0, the common-proportion model's 2 / H_{mu mu}."""
+    step = 5e-3 if theta[0] == 0.0 else min(5e-3, theta[0] / 2)
+    h = (4 * _derivatives(studies, theta, step / 2)[2] - _derivatives(studies, theta, step)[2]) / 3
     if theta[0] == 0.0:
-        f1 = lambda m: studies.deviance(0.0, m[0])  # noqa: E731
-        h = (4 * _hessian(f1, theta[1:], 2.5e-3) - _hessian(f1, theta[1:], 5e-3)) / 3
-        return 2.0 / float(h[0, 0])
-    f = lambda t: studies.deviance(t[0], t[1])  # noqa: E731
-    step = min(5e-3, theta[0] / 2)
-    h = (4 * _hessian(f, theta, step / 2) - _hessian(f, theta, step)) / 3
+        return 2.0 / float(h[1, 1])
     return 2.0 * float(np.linalg.inv(h)[1, 1])
 
 
@@ -261,7 +275,7 @@ def glmm_proportions(
     x, n = _counts(xi, ni)
     studies = _Studies(x, n)
     p0 = (x.sum() + 0.5) / (n.sum() + 1.0)
-    start = np.array([1.0, np.log(p0 / (1 - p0))])
+    start = _start(studies, float(np.log(p0 / (1 - p0))))
     theta, iterations, converged = _minimise(studies, start, max_iter=max_iter, tol=tol)
     theta[0] = abs(theta[0])
     if theta[0] < _BOUNDARY:  # lme4 sets a variance within boundary.tol of 0 to 0: the common-proportion model

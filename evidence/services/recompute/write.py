@@ -22,7 +22,7 @@ from evidence.services.recompute.analyses import PooledRow, natural_scale
 from evidence.services.recompute.carry import CarriedRow
 from evidence.services.recompute.diff import row_title, version_changes
 from evidence.services.recompute.inputs import CODE_VERSION, RecomputeInputs
-from evidence.services.recompute.safety import SafetyRow
+from evidence.services.recompute.safety import SAFETY_METHODS_NOTE, SafetyRow
 
 # A forest plot with more study lines than this is unreadable; it shows the pooled result and the page's table
 # (and the downloads) give every study.
@@ -270,5 +270,5 @@ def _methods_note(settings: dict) -> str:
         f"Computed from study-level data: {settings['continuous_measure']} ({orientation}), pre–post correlation "
         f"r = {settings['prepost_correlation']:g} where a study reports none, {settings['estimator']} estimator "
         f"of τ², {'Hartung–Knapp' if settings['ci_method'] == 'knha' else 'Wald (z)'} confidence intervals; "
-        f"adverse events as {settings['proportion_measure']} proportions."
+        f"adverse events: {SAFETY_METHODS_NOTE}."
     )
