@@ -129,6 +129,10 @@ def to_dict(result: MetaAnalysis, test: str) -> dict[str, Any]:
     }  # fmt: skip
     if result.tau2_ci is not None:
         out["tau2_ci_lb"], out["tau2_ci_ub"] = result.tau2_ci.lb, result.tau2_ci.ub
+    if result.i2_ci is not None:
+        out["I2_ci_lb"], out["I2_ci_ub"] = result.i2_ci
+        out["H2_ci_lb"], out["H2_ci_ub"] = result.h2_ci
+    out.update(_small_study(result))
     if result.egger is not None:
         out["egger"] = {"statistic": result.egger.statistic, "pval": result.egger.pval}
     if result.leave1out is not None:
@@ -215,6 +219,23 @@ def glmm_answer(request: dict[str, Any]) -> dict[str, Any]:
 
 
 MODELS = {"proportion": proportion_answer, "glmm": glmm_answer}
+
+
+def _small_study(result: MetaAnalysis) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if result.rank_test is not None:
+        out["ranktest"] = {"tau": result.rank_test.tau, "pval": result.rank_test.pval}
+    if result.trim_and_fill is not None:
+        tf = result.trim_and_fill
+        out["trimfill"] = {
+            "k0": tf.k0, "se_k0": tf.se_k0, "side": tf.side, "estimate": tf.estimate, "se": tf.se,
+            "ci_lb": tf.ci_lb, "ci_ub": tf.ci_ub, "tau2": tf.tau2,
+        }  # fmt: skip
+    if result.influence is not None:
+        inf = result.influence
+        names = ("rstandard", "rstudent", "dffits", "cook_d", "cov_r", "tau2_del", "q_del", "hat", "weight")
+        out["influence"] = {name: getattr(inf, name).tolist() for name in names}
+    return out
 
 
 def answer(request: dict[str, Any]) -> dict[str, Any]:

@@ -10,7 +10,7 @@ CASES_DIR = Path(__file__).resolve().parents[1] / "data" / "metafor" / "cases"
 CASE_FILES = sorted(CASES_DIR.glob("*.json"))
 
 # README.md tolerances: 1e-6 relative; tau^2 and what derives from it also 1e-8 absolute near zero.
-TAU2_DERIVED = {"tau2", "se_tau2", "I2", "H2", "weights", "tau2_ci_lb", "tau2_ci_ub", "leave1out"}
+TAU2_DERIVED = {"tau2", "se_tau2", "I2", "H2", "weights", "tau2_ci_lb", "tau2_ci_ub", "leave1out", "influence"}
 REL = 1e-6
 ABS_TAU2 = 1e-8
 # The GLMM's SE rests on the curvature of lme4's deviance function, which differs from the exact 7-node
