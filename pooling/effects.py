@@ -7,11 +7,11 @@ ValueError naming the study and the field.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special
 
 from pooling.validation import as_column, require
 
@@ -94,7 +94,10 @@ def hedges_correction(df) -> np.ndarray:
     Hedges (1981), J Educ Stat 6:107-128, eq. 6c; metafor ``.cmicalc``.
     """
     m = np.asarray(df, dtype=float)
-    return np.exp(special.gammaln(m / 2) - 0.5 * np.log(m / 2) - special.gammaln((m - 1) / 2))
+    return np.exp(_lgamma(m / 2) - 0.5 * np.log(m / 2) - _lgamma((m - 1) / 2))
+
+
+_lgamma = np.vectorize(math.lgamma, otypes=[float])  # the standard library's: no scipy import for SMD/SMCR
 
 
 def mean_change(m_pre, sd_pre, m_post, sd_post, ni, ri, *, labels: Labels = None, reverse: bool = False) -> EffectSizes:

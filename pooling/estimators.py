@@ -275,9 +275,23 @@ def tau2_grid(design: InterceptDesign) -> np.ndarray:
     return np.concatenate([[0.0], np.logspace(np.log10(top) - GRID_DECADES, np.log10(top), GRID_POINTS)])
 
 
+def grid_loglik(yc: np.ndarray, vi: np.ndarray, method: str, grid: np.ndarray) -> np.ndarray:
+    """The profile log-likelihood (up to a constant, as :func:`_loglik`) at every grid value at once: one
+    (grid x k) pass for small k, a loop over grid values when that matrix would be large."""
+    if grid.shape[0] * yc.shape[0] > 400_000:
+        design = InterceptDesign(yc, vi)
+        return np.array([_loglik(design, method, t) for t in grid])
+    w = 1.0 / (vi[None, :] + grid[:, None])
+    s1 = w.sum(axis=1)
+    m = (w @ yc) / s1
+    rss = np.maximum((w @ (yc * yc)) - m * m * s1, 0.0)
+    ll = -0.5 * np.log1p(grid[:, None] / vi[None, :]).sum(axis=1) - 0.5 * rss
+    return ll - (0.5 * np.log(s1) if method == "REML" else 0.0)
+
+
 def _grid_peaks(design: InterceptDesign, method: str, grid: np.ndarray) -> list[int]:
     """Indices of local maxima of the profile on the grid, highest first (at most MAX_PEAKS)."""
-    ll = np.array([_loglik(design, method, t) for t in grid])
+    ll = grid_loglik(design.yc, design.vi, method, grid)
     left = np.concatenate([[-np.inf], ll[:-1]])
     right = np.concatenate([ll[1:], [-np.inf]])
     peaks = np.flatnonzero((ll >= left) & (ll >= right))

@@ -268,6 +268,7 @@ def glmm_proportions(
     ValueError
         For bad counts (naming the field), k < 2, or no finite estimate (no event, or all events).
     """
+    from pooling.distributions import chi2_sf
     from pooling.model import critical_value, two_sided_p, wald_statistic
 
     if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0 < level < 100:
@@ -284,13 +285,11 @@ def glmm_proportions(
     mu, se, tau2 = float(theta[1]), float(np.sqrt(var)), float(theta[0] ** 2)
     crit, stat = critical_value(level, None), wald_statistic(float(theta[1]), float(np.sqrt(var)))
     q = max(0.0, -2.0 * (_loglik_binomial(x, n, x.sum() / n.sum()) - _loglik_binomial(x, n, x / n)))
-    from scipy import special
-
     i2, h2 = _i2(x, n, tau2, add)
     pi_half = crit * float(np.sqrt(var + tau2))
     return GlmmFit(
         k=int(x.shape[0]), events=int(x.sum()), n=int(n.sum()), estimate=mu, se=se, statistic=stat,
         pval=two_sided_p(stat, None), ci_lb=mu - crit * se, ci_ub=mu + crit * se, pi_lb=mu - pi_half,
-        pi_ub=mu + pi_half, tau2=tau2, i2=i2, h2=h2, q_lrt=q, q_lrt_pval=float(special.chdtrc(x.shape[0] - 1, q)),
+        pi_ub=mu + pi_half, tau2=tau2, i2=i2, h2=h2, q_lrt=q, q_lrt_pval=chi2_sf(x.shape[0] - 1, q),
         level=float(level), iterations=iterations, converged=converged,
     )  # fmt: skip

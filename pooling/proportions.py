@@ -16,6 +16,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from pooling.distributions import norm_ppf
+
 METHODS = ("exact", "wilson")
 
 
@@ -77,7 +79,7 @@ def proportion_interval(events, n, *, level: float, method: str) -> ProportionIn
         lb = 0.0 if x == 0 else float(special.betaincinv(x, n - x + 1, alpha / 2))
         ub = 1.0 if x == n else float(special.betaincinv(x + 1, n - x, 1 - alpha / 2))
     else:
-        z = float(special.ndtri(1 - alpha / 2))
+        z = norm_ppf(1 - alpha / 2)
         p, z2 = x / n, z * z
         centre, half = p + z2 / (2 * n), z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
         lb, ub = (centre - half) / (1 + z2 / n), (centre + half) / (1 + z2 / n)

@@ -34,7 +34,14 @@ class RankTest:
 
 
 def _kendall_tau_b(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
-    """Tau-b and the numbers of pairs tied in x and in y (O(k^2), fine for the k of a meta-analysis)."""
+    """Tau-b and the numbers of pairs tied in x and in y: pairwise signs up to k = 200, scipy's O(k log k)
+    algorithm above (imported only then)."""
+    if x.shape[0] > 200:
+        from scipy import stats
+
+        tx = float(sum(t * (t - 1) / 2 for t in _tie_groups(x)))
+        ty = float(sum(t * (t - 1) / 2 for t in _tie_groups(y)))
+        return float(stats.kendalltau(x, y).statistic), tx, ty
     dx = np.sign(x[:, None] - x[None, :])
     dy = np.sign(y[:, None] - y[None, :])
     iu = np.triu_indices(x.shape[0], 1)
@@ -65,7 +72,7 @@ def _tie_groups(v: np.ndarray) -> np.ndarray:
 
 def _normal_p(r: float, x: np.ndarray, y: np.ndarray) -> float:
     """cor.test's normal approximation for Kendall's tau with tie-corrected variance of S."""
-    from scipy import special
+    from pooling.distributions import norm_sf
 
     n = x.shape[0]
     xt, yt = _tie_groups(x), _tie_groups(y)
@@ -78,10 +85,11 @@ def _normal_p(r: float, x: np.ndarray, y: np.ndarray) -> float:
     var_s = (v0 - vt - vu) / 18 + v1 / (2 * n * (n - 1)) + v2 / (9 * n * (n - 1) * (n - 2))
     s = r * math.sqrt((t0 - float((xt * (xt - 1)).sum()) / 2) * (t0 - float((yt * (yt - 1)).sum()) / 2))
     z = s / math.sqrt(var_s)
-    return float(2 * min(special.ndtr(z), special.ndtr(-z)))
+    return 2 * norm_sf(abs(z))
 
 
-EXACT_RANK_LIMIT = 300  # exact null distribution up to this k (O(k^3)); the normal approximation above
+EXACT_RANK_LIMIT = 50  # exact null distribution up to this k (O(k^3)); the normal approximation above
+# (metafor asks cor.test for the exact distribution at any k: above 50 the two p-values differ slightly)
 
 
 def rank_test(yi, vi) -> RankTest:
@@ -235,10 +243,11 @@ def _influence(yi, vi, full, loo, hat, s, s2w, diff, vb_full, vb_del) -> Influen
 
 
 def _sum_weights_deleted(vi: np.ndarray, tau2_del: np.ndarray) -> np.ndarray:
-    """sum over j != i of 1/(v_j + tau2_(-i)), for every i; one pass per distinct tau2_(-i)."""
+    """sum over j != i of 1/(v_j + tau2_(-i)), for every i, by masked row sums in blocks."""
+    from pooling.loo import BLOCK, _masked_weights
+
     out = np.empty_like(tau2_del)
-    for value in np.unique(tau2_del):
-        where = tau2_del == value
-        w = 1.0 / (vi + value)
-        out[where] = w.sum() - w[where]
+    for start in range(0, vi.shape[0], BLOCK):
+        rows = np.arange(start, min(vi.shape[0], start + BLOCK))
+        out[rows] = _masked_weights(vi, tau2_del, rows).sum(1)
     return out
