@@ -218,7 +218,34 @@ def glmm_answer(request: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-MODELS = {"proportion": proportion_answer, "glmm": glmm_answer}
+def multilevel_answer(request: dict[str, Any]) -> dict[str, Any]:
+    """``{"model": "multilevel", "level", "studies": [{"study", "time", "yi", "vi"}]}``: metafor
+    ``rma.mv(yi, vi, random = ~ 1 | study/time, method = "REML")``."""
+    from pooling.multilevel import multilevel
+
+    studies = request.get("studies")
+    if not isinstance(studies, list) or not studies or not all(isinstance(s, dict) for s in studies):
+        raise ValueError("'studies' must be a non-empty list of objects")
+    labels = [s.get("label") for s in studies]
+    cols = {name: [] for name in ("study", "time", "yi", "vi")}
+    for i, row in enumerate(studies):
+        for name in cols:
+            if row.get(name) is None:
+                who = f"row {i}" + (f" ({labels[i]!r})" if labels[i] is not None else "")
+                raise ValueError(f"{who}: field {name!r} is required for model 'multilevel'")
+            cols[name].append(row[name])
+    pairs = list(zip(map(str, cols["study"]), map(str, cols["time"])))
+    if len(set(pairs)) != len(pairs):
+        raise ValueError("field 'time': each study has at most one effect per time point")
+    fit = multilevel(cols["yi"], cols["vi"], cols["study"], level=_level(request))
+    return {
+        "k": fit.k, "model": "multilevel", "method": "REML", "estimate": fit.estimate, "se": fit.se,
+        "statistic": fit.statistic, "pval": fit.pval, "ci_lb": fit.ci_lb, "ci_ub": fit.ci_ub,
+        "sigma2_study": fit.sigma2_study, "sigma2_time": fit.sigma2_time, "Q": fit.q, "Q_pval": fit.q_pval,
+    }  # fmt: skip
+
+
+MODELS = {"proportion": proportion_answer, "glmm": glmm_answer, "multilevel": multilevel_answer}
 
 
 def _small_study(result: MetaAnalysis) -> dict[str, Any]:
