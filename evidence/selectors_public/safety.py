@@ -40,9 +40,17 @@ def _safety_row(result: SafetyResult) -> dict:
         "n": result.n,
         "proportion": safety_proportion_text(result),
         "method": safety_method_text(result),
-        "i2": i2_text(result.i2) if result.measure != EXACT else "not applicable",
+        "i2": _i2(result),
         "studies": ", ".join(f"{s['study']} {s['events']}/{s['n']}" for s in result.studies),
     }
+
+
+def _i2(result: SafetyResult) -> str:
+    if result.measure == EXACT:
+        return "not applicable"
+    if result.measure == GLMM and result.i2 is None:
+        return "not estimated (needs a continuity correction)"
+    return i2_text(result.i2)
 
 
 def _percent(value: float) -> str:

@@ -53,3 +53,26 @@ def test_ml_takes_the_global_peak_too():
     fit = pool_arrays(yi, vi, method="ML")
     grid = np.concatenate([[0.0], np.logspace(-8, 4, 4000)])
     assert log_likelihood(yi, vi, fit.tau2, "ML") >= max(log_likelihood(yi, vi, t, "ML") for t in grid) - 1e-9
+
+
+@pytest.mark.parametrize("method", ["FE", "DL", "REML", "ML", "PM"])
+@pytest.mark.parametrize("test", ["z", "knha"])
+def test_the_all_at_once_leave_one_out_equals_k_separate_fits(method, test):
+    # given 90 studies (more than one block of the grid proof's direct path), one with a tiny variance
+    rng = np.random.default_rng(11)
+    vi = rng.uniform(0.01, 0.2, 90)
+    vi[7] = 1e-9
+    yi = rng.normal(0.2, np.sqrt(vi + 0.05))
+    # when leave-one-out runs all refits at once
+    loo = leave_one_out(yi, vi, method=method, test=test, level=95)
+    # then each refit is the separate fit without that study
+    for i in (0, 7, 45, 89):
+        keep = np.arange(90) != i
+        fit = pool_arrays(yi[keep], vi[keep], method=method, test=test, level=95)
+        assert loo.tau2[i] == pytest.approx(fit.tau2, rel=1e-7, abs=1e-10)
+        assert loo.estimate[i] == pytest.approx(fit.estimate, rel=1e-9)
+        assert loo.se[i] == pytest.approx(fit.se, rel=1e-7)
+        assert loo.ci_ub[i] == pytest.approx(fit.ci_ub, rel=1e-7)
+        assert loo.pval[i] == pytest.approx(fit.pval, rel=1e-6, abs=1e-300)
+        assert loo.q[i] == pytest.approx(fit.q, rel=1e-8)
+        assert loo.i2[i] == pytest.approx(fit.i2, rel=1e-6, abs=1e-8)
