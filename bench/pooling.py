@@ -19,6 +19,7 @@ Targets are checked on the best of repeated runs, the less noisy figure on a sha
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -26,6 +27,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as python -m pooling: single-threaded BLAS (see __main__)
 
 import numpy as np
 
