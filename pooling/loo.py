@@ -30,14 +30,18 @@ def _masked_weights(vi: np.ndarray, tau2: np.ndarray, rows: np.ndarray) -> np.nd
 
 
 def _row_sums(w: np.ndarray, c: np.ndarray):
-    """Per-row S1, S2, S3, the weighted mean m, residuals e and y'PPy, tr P, tr PP, y'PPPy (design.py)."""
-    s1, s2, s3 = w.sum(1), (w * w).sum(1), (w**3).sum(1)
-    m = (w @ c) / s1
-    e = c[None, :] - m[:, None]
-    ae = w * e
-    ypppy = (ae * ae).sum(1)
-    yp3y = (w * ae * ae).sum(1) - ((w * ae).sum(1)) ** 2 / s1
-    return s1, s2, s3, m, e, ypppy, s1 - s2 / s1, s2 - 2 * s3 / s1 + (s2 / s1) ** 2, yp3y
+    """Per-row S1, S2, S3, the weighted mean m, y'PPy, tr P, tr PP, y'PPPy (design.py), from w, w^2, w^3
+    times the columns [1, c, c^2] (three matrix products), with e = c - m expanded:
+    y'PPy = sum w^2 e^2, y'PPPy = sum w^3 e^2 - (sum w^2 e)^2 / S1."""
+    basis = np.column_stack([np.ones_like(c), c, c * c])
+    w2 = w * w
+    p1, p2, p3 = w @ basis, w2 @ basis, (w2 * w) @ basis
+    s1, s2, s3 = p1[:, 0], p2[:, 0], p3[:, 0]
+    m = p1[:, 1] / s1
+    ypppy = p2[:, 2] - 2 * m * p2[:, 1] + m * m * s2
+    w2e = p2[:, 1] - m * s2
+    yp3y = (p3[:, 2] - 2 * m * p3[:, 1] + m * m * s3) - w2e**2 / s1
+    return s1, s2, s3, m, None, ypppy, s1 - s2 / s1, s2 - 2 * s3 / s1 + (s2 / s1) ** 2, yp3y
 
 
 def _newton_rows(c, vi, method, start: float, rows, *, tol: float, max_iter: int = 50):
