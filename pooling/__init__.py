@@ -14,6 +14,12 @@ diagnostics  leave-one-out, Egger's test, cumulative, subgroups
 sensitivity  sensitivity of MC/SMCR pooling to the pre-post correlation
 analysis     full answer with forest rows
 api          request/answer contract (:func:`answer`)
+distributions normal and chi-square functions without scipy (fast start-up)
+loo          leave-one-out refits all at once (O(k) per refit)
+smallstudy   rank correlation test, trim-and-fill, influence diagnostics
+proportions  exact (Clopper-Pearson) and Wilson intervals for one proportion
+glmm         random-effects logistic model for proportions (rma.glmm PLO)
+multilevel   two-level model for repeated time points (rma.mv study/time)
 """
 
 from pooling.analysis import MetaAnalysis, analyse

@@ -19,6 +19,7 @@ from pooling.confint import Tau2Interval, tau2_confint
 from pooling.diagnostics import EggerTest, LeaveOneOut, egger_test, leave_one_out
 from pooling.effects import EffectSizes
 from pooling.model import PoolCore, critical_value, pool_arrays, study_weights
+from pooling.smallstudy import Influence, RankTest, TrimAndFill, influence, rank_test, trim_and_fill
 from pooling.transforms import BACK_TRANSFORMED, back_transform
 
 
@@ -89,6 +90,10 @@ class MetaAnalysis:
         Leave-one-out results (k >= 3).
     back_transformed : BackTransformed or None
         For RR, OR, PLO, PAS and PFT.
+    i2_ci, h2_ci : tuple of float or None
+        I^2 and H^2 at the tau^2 interval's bounds (metafor ``confint``).
+    rank_test, trim_and_fill, influence : or None
+        Small-study effects and case diagnostics (k >= 3), :mod:`pooling.smallstudy`.
     """
 
     measure: str
@@ -100,6 +105,11 @@ class MetaAnalysis:
     egger: EggerTest | None
     leave1out: LeaveOneOut | None
     back_transformed: BackTransformed | None
+    i2_ci: tuple[float, float] | None = None
+    h2_ci: tuple[float, float] | None = None
+    rank_test: RankTest | None = None
+    trim_and_fill: TrimAndFill | None = None
+    influence: Influence | None = None
 
 
 def forest_rows(effects: EffectSizes, labels: Sequence[str], core: PoolCore):
@@ -155,14 +165,31 @@ def analyse(
     labels = [str(i + 1) for i in range(k)] if labels is None else list(labels)
     core = pool_arrays(yi, vi, method=method, test=test, level=level)
     opts = {"method": method, "test": core.test, "level": level}
+    tau2_ci = tau2_confint(yi, vi, level=level) if method != "FE" and k >= 2 else None
+    loo = leave_one_out(yi, vi, **opts) if k >= 3 else None
     return MetaAnalysis(
         measure=effects.measure,
         core=core,
         yi=tuple(float(y) for y in yi),
         vi=tuple(float(v) for v in vi),
         rows=forest_rows(effects, labels, core),
-        tau2_ci=tau2_confint(yi, vi, level=level) if method != "FE" and k >= 2 else None,
+        tau2_ci=tau2_ci,
         egger=egger_test(yi, vi, **opts) if k >= 3 else None,
-        leave1out=leave_one_out(yi, vi, **opts) if k >= 3 else None,
+        leave1out=loo,
         back_transformed=_back(effects.measure, core, ni),
+        i2_ci=_at_bounds(vi, tau2_ci, lambda t, s2: 100.0 * t / (s2 + t)),
+        h2_ci=_at_bounds(vi, tau2_ci, lambda t, s2: t / s2 + 1.0),
+        rank_test=rank_test(yi, vi) if k >= 3 else None,
+        trim_and_fill=trim_and_fill(yi, vi, **opts) if k >= 3 else None,
+        influence=influence(yi, vi, core, loo) if loo is not None else None,
     )
+
+
+def _at_bounds(vi, tau2_ci: Tau2Interval | None, f):
+    """I^2 or H^2 at the tau^2 interval's bounds with the typical within-study variance
+    s^2 = (k-1) / tr(P), w = 1/v (metafor ``confint.rma.uni``); None without an interval."""
+    if tau2_ci is None:
+        return None
+    w = 1.0 / np.asarray(vi)
+    s2 = (w.shape[0] - 1) / (w.sum() - (w @ w) / w.sum())
+    return float(f(tau2_ci.lb, s2)), float(f(tau2_ci.ub, s2))

@@ -9,6 +9,7 @@ that ``tests/data/metafor/oracle.R`` gives from R's metafor.  Use
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from pooling import effects as es
@@ -16,7 +17,6 @@ from pooling.analysis import MetaAnalysis, analyse
 from pooling.estimators import METHODS
 from pooling.model import TESTS
 
-DEFAULT_RI = 0.5
 _FIELDS = {
     "MC": ("m_pre", "sd_pre", "m_post", "sd_post", "ni"),
     "SMCR": ("m_pre", "sd_pre", "m_post", "ni"),
@@ -43,7 +43,9 @@ def _options(request: dict[str, Any]) -> tuple[str, str, str, float]:
         raise ValueError(f"unknown method {method!r}; allowed: {', '.join(METHODS)}")
     if test not in TESTS:
         raise ValueError(f"unknown test {test!r}; allowed: {', '.join(TESTS)}")
-    level = request.get("level", 95)
+    if "level" not in request:
+        raise ValueError("field 'level' (confidence level in percent) is required; the engine assumes none")
+    level = request["level"]
     if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0 < level < 100:
         raise ValueError(f"level must be a number in (0, 100) percent, got {level!r}")
     return measure, method, test, float(level)
@@ -61,23 +63,34 @@ def _columns(measure: str, studies: list, labels: list) -> dict[str, list]:
     return cols
 
 
+def _correlations(request: dict, studies: list, labels: list) -> list:
+    """Each study's own ri, else the request's ri; neither is an error (the engine never assumes r)."""
+    fallback = request.get("ri")
+    out = []
+    for i, study in enumerate(studies):
+        r = study.get("ri")
+        if r is None and fallback is None:
+            who = f"study {i}" + (f" ({labels[i]!r})" if labels[i] is not None else "")
+            raise ValueError(f"{who}: field 'ri' (pre-post correlation) is missing and the request states no 'ri'")
+        out.append(fallback if r is None else r)
+    return out
+
+
 def _effects(measure: str, request: dict, studies: list, labels: list) -> es.EffectSizes:
     c = _columns(measure, studies, labels)
-    default_ri = request.get("ri", DEFAULT_RI)
-    ri = [s.get("ri", default_ri) if s.get("ri") is not None else default_ri for s in studies]
     kw = {"labels": labels}
     if measure == "MC":
-        return es.mean_change(*c.values(), ri, **kw)
+        return es.mean_change(*c.values(), _correlations(request, studies, labels), **kw)
     if measure == "SMCR":
-        return es.smcr(*c.values(), ri, **kw)
+        return es.smcr(*c.values(), _correlations(request, studies, labels), **kw)
     if measure == "MD":
         return es.mean_difference(*c.values(), **kw)
     if measure == "SMD":
         return es.smd(*c.values(), **kw)
     if measure in ("RR", "OR", "RD"):
-        return es.two_by_two(measure, *c.values(), **kw)
+        return es.two_by_two(measure, *c.values(), add=request.get("add"), **kw)
     if measure in ("PR", "PLO", "PAS", "PFT"):
-        return es.proportion(measure, *c.values(), **kw)
+        return es.proportion(measure, *c.values(), add=request.get("add"), **kw)
     return es.generic(*c.values(), **kw)
 
 
@@ -116,6 +129,10 @@ def to_dict(result: MetaAnalysis, test: str) -> dict[str, Any]:
     }  # fmt: skip
     if result.tau2_ci is not None:
         out["tau2_ci_lb"], out["tau2_ci_ub"] = result.tau2_ci.lb, result.tau2_ci.ub
+    if result.i2_ci is not None:
+        out["I2_ci_lb"], out["I2_ci_ub"] = result.i2_ci
+        out["H2_ci_lb"], out["H2_ci_ub"] = result.h2_ci
+    out.update(_small_study(result))
     if result.egger is not None:
         out["egger"] = {"statistic": result.egger.statistic, "pval": result.egger.pval}
     if result.leave1out is not None:
@@ -135,10 +152,133 @@ def to_dict(result: MetaAnalysis, test: str) -> dict[str, Any]:
     return out
 
 
+def json_ready(out: dict[str, Any]) -> dict[str, Any]:
+    """Replace every non-finite number by null and list it under ``non_finite`` (path -> "Infinity",
+    "-Infinity" or "NaN"), so the answer is strict JSON and a reader still sees what metafor would print."""
+    flags: dict[str, str] = {}
+
+    def clean(value, path):
+        if isinstance(value, float) and not math.isfinite(value):
+            flags[path] = "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+            return None
+        if isinstance(value, dict):
+            return {k: clean(v, f"{path}.{k}" if path else k) for k, v in value.items()}
+        if isinstance(value, list):
+            if all(type(v) is float for v in value) and all(map(math.isfinite, value)):
+                return value  # the common case, checked in C: a forest of 10,000 rows costs ~1 ms
+            return [clean(v, f"{path}[{i}]") for i, v in enumerate(value)]
+        return value
+
+    cleaned = clean(out, "")
+    if flags:
+        cleaned["non_finite"] = flags
+    return cleaned
+
+
+def _level(request: dict[str, Any]) -> float:
+    if "level" not in request:
+        raise ValueError("field 'level' (confidence level in percent) is required; the engine assumes none")
+    return request["level"]
+
+
+def proportion_answer(request: dict[str, Any]) -> dict[str, Any]:
+    """``{"model": "proportion", "xi", "ni", "level"}``: x/n with exact and Wilson intervals."""
+    from pooling.proportions import proportion_interval
+
+    for name in ("xi", "ni"):
+        if name not in request:
+            raise ValueError(f"field {name!r} is required for model 'proportion'")
+    level, x, n = _level(request), request["xi"], request["ni"]
+    exact = proportion_interval(x, n, level=level, method="exact")
+    wilson = proportion_interval(x, n, level=level, method="wilson")
+    return {
+        "xi": x, "ni": n, "estimate": exact.estimate,
+        "exact": {"ci_lb": exact.ci_lb, "ci_ub": exact.ci_ub},
+        "wilson": {"ci_lb": wilson.ci_lb, "ci_ub": wilson.ci_ub},
+    }  # fmt: skip
+
+
+def glmm_answer(request: dict[str, Any]) -> dict[str, Any]:
+    """``{"model": "glmm", "level", "studies": [{"xi", "ni"}], "add"?}``: metafor ``rma.glmm(measure="PLO")``."""
+    from pooling.glmm import glmm_proportions
+
+    if request.get("measure", "PLO") != "PLO" or request.get("method", "ML") != "ML":
+        raise ValueError("model 'glmm' fits measure 'PLO' by method 'ML' only")
+    studies = request.get("studies")
+    if not isinstance(studies, list) or not studies or not all(isinstance(s, dict) for s in studies):
+        raise ValueError("'studies' must be a non-empty list of objects")
+    cols = _columns("PLO", studies, [s.get("label") for s in studies])
+    fit = glmm_proportions(cols["xi"], cols["ni"], level=_level(request), add=request.get("add"))
+    out = {
+        "k": fit.k, "model": "glmm", "measure": "PLO", "method": "ML",
+        "estimate": fit.estimate, "se": fit.se, "statistic": fit.statistic, "pval": fit.pval,
+        "ci_lb": fit.ci_lb, "ci_ub": fit.ci_ub, "pi_lb": fit.pi_lb, "pi_ub": fit.pi_ub, "tau2": fit.tau2,
+        "Q_LRT": fit.q_lrt, "Q_LRT_pval": fit.q_lrt_pval, "back_transformed": fit.back_transformed(),
+    }  # fmt: skip
+    if fit.i2 is not None:
+        out["I2"], out["H2"] = float(fit.i2), float(fit.h2)
+    return out
+
+
+def multilevel_answer(request: dict[str, Any]) -> dict[str, Any]:
+    """``{"model": "multilevel", "level", "studies": [{"study", "time", "yi", "vi"}]}``: metafor
+    ``rma.mv(yi, vi, random = ~ 1 | study/time, method = "REML")``."""
+    from pooling.multilevel import multilevel
+
+    studies = request.get("studies")
+    if not isinstance(studies, list) or not studies or not all(isinstance(s, dict) for s in studies):
+        raise ValueError("'studies' must be a non-empty list of objects")
+    labels = [s.get("label") for s in studies]
+    cols = {name: [] for name in ("study", "time", "yi", "vi")}
+    for i, row in enumerate(studies):
+        for name in cols:
+            if row.get(name) is None:
+                who = f"row {i}" + (f" ({labels[i]!r})" if labels[i] is not None else "")
+                raise ValueError(f"{who}: field {name!r} is required for model 'multilevel'")
+            cols[name].append(row[name])
+    pairs = list(zip(map(str, cols["study"]), map(str, cols["time"])))
+    if len(set(pairs)) != len(pairs):
+        raise ValueError("field 'time': each study has at most one effect per time point")
+    fit = multilevel(cols["yi"], cols["vi"], cols["study"], level=_level(request))
+    return {
+        "k": fit.k, "model": "multilevel", "method": "REML", "estimate": fit.estimate, "se": fit.se,
+        "statistic": fit.statistic, "pval": fit.pval, "ci_lb": fit.ci_lb, "ci_ub": fit.ci_ub,
+        "sigma2_study": fit.sigma2_study, "sigma2_time": fit.sigma2_time, "Q": fit.q, "Q_pval": fit.q_pval,
+    }  # fmt: skip
+
+
+MODELS = {"proportion": proportion_answer, "glmm": glmm_answer, "multilevel": multilevel_answer}
+
+
+def _small_study(result: MetaAnalysis) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if result.rank_test is not None:
+        out["ranktest"] = {"tau": result.rank_test.tau, "pval": result.rank_test.pval}
+    if result.trim_and_fill is not None:
+        tf = result.trim_and_fill
+        out["trimfill"] = {
+            "k0": tf.k0, "se_k0": tf.se_k0, "side": tf.side, "estimate": tf.estimate, "se": tf.se,
+            "ci_lb": tf.ci_lb, "ci_ub": tf.ci_ub, "tau2": tf.tau2,
+        }  # fmt: skip
+    if result.influence is not None:
+        inf = result.influence
+        names = ("rstandard", "rstudent", "dffits", "cook_d", "cov_r", "tau2_del", "q_del", "hat", "weight")
+        out["influence"] = {name: getattr(inf, name).tolist() for name in names}
+    return out
+
+
 def answer(request: dict[str, Any]) -> dict[str, Any]:
-    """Answer one request: the oracle-format dict, or ``{"error": message}``."""
+    """Answer one request: the oracle-format dict (strict JSON, see :func:`json_ready`), or ``{"error": message}``.
+
+    ``model`` selects ``proportion`` or ``glmm`` (see the functions of those names); without it, ``rma.uni``.
+    """
     try:
+        if isinstance(request, dict) and "model" in request:
+            model = MODELS.get(request["model"])
+            if model is None:
+                raise ValueError(f"unknown model {request['model']!r}; allowed: {', '.join(MODELS)}")
+            return json_ready(model(request))
         result = analyse_request(request)
     except ValueError as exc:
         return {"error": str(exc)}
-    return to_dict(result, request.get("test", "z"))
+    return json_ready(to_dict(result, request.get("test", "z")))

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from scipy import special
-
 from pooling.design import InterceptDesign
+from pooling.distributions import chi2_isf
 from pooling.estimators import solve_q
 from pooling.validation import check_arrays
 
@@ -59,8 +58,8 @@ def tau2_confint(yi, vi, *, level: float = 95.0, tol: float = 1e-12) -> Tau2Inte
         raise ValueError("a confidence interval for tau^2 needs k >= 2 studies")
     alpha = 1.0 - level / 100.0
     design = InterceptDesign(yi, vi)
-    crit_u = float(special.chdtri(k - 1, alpha / 2))  # upper quantile
-    crit_l = float(special.chdtri(k - 1, 1 - alpha / 2))  # lower quantile
+    crit_u = chi2_isf(k - 1, alpha / 2)  # upper quantile
+    crit_l = chi2_isf(k - 1, 1 - alpha / 2)  # lower quantile
     lb = solve_q(design, crit_u, tol=tol)[0]
     ub = solve_q(design, crit_l, tol=tol)[0]
     return Tau2Interval(float(lb), float(ub), level)

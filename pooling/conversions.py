@@ -9,8 +9,6 @@ import math
 from dataclasses import dataclass
 from statistics import NormalDist
 
-from scipy import special
-
 _PHI_INV = NormalDist().inv_cdf
 
 
@@ -121,7 +119,7 @@ def sd_from_se(se: float, n: float) -> float:
     return se * math.sqrt(n)
 
 
-def sd_from_ci(lower: float, upper: float, n: float, *, level: float = 95.0) -> float:
+def sd_from_ci(lower: float, upper: float, n: float, *, level: float) -> float:
     """SD from a confidence interval of a mean: sqrt(n) (upper - lower) / (2 t).
 
     t is the t quantile with n - 1 df at the two-sided level (Cochrane Handbook
@@ -133,6 +131,8 @@ def sd_from_ci(lower: float, upper: float, n: float, *, level: float = 95.0) -> 
         raise ValueError(f"CI must be finite with upper >= lower, got ({lower}, {upper})")
     if n < 2:
         raise ValueError(f"field 'n' = {n!r} (an SD from a CI needs n >= 2)")
+    from scipy import special  # lazy: keeps python -m pooling fast
+
     t = float(special.stdtrit(n - 1, 1.0 - (1.0 - level / 100.0) / 2.0))
     return math.sqrt(n) * (upper - lower) / (2.0 * t)
 

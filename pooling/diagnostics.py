@@ -10,11 +10,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special
 
 from pooling.design import RegressionDesign
+from pooling.distributions import chi2_sf
 from pooling.estimators import estimate_tau2
-from pooling.model import PoolCore, check_options, pool_arrays, two_sided_p
+from pooling.loo import BLOCK, fixed_effect_rows, loo_tau2
+from pooling.model import PoolCore, check_options, critical_value, pool_arrays, two_sided_p, wald_statistic
 from pooling.validation import check_arrays
 
 _EPS = np.finfo(float).eps
@@ -63,26 +64,63 @@ class EggerTest:
 
 
 def leave_one_out(yi, vi, *, method: str = "REML", test: str = "z", level: float = 95.0):
-    """Refit without each study in turn (k fits of k-1 studies).
+    """Refit without each study in turn, all refits at once (:mod:`pooling.loo`: O(k) per refit).
 
     Returns
     -------
     LeaveOneOut
         Arrays of length k, entry i without study i.
     """
+    check_options(method, test, level)
     yi, vi = check_arrays(yi, vi)
     k = yi.shape[0]
     if k < 2:
         raise ValueError("leave-one-out needs k >= 2 studies")
-    fits = []
-    for i in range(k):
-        keep = np.arange(k) != i
-        fits.append(pool_arrays(yi[keep], vi[keep], method=method, test=test, level=level))
-    col = lambda name: np.array([getattr(f, name) for f in fits])  # noqa: E731
-    return LeaveOneOut(
-        col("estimate"), col("se"), col("ci_lb"), col("ci_ub"), col("pval"),
-        col("tau2"), col("i2"), col("q"),
-    )  # fmt: skip
+    if k == 2:  # each refit is one study: the k = 1 rules of pool_arrays
+        fits = [pool_arrays(yi[[1 - i]], vi[[1 - i]], method=method, test=test, level=level) for i in range(2)]
+        col = lambda name: np.array([getattr(f, name) for f in fits])  # noqa: E731
+        return LeaveOneOut(*(col(n) for n in ("estimate", "se", "ci_lb", "ci_ub", "pval", "tau2", "i2", "q")))
+    full = pool_arrays(yi, vi, method=method, test=test, level=level).tau2 if method in ("REML", "ML") else 0.0
+    tau2 = loo_tau2(yi, vi, method, full_tau2=full)
+    mu, var = np.empty(k), np.empty(k)
+    c = yi - yi.mean()
+    for start in range(0, k, BLOCK):
+        rows = np.arange(start, min(k, start + BLOCK))
+        w = 1.0 / (vi[None, :] + tau2[rows, None])
+        w[np.arange(rows.shape[0]), rows] = 0.0
+        s1 = w.sum(1)
+        m = (w @ c) / s1
+        mu[rows], var[rows] = m + yi.mean(), 1.0 / s1
+        if test == "knha":
+            rss = (w * (c[None, :] - m[:, None]) ** 2).sum(1)
+            var[rows] *= np.where(rss <= _EPS, 0.0, rss / (k - 2))
+    return _loo_summary(yi, vi, method, test, level, mu, var, tau2)
+
+
+def _loo_summary(yi, vi, method, test, level, mu, var, tau2) -> LeaveOneOut:
+    """CIs, p-values, Q and I^2 of every refit from its estimate, variance and tau^2 (model.py formulas)."""
+    k = yi.shape[0]
+    df = k - 2 if test == "knha" else None
+    crit = critical_value(level, df)
+    se = np.sqrt(var)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stat = np.where(se > 0, mu / np.where(se > 0, se, 1.0), np.copysign(np.inf, mu))
+    pval = np.array([two_sided_p(float(z), df) for z in stat]) if k <= 2000 else _p_vector(stat, df)
+    q, s1, s2 = fixed_effect_rows(yi - yi.mean(), vi)
+    if method == "FE":
+        i2 = np.where(q > 0, np.maximum(0.0, 100.0 * (q - (k - 2)) / np.where(q > 0, q, 1.0)), 0.0)
+    else:
+        typical = (k - 2) / (s1 - s2 / s1)
+        i2 = 100.0 * tau2 / (typical + tau2)
+    return LeaveOneOut(mu, se, mu - crit * se, mu + crit * se, pval, tau2, i2, q)
+
+
+def _p_vector(stat: np.ndarray, df: int | None) -> np.ndarray:
+    from scipy import special
+
+    if df is None:
+        return 2.0 * special.ndtr(-np.abs(stat))
+    return 2.0 * special.stdtr(df, -np.abs(stat))
 
 
 def egger_test(yi, vi, *, method: str = "REML", test: str = "z", level: float = 95.0) -> EggerTest | None:
@@ -107,7 +145,7 @@ def egger_test(yi, vi, *, method: str = "REML", test: str = "z", level: float = 
     if test == "knha":
         vb = vb * (0.0 if rss <= _EPS else rss / (k - 2))
         df = k - 2
-    stat = float(beta[1] / np.sqrt(vb[1, 1]))
+    stat = wald_statistic(float(beta[1]), float(np.sqrt(vb[1, 1])))
     return EggerTest(stat, two_sided_p(stat, df), float(beta[1]), float(beta[0]))
 
 
@@ -172,4 +210,4 @@ def subgroups(yi, vi, groups: Sequence[str], *, method="REML", test="z", level=9
     w = 1.0 / np.array([f.se for f in fits.values()]) ** 2
     q = float(w @ (mu - (w @ mu) / w.sum()) ** 2)
     df = len(fits) - 1
-    return SubgroupAnalysis(fits, q, df, float(special.chdtrc(df, q)) if df > 0 else 1.0)
+    return SubgroupAnalysis(fits, q, df, chi2_sf(df, q) if df > 0 else 1.0)

@@ -7,11 +7,11 @@ ValueError naming the study and the field.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special
 
 from pooling.validation import as_column, require
 
@@ -56,9 +56,36 @@ def _correlations(ri, k: int, labels: Labels) -> np.ndarray:
     return arr
 
 
+# Where a non-positive variance comes from, so the message points at the inputs the user can check.
+_VARIANCE_SOURCE = {
+    "GEN": "the given sampling variance must be > 0",
+    "MC": "sampling variance computed from sd_pre, sd_post and ri must be > 0",
+    "SMCR": "sampling variance computed from ni and ri must be > 0",
+    "MD": "sampling variance computed from sd1i, sd2i, n1i and n2i must be > 0",
+    "SMD": "sampling variance computed from n1i and n2i must be > 0",
+}
+
+
 def _positive_variance(measure: str, yi, vi, labels: Labels) -> EffectSizes:
-    require(vi > 0, "vi", "computed sampling variance must be > 0; check the SDs", vi, labels)
+    rule = _VARIANCE_SOURCE.get(measure, "sampling variance computed from the counts must be > 0")
+    require(vi > 0, "vi", rule, vi, labels)
     return EffectSizes(measure, yi, vi)
+
+
+def _continuity(needs: np.ndarray, add: float | None, labels: Labels) -> float:
+    """The stated correction ``add`` (metafor ``add``, ``to="only0"``); None is an error where a cell is 0.
+
+    The engine never picks a correction itself: 1/2 is metafor's default, not a fact of the data.
+    """
+    if add is None:
+        if needs.any():
+            i = int(np.argmax(needs))
+            who = f"study {i}" + (f" ({labels[i]!r})" if labels is not None and labels[i] is not None else "")
+            raise ValueError(f"{who} has a zero cell: field 'add' (continuity correction) must be stated")
+        return 0.0
+    if isinstance(add, bool) or not isinstance(add, (int, float)) or not 0 <= add < np.inf:
+        raise ValueError(f"field 'add' (continuity correction) must be a number >= 0, got {add!r}")
+    return float(add)
 
 
 def hedges_correction(df) -> np.ndarray:
@@ -67,12 +94,13 @@ def hedges_correction(df) -> np.ndarray:
     Hedges (1981), J Educ Stat 6:107-128, eq. 6c; metafor ``.cmicalc``.
     """
     m = np.asarray(df, dtype=float)
-    return np.exp(special.gammaln(m / 2) - 0.5 * np.log(m / 2) - special.gammaln((m - 1) / 2))
+    return np.exp(_lgamma(m / 2) - 0.5 * np.log(m / 2) - _lgamma((m - 1) / 2))
 
 
-def mean_change(
-    m_pre, sd_pre, m_post, sd_post, ni, ri=0.5, *, labels: Labels = None, reverse: bool = False
-) -> EffectSizes:
+_lgamma = np.vectorize(math.lgamma, otypes=[float])  # the standard library's: no scipy import for SMD/SMCR
+
+
+def mean_change(m_pre, sd_pre, m_post, sd_post, ni, ri, *, labels: Labels = None, reverse: bool = False) -> EffectSizes:
     """Raw mean change (metafor ``MC``): yi = m_post - m_pre.
 
     vi = (sd_pre^2 + sd_post^2 - 2 r sd_pre sd_post) / n (Morris & DeShon 2002,
@@ -87,7 +115,7 @@ def mean_change(
     m_pre, sd_pre, m_post, sd_post, ni : array_like
         Baseline and follow-up means and SDs, and the number of patients.
     ri : float or array_like
-        Pre-post correlation per study (or one value for all).
+        Pre-post correlation per study (or one value for all); required, never assumed.
     labels : sequence of str, optional
         Study labels for error messages.
     reverse : bool
@@ -104,7 +132,7 @@ def mean_change(
     return _positive_variance("MC", -yi if reverse else yi, vi, labels)
 
 
-def smcr(m_pre, sd_pre, m_post, ni, ri=0.5, *, labels: Labels = None) -> EffectSizes:
+def smcr(m_pre, sd_pre, m_post, ni, ri, *, labels: Labels = None) -> EffectSizes:
     """Standardized mean change, raw-score standardization by sd_pre (metafor ``SMCR``).
 
     yi = c(n-1) (m_post - m_pre) / sd_pre, vi = 2 (1 - r)/n + yi^2 / (2 n)
@@ -165,11 +193,12 @@ def _counts(events, totals, ev_field: str, n_field: str, labels: Labels, k: int 
     return x, n
 
 
-def two_by_two(measure: str, ai, n1i, ci, n2i, *, labels: Labels = None) -> EffectSizes:
+def two_by_two(measure: str, ai, n1i, ci, n2i, *, add: float | None, labels: Labels = None) -> EffectSizes:
     """Risk ratio, odds ratio or risk difference (metafor ``RR``, ``OR``, ``RD``).
 
-    With b = n1 - a and d = n2 - c, 1/2 is added to all four cells of a study with
-    a zero cell (metafor default ``add=1/2, to="only0"``).  Then
+    With b = n1 - a and d = n2 - c, ``add`` is added to all four cells of a study with
+    a zero cell (metafor ``add``, ``to="only0"``; metafor's default is 1/2, here it must
+    be stated, and None is an error when a cell is 0).  Then
     RR: yi = log(a/n1) - log(c/n2), vi = 1/a - 1/n1 + 1/c - 1/n2;
     OR: yi = log(ad/(bc)), vi = 1/a + 1/b + 1/c + 1/d;
     RD: yi = a/n1 - c/n2, vi = p1(1-p1)/n1 + p2(1-p2)/n2
@@ -179,7 +208,8 @@ def two_by_two(measure: str, ai, n1i, ci, n2i, *, labels: Labels = None) -> Effe
     c, n2 = _counts(ci, n2i, "ci", "n2i", labels, a.shape[0])
     b, d = n1 - a, n2 - c
     zero = (a == 0) | (b == 0) | (c == 0) | (d == 0)
-    a, b, c, d = (cell + 0.5 * zero for cell in (a, b, c, d))
+    cc = _continuity(zero, add, labels)
+    a, b, c, d = (cell + cc * zero for cell in (a, b, c, d))
     n1, n2 = a + b, c + d
     if measure == "RR":
         yi, vi = np.log(a / n1) - np.log(c / n2), 1 / a - 1 / n1 + 1 / c - 1 / n2
@@ -193,18 +223,20 @@ def two_by_two(measure: str, ai, n1i, ci, n2i, *, labels: Labels = None) -> Effe
     return _positive_variance(measure, yi, vi, labels)
 
 
-def proportion(measure: str, xi, ni, *, labels: Labels = None) -> EffectSizes:
+def proportion(measure: str, xi, ni, *, add: float | None, labels: Labels = None) -> EffectSizes:
     """Single proportions (metafor ``PR``, ``PLO``, ``PAS``, ``PFT``).
 
-    PR: p, p(1-p)/n; PLO: log(p/(1-p)), 1/x + 1/(n-x) -- both with 1/2 added to x and
-    n - x when either is 0 (metafor ``to="only0"``).  PAS: asin(sqrt(p)), 1/(4n);
+    PR: p, p(1-p)/n; PLO: log(p/(1-p)), 1/x + 1/(n-x) -- both with ``add`` added to x and
+    n - x when either is 0 (metafor ``to="only0"``; the correction must be stated,
+    None is an error when a study has 0 or all events; PAS and PFT ignore it).  PAS: asin(sqrt(p)), 1/(4n);
     PFT (Freeman & Tukey 1950, Ann Math Stat 21:607-611; Miller 1978, Am Stat 32:138):
     (asin(sqrt(x/(n+1))) + asin(sqrt((x+1)/(n+1))))/2, 1/(4n+2) -- no correction.
     """
     x, n = _counts(xi, ni, "xi", "ni", labels, None)
     if measure in ("PR", "PLO"):
         zero = (x == 0) | (x == n)
-        x, n = x + 0.5 * zero, n + 1.0 * zero
+        cc = _continuity(zero, add, labels)
+        x, n = x + cc * zero, n + 2.0 * cc * zero
     p = x / n
     if measure == "PR":
         yi, vi = p, p * (1 - p) / n

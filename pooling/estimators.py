@@ -79,6 +79,8 @@ def estimate_tau2(design: Design, method: str, *, max_iter: int = 1000, tol: flo
         return _sj(design)
     if method == "PM":
         return _pm(design, max_iter=max_iter, tol=tol)
+    if method in ("ML", "REML") and isinstance(design, InterceptDesign):
+        return _global_likelihood(design, method, max_iter=max_iter, tol=tol)
     if method in ("ML", "REML", "EB"):
         return _fisher_scoring(design, method, max_iter=max_iter, tol=tol)
     raise ValueError(f"unknown method {method!r}; allowed: {', '.join(METHODS)}")
@@ -225,3 +227,119 @@ def _se_likelihood(design: Design, method: str, tau2: float) -> float:
     if method == "REML":
         return float(np.sqrt(2.0 / design.tr_p_pp(a)[1]))
     return _se_eb_pm(design, tau2)
+
+
+# --- The highest likelihood peak ----------------------------------------------------------------------------
+# The ML/REML likelihood in tau^2 can have several peaks when sampling variances differ by orders of magnitude
+# (issue 16: a start at HE reached tau^2 = 0.079 where the maximum is 1.1824).  A profile over a log-spaced grid
+# (with 0) locates every peak the grid resolves; a safeguarded Newton search on the score inside the bracket of
+# each grid peak polishes it, and the highest wins.
+
+GRID_POINTS = 40
+GRID_DECADES = 12.0
+MAX_PEAKS = 3
+
+
+def log_likelihood(yi, vi, tau2: float, method: str) -> float:
+    """ML or REML log-likelihood of the random-effects model at tau2 (metafor ``logLik``, Viechtbauer 2005)."""
+    design = InterceptDesign(np.asarray(yi, dtype=float), np.asarray(vi, dtype=float))
+    return _loglik(design, method, tau2) - 0.5 * float(np.log(design.vi).sum()) - _log2pi(design.k, method)
+
+
+def _log2pi(k: int, method: str) -> float:
+    return 0.5 * (k - (1 if method == "REML" else 0)) * float(np.log(2 * np.pi))
+
+
+def _loglik(design: InterceptDesign, method: str, tau2: float) -> float:
+    """Log-likelihood up to a constant: -1/2 [sum log(1 + tau2/v) + y'Py (+ log sum w for REML)].
+
+    Only S1 and y'Py are needed, so this makes three passes over the studies, not the eight of
+    :meth:`InterceptDesign.sums`: the grid profile calls it ~40 times per fit."""
+    a = design.weights(tau2)
+    s1 = float(a.sum())
+    ac = np.multiply(a, design.yc, out=design._t)
+    m = float(ac.sum()) / s1
+    rss = float(ac @ design.yc) - m * m * s1
+    ll = -0.5 * design.log_ratio_sum(tau2) - 0.5 * max(rss, 0.0)
+    return ll - (0.5 * float(np.log(s1)) if method == "REML" else 0.0)
+
+
+def _score(design: InterceptDesign, method: str, tau2: float) -> tuple[float, float]:
+    """Twice the score in tau2 and its derivative: REML y'PPy - tr P, ML y'PPy - sum w."""
+    ypppy, tr_p, tr_pp, yp3y = design.reml_newton(design.weights(tau2))
+    if method == "REML":
+        return ypppy - tr_p, tr_pp - 2.0 * yp3y
+    a = design.weights(tau2)
+    return ypppy - float(a.sum()), float(a @ a) - 2.0 * yp3y
+
+
+def tau2_grid(design: InterceptDesign) -> np.ndarray:
+    """0 and GRID_POINTS log-spaced values over GRID_DECADES below an upper bound that no peak exceeds by much:
+    10 x (the spread of the effects squared + the largest variance)."""
+    spread = float(np.ptp(design.yi)) ** 2
+    top = 10.0 * (spread + float(design.vi.max())) if spread > 0 else float(design.vi.max())
+    return np.concatenate([[0.0], np.logspace(np.log10(top) - GRID_DECADES, np.log10(top), GRID_POINTS)])
+
+
+def grid_loglik(yc: np.ndarray, vi: np.ndarray, method: str, grid: np.ndarray) -> np.ndarray:
+    """The profile log-likelihood (up to a constant, as :func:`_loglik`) at every grid value at once: one
+    (grid x k) pass for small k, a loop over grid values when that matrix would be large."""
+    if grid.shape[0] * yc.shape[0] > 400_000:
+        design = InterceptDesign(yc, vi)
+        return np.array([_loglik(design, method, t) for t in grid])
+    w = 1.0 / (vi[None, :] + grid[:, None])
+    s1 = w.sum(axis=1)
+    m = (w @ yc) / s1
+    rss = np.maximum((w @ (yc * yc)) - m * m * s1, 0.0)
+    ll = -0.5 * np.log1p(grid[:, None] / vi[None, :]).sum(axis=1) - 0.5 * rss
+    return ll - (0.5 * np.log(s1) if method == "REML" else 0.0)
+
+
+def _grid_peaks(design: InterceptDesign, method: str, grid: np.ndarray) -> list[int]:
+    """Indices of local maxima of the profile on the grid, highest first (at most MAX_PEAKS)."""
+    ll = grid_loglik(design.yc, design.vi, method, grid)
+    left = np.concatenate([[-np.inf], ll[:-1]])
+    right = np.concatenate([ll[1:], [-np.inf]])
+    peaks = np.flatnonzero((ll >= left) & (ll >= right))
+    return sorted(peaks.tolist(), key=lambda i: -ll[i])[:MAX_PEAKS]
+
+
+def _bracket(design: InterceptDesign, method: str, grid: np.ndarray, i: int) -> tuple[float, float]:
+    """[lo, hi] around grid peak i with score(lo) > 0 (or lo = 0) and score(hi) < 0."""
+    lo = grid[i - 1] if i > 0 else 0.0
+    hi = grid[i + 1] if i + 1 < grid.shape[0] else grid[i]
+    while _score(design, method, hi)[0] > 0:
+        lo, hi = hi, hi * 10.0
+    return lo, hi
+
+
+def _polish(design: InterceptDesign, method: str, lo: float, hi: float, *, max_iter: int, tol: float):
+    """Root of the score in [lo, hi] by Newton steps kept inside the bracket (bisection otherwise).
+
+    Returns ``(tau2, iterations, converged)``; 0 when the score is already <= 0 at lo = 0.
+    """
+    if lo == 0.0 and _score(design, method, 0.0)[0] <= 0:
+        return 0.0, 0, True
+    x = 0.5 * (lo + hi)
+    for it in range(1, max_iter + 1):
+        f, d = _score(design, method, x)
+        lo, hi = (x, hi) if f > 0 else (lo, x)
+        step = x - f / d if d < 0 else 0.5 * (lo + hi)
+        new = step if lo < step < hi else 0.5 * (lo + hi)
+        if abs(new - x) <= tol * max(1.0, abs(new)):
+            return new, it, True
+        x = new
+    return x, max_iter, False
+
+
+def _global_likelihood(design: InterceptDesign, method: str, *, max_iter: int, tol: float) -> Tau2Estimate:
+    """The highest ML/REML peak: grid profile, then a bracketed Newton search from each grid peak."""
+    grid = tau2_grid(design)
+    best, best_ll, total, ok = 0.0, -np.inf, 0, True
+    for i in _grid_peaks(design, method, grid):
+        lo, hi = _bracket(design, method, grid, i)
+        tau2, it, converged = _polish(design, method, lo, hi, max_iter=max_iter, tol=tol)
+        total, ll = total + it, _loglik(design, method, tau2)
+        if ll > best_ll:
+            best, best_ll, ok = tau2, ll, converged
+    return Tau2Estimate(best, _se_likelihood(design, method, best), total, ok)

@@ -22,12 +22,13 @@ J Stat Softw 36(3)):
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special
 
 from pooling.design import InterceptDesign
+from pooling.distributions import chi2_sf, norm_ppf, norm_sf
 from pooling.estimators import METHODS, Tau2Estimate, estimate_tau2
 from pooling.validation import check_arrays
 
@@ -105,15 +106,29 @@ def critical_value(level: float, df: int | None) -> float:
     """Two-sided critical value: normal quantile, or t quantile with ``df`` df."""
     alpha = 1.0 - level / 100.0
     if df is None:
-        return float(special.ndtri(1.0 - alpha / 2.0))
+        return norm_ppf(1.0 - alpha / 2.0)
+    from scipy import special  # lazy: only Hartung-Knapp needs t quantiles
+
     return float(special.stdtrit(df, 1.0 - alpha / 2.0))
 
 
 def two_sided_p(stat: float, df: int | None) -> float:
     """Two-sided p-value of a z (df None) or t statistic."""
+    if math.isnan(stat):
+        return stat
     if df is None:
-        return float(2.0 * special.ndtr(-abs(stat)))
+        return 2.0 * norm_sf(abs(stat))
+    from scipy import special
+
     return float(2.0 * special.stdtr(df, -abs(stat)))
+
+
+def wald_statistic(estimate: float, se: float) -> float:
+    """estimate / se; with se = 0 (identical effects under Hartung-Knapp) +-inf as in R, so p = 0 as metafor
+    reports, and NaN only for 0/0."""
+    if se > 0:
+        return estimate / se
+    return float("nan") if estimate == 0 else float(np.copysign(np.inf, estimate))
 
 
 def heterogeneity(design: InterceptDesign, tau2: float, method: str):
@@ -125,7 +140,7 @@ def heterogeneity(design: InterceptDesign, tau2: float, method: str):
     if k == 1:
         return 0.0, 1.0, 0.0, 1.0
     q, _, tr_p, _, _, _ = design.fisher(design.weights(0.0))
-    q_pval = float(special.chdtrc(k - 1, q))
+    q_pval = chi2_sf(k - 1, q)
     if method == "FE":
         i2 = max(0.0, 100.0 * (q - (k - 1)) / q) if q > 0 else 0.0
         return q, q_pval, i2, q / (k - 1)
@@ -182,7 +197,7 @@ def _summarise(design: InterceptDesign, est: Tau2Estimate, method: str, test: st
         var *= 0.0 if rss <= _EPS else rss / (k - 1)
         df = k - 1
     se = float(np.sqrt(var))
-    stat = mu / se if se > 0 else float("nan")
+    stat = wald_statistic(mu, se)
     crit = critical_value(level, df)
     pi_half = crit * float(np.sqrt(var + tau2))
     q, q_pval, i2, h2 = heterogeneity(design, tau2, method)

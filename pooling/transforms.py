@@ -11,8 +11,9 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
-from scipy import special
 
 BACK_TRANSFORMED = ("RR", "OR", "PLO", "PAS", "PFT")
 
@@ -62,7 +63,7 @@ def back_transform(measure: str, x: float, ni=None) -> float:
     if measure in ("RR", "OR"):
         return float(np.exp(x))
     if measure == "PLO":
-        return float(special.expit(x))
+        return 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
     if measure == "PAS":
         return _iarcsin(x)
     if measure == "PFT":

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from evidence.models import AdverseEvent, ReviewVersion, SafetyResult, Study, VersionKind
 from evidence.selectors_public.published import public_study_ids, version_study_ids
 from evidence.selectors_public.text import i2_text, proportion_text
-from evidence.services.recompute.safety import none_occurred_row
+from evidence.services.recompute.safety import EXACT, GLMM, none_occurred_row
 
 # --- Safety ----------------------------------------------------------------------------------------------
 
@@ -41,10 +41,48 @@ def _safety_row(result: SafetyResult) -> dict:
         "k": result.k,
         "events": result.events,
         "n": result.n,
-        "proportion": proportion_text(result.proportion, result.ci_lb, result.ci_ub),
-        "i2": i2_text(result.i2),
+        "proportion": safety_proportion_text(result),
+        "method": safety_method_text(result),
+        "i2": _i2(result),
         "studies": ", ".join(f"{s['study']} {s['events']}/{s['n']}" for s in result.studies),
     }
+
+
+def _i2(result: SafetyResult) -> str:
+    if result.measure == EXACT:
+        return "not applicable"
+    if result.measure == GLMM and result.i2 is None:
+        return "not estimated (needs a continuity correction)"
+    return i2_text(result.i2)
+
+
+def _percent(value: float) -> str:
+    return "0" if value == 0 else f"{100 * value:.1f}%"
+
+
+def safety_proportion_text(result: SafetyResult) -> str:
+    """ "0 of 161 (95% CI 0 to 2.3%)" for the exact interval on the total; the model's pooled proportion
+    otherwise. Versions computed before issue 13 stored an inverse-variance pooled proportion: shown as it was."""
+    if result.measure == EXACT:
+        if result.events == 0:
+            return f"0 of {result.n} (95% CI 0 to {_percent(result.ci_ub)})"
+        share = f"{result.events} of {result.n}, {_percent(result.proportion)}"
+        return f"{share} (95% CI {_percent(result.ci_lb)} to {_percent(result.ci_ub)})"
+    return proportion_text(result.proportion, result.ci_lb, result.ci_ub)
+
+
+def safety_method_text(result: SafetyResult) -> str:
+    if result.measure == GLMM:
+        return "Random-effects logistic model (binomial-normal, maximum likelihood); studies with no event included"
+    if result.measure == EXACT:
+        why = (
+            "no study had an event" if result.events == 0
+            else "one study" if result.k == 1
+            else "every patient had the event" if result.events == result.n
+            else "the random-effects logistic model did not converge"
+        )  # fmt: skip
+        return f"Exact binomial (Clopper–Pearson) interval on the total; {why}"
+    return f"Inverse-variance pooling of {result.measure} proportions (as computed for this version)"
 
 
 def adverse_event_as_dict(event: AdverseEvent, *, study: Study | None = None) -> dict:
@@ -92,7 +130,10 @@ def _serious_statement(version: ReviewVersion, pooled: list[dict], per_study: li
     rate = next((r for r in pooled if r["is_serious_rate"]), None)
     if rate is not None:
         if rate["events"] == 0:
-            return f"Serious adverse events: none reported in {rate['k']} studies ({rate['n']} patients)."
+            return (
+                f"Serious adverse events: none reported in {rate['k']} studies ({rate['n']} patients); "
+                f"{rate['proportion']}."
+            )
         return (
             f"Serious adverse events: {rate['events']} of {rate['n']} patients in {rate['k']} studies; "
             f"pooled proportion {rate['proportion']}."

@@ -44,3 +44,34 @@ def test_it_imports_without_django():
     code = "import sys, pooling, pooling.api, pooling.__main__; print('django' in sys.modules)"
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert run.stdout.strip() == "False", run.stderr
+
+
+IDENTICAL = {
+    "measure": "GEN",
+    "method": "REML",
+    "test": "knha",
+    "level": 95,
+    "studies": [{"yi": 0.3, "vi": 0.01}, {"yi": 0.3, "vi": 0.02}, {"yi": 0.3, "vi": 0.05}],
+}
+
+
+def test_it_reports_an_infinite_statistic_as_metafor_does():
+    # given identical effects under Hartung-Knapp: the adjusted SE is 0
+    from pooling.api import analyse_request
+
+    core = analyse_request(IDENTICAL).core
+    # then, as metafor: statistic +Inf and p = 0 (not NaN)
+    assert core.se == 0.0
+    assert core.statistic == float("inf") and core.pval == 0.0
+
+
+@pytest.mark.slow
+def test_it_writes_valid_json_with_a_null_statistic_and_a_flag():
+    # when the identical-effects request goes through the CLI
+    run = run_cli(json.dumps(IDENTICAL))
+    # then the output is strict JSON (no bare NaN/Infinity), the statistic is null and flagged
+    assert run.returncode == 0, run.stderr
+    got = json.loads(run.stdout, parse_constant=lambda name: pytest.fail(f"non-JSON constant {name}"))
+    assert got["statistic"] is None
+    assert got["non_finite"]["statistic"] == "Infinity"
+    assert got["pval"] == 0.0

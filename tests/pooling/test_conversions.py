@@ -56,9 +56,9 @@ def test_it_converts_se_and_ci_to_sd():
     # SD = 2 * sqrt(25) = 10
     assert sd_from_se(2.0, 25) == 10.0
     # t(0.975, 99) = 1.9842170; SD = sqrt(100) * (14 - 10) / (2 * 1.9842170) = 10.07954
-    assert sd_from_ci(10.0, 14.0, 100) == pytest.approx(10.07954, rel=1e-6)
+    assert sd_from_ci(10.0, 14.0, 100, level=95) == pytest.approx(10.07954, rel=1e-6)
     with pytest.raises(ValueError, match="upper >= lower"):
-        sd_from_ci(14.0, 10.0, 100)
+        sd_from_ci(14.0, 10.0, 100, level=95)
 
 
 def test_it_computes_the_sd_of_change_and_back():

@@ -46,34 +46,38 @@ def test_it_computes_md_and_hedges_g():
 
 def test_it_adds_one_half_to_every_cell_of_a_study_with_a_zero_cell():
     # cells 0.5, 10.5, 5.5, 5.5: log RR = log(0.5/11) - log(5.5/11) = log(1/11); vi = 2 - 1/11 + 1/5.5 - 1/11 = 2
-    rr = two_by_two("RR", [0, 3], [10, 10], [5, 5], [10, 10])
+    rr = two_by_two("RR", [0, 3], [10, 10], [5, 5], [10, 10], add=0.5)
     assert rr.yi[0] == pytest.approx(math.log(1 / 11))
     assert rr.vi[0] == pytest.approx(2.0)
     assert rr.yi[1] == pytest.approx(math.log(3 / 5))  # no zero cell: uncorrected
-    odds = two_by_two("OR", [0], [10], [5], [10])
+    odds = two_by_two("OR", [0], [10], [5], [10], add=0.5)
     assert odds.yi[0] == pytest.approx(math.log(0.5 * 5.5 / (10.5 * 5.5)))
 
 
 def test_it_transforms_proportions_as_metafor():
-    pft = proportion("PFT", [0], [25])
+    pft = proportion("PFT", [0], [25], add=None)
     assert pft.yi[0] == pytest.approx(0.5 * math.asin(math.sqrt(1 / 26)))
     assert pft.vi[0] == pytest.approx(1 / 102)
-    plo = proportion("PLO", [0], [55])  # 1/2 added: x = 0.5, n - x = 55.5
+    plo = proportion("PLO", [0], [55], add=0.5)  # 1/2 added: x = 0.5, n - x = 55.5
     assert (plo.yi[0], plo.vi[0]) == pytest.approx((math.log(0.5 / 55.5), 2 + 1 / 55.5))
 
 
 @pytest.mark.parametrize(
     ("call", "study", "field"),
     [
-        (lambda: mean_change([1, 2], [1, -1], [1, 2], [1, 1], [5, 5], labels=["A", "B"]), "study 1 ('B')", "sd_pre"),
-        (lambda: mean_change([1, 2], [1, 1], [1, 2], [1, 1], [5, 0]), "study 1", "ni"),
-        (lambda: mean_change([1, 2], [1, 1], [1], [1, 1], [5, 5]), "", "m_post"),
+        (
+            lambda: mean_change([1, 2], [1, -1], [1, 2], [1, 1], [5, 5], 0.5, labels=["A", "B"]),
+            "study 1 ('B')",
+            "sd_pre",
+        ),
+        (lambda: mean_change([1, 2], [1, 1], [1, 2], [1, 1], [5, 0], 0.5), "study 1", "ni"),
+        (lambda: mean_change([1, 2], [1, 1], [1], [1, 1], [5, 5], 0.5), "", "m_post"),
         (lambda: generic([0.1, float("nan")], [0.1, 0.1]), "study 1", "yi"),
         (lambda: generic([0.1, 0.2], [0.1, 0.0]), "study 1", "vi"),
         (lambda: generic([0.1, 0.2], [-0.1, 0.1]), "study 0", "vi"),
         (lambda: generic([0.1, 0.2], [0.1, float("inf")]), "study 1", "vi"),
-        (lambda: two_by_two("RR", [11], [10], [1], [10]), "study 0", "ai"),
-        (lambda: proportion("PR", [3, 4], [2, 5], labels=["X", "Y"]), "study 0 ('X')", "xi"),
+        (lambda: two_by_two("RR", [11], [10], [1], [10], add=0.5), "study 0", "ai"),
+        (lambda: proportion("PR", [3, 4], [2, 5], add=0.5, labels=["X", "Y"]), "study 0 ('X')", "xi"),
         (lambda: pool_arrays([0.1, 0.2], [0.1, -1.0]), "study 1", "vi"),
     ],
 )
@@ -83,7 +87,11 @@ def test_it_names_the_study_and_field_of_bad_input(call, study, field):
 
 
 def test_it_answers_bad_study_data_with_an_error_naming_study_and_field():
-    request = {"measure": "MD", "studies": [{"label": "Zhang 2017", "m1i": 1, "sd1i": 1, "n1i": 5, "m2i": 0}]}
+    request = {
+        "measure": "MD",
+        "level": 95,
+        "studies": [{"label": "Zhang 2017", "m1i": 1, "sd1i": 1, "n1i": 5, "m2i": 0}],
+    }
     got = answer(request)
     assert "Zhang 2017" in got["error"] and "'sd2i'" in got["error"]
 
@@ -93,6 +101,6 @@ def test_it_uses_the_review_default_correlation_when_a_study_has_none():
         {"m_pre": 20, "sd_pre": 4, "m_post": 15, "sd_post": 4, "ni": 10, "ri": 0.8},
         {"m_pre": 20, "sd_pre": 4, "m_post": 15, "sd_post": 4, "ni": 10},
     ]
-    got = answer({"measure": "MC", "method": "FE", "ri": 0.2, "studies": studies})
+    got = answer({"measure": "MC", "method": "FE", "level": 95, "ri": 0.2, "studies": studies})
     assert got["vi"] == pytest.approx([(32 - 2 * 0.8 * 16) / 10, (32 - 2 * 0.2 * 16) / 10])
     assert np.all(np.isfinite(got["vi"]))

@@ -34,7 +34,9 @@ def test_it_uses_the_z_test_for_a_single_study_even_when_knha_is_asked():
 
 
 def test_it_answers_two_studies_without_egger_or_leave_one_out():
-    got = answer({"measure": "GEN", "method": "DL", "studies": [{"yi": 0.1, "vi": 0.02}, {"yi": 0.6, "vi": 0.03}]})
+    got = answer(
+        {"measure": "GEN", "method": "DL", "level": 95, "studies": [{"yi": 0.1, "vi": 0.02}, {"yi": 0.6, "vi": 0.03}]}
+    )
     assert got["k"] == 2 and "tau2_ci_lb" in got
     assert "egger" not in got and "leave1out" not in got
 

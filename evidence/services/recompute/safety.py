@@ -1,5 +1,12 @@
 """Adverse events: pooled proportion of patients per category, the serious-adverse-event rate, a per-study table.
 
+The pooled proportion is by a method that behaves at zero, and the row records which (in ``measure``):
+``GLMM``, the random-effects logistic model (binomial-normal, ML; metafor ``rma.glmm(measure="PLO")``),
+which takes studies with no event as they are; or ``EXACT``, the exact (Clopper-Pearson) interval on the
+total events and patients, where that model cannot be fitted (one study, no event at all, every patient
+with the event, or no convergence). No continuity correction is made, so no event is invented: 0 events in
+161 patients reads 0% (95% CI 0 to 2.3%), never a positive pooled rate.
+
 A study enters the safety analysis when it reports adverse-event counts, or states that no adverse event
 occurred (``reports_no_adverse_events``: 0 in every category, listed as such in the per-study table); it
 counts 0 in a category where it reports none. A study silent on adverse events stays out. Patients with an
@@ -13,11 +20,18 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from evidence.services.recompute.inputs import RecomputeInputs
-from pooling.effects import proportion
-from pooling.model import pool_arrays
-from pooling.transforms import back_transform
+from pooling.glmm import glmm_proportions
+from pooling.proportions import proportion_interval
 
 SERIOUS = "serious adverse events"
+GLMM = "GLMM"  # random-effects logistic model
+EXACT = "CP"  # exact (Clopper-Pearson) interval on the total
+SAFETY_LEVEL = 95.0  # the level every interval of the review page is reported at
+SAFETY_METHODS_NOTE = (
+    "proportion of patients per category by a random-effects logistic model (binomial-normal, maximum "
+    "likelihood), or the exact binomial interval on the total where that model cannot be fitted; no continuity "
+    "correction"
+)
 
 
 @dataclass(frozen=True)
@@ -104,21 +118,33 @@ def _pool(category: str, counted: dict, inputs: RecomputeInputs, events_of, seri
     ids = sorted(counted, key=lambda study_id: labels[study_id])
     n = [counted[i]["n"] for i in ids]
     x = [min(events_of(counted[i]), counted[i]["n"]) for i in ids]
-    measure = inputs.settings["proportion_measure"]
-    es = proportion(measure, x, n, labels=[labels[i] for i in ids])
-    core = pool_arrays(es.yi, es.vi, method=inputs.settings["estimator"], test="z")
-    values = (core.estimate, core.ci_lb, core.ci_ub)
-    back = list(values) if measure == "PR" else [back_transform(measure, value, n) for value in values]
+    method, estimate, ci_lb, ci_ub, i2 = pooled_proportion(x, n)
     return SafetyRow(
         category=category,
         is_serious_rate=serious,
         k=len(ids),
         events=sum(x),
         n=sum(n),
-        measure=measure,
-        proportion=back[0],
-        ci_lb=back[1],
-        ci_ub=back[2],
-        i2=core.i2 if core.k > 1 else None,
+        measure=method,
+        proportion=estimate,
+        ci_lb=ci_lb,
+        ci_ub=ci_ub,
+        i2=i2,
         studies=[{"study": labels[i], "events": xi, "n": ni} for i, xi, ni in zip(ids, x, n)],
     )
+
+
+def pooled_proportion(events: list[int], patients: list[int]) -> tuple[str, float, float, float, float | None]:
+    """``(method, proportion, ci_lb, ci_ub, i2)``: the random-effects logistic model when it can be fitted,
+    else the exact interval on the total (module docstring). I^2 is None: it would need a continuity
+    correction for the zero-event studies, which this analysis does not make."""
+    if len(events) >= 2 and 0 < sum(events) < sum(patients):
+        try:
+            fit = glmm_proportions(events, patients, level=SAFETY_LEVEL)
+        except ValueError:
+            fit = None
+        if fit is not None and fit.converged:
+            back = fit.back_transformed()
+            return GLMM, back["estimate"], back["ci_lb"], back["ci_ub"], fit.i2
+    total = proportion_interval(sum(events), sum(patients), level=SAFETY_LEVEL, method="exact")
+    return EXACT, total.estimate, total.ci_lb, total.ci_ub, None

@@ -25,7 +25,7 @@ from evidence.services.recompute.carry import CarriedRow, SynthesisPlan
 from evidence.services.recompute.diff import row_title, version_changes
 from evidence.services.recompute.inputs import CODE_VERSION, RecomputeInputs
 from evidence.services.recompute.problems import input_problems, published_narrative
-from evidence.services.recompute.safety import SafetyRow
+from evidence.services.recompute.safety import SAFETY_METHODS_NOTE, SafetyRow
 from evidence.services.recompute.trace import study_row_sources
 
 # A forest plot with more study lines than this is unreadable; it shows the pooled result and the page's table
@@ -386,7 +386,7 @@ def _methods_note(settings: dict) -> str:
     return (
         f"Computed from study-level data: {settings['continuous_measure']} ({orientation}), {correlation}, "
         f"{settings['estimator']} estimator of τ², {'Hartung–Knapp' if settings['ci_method'] == 'knha' else 'Wald (z)'} "
-        f"confidence intervals; adverse events as {settings['proportion_measure']} proportions.{source} Each row of "
+        f"confidence intervals; adverse events: {SAFETY_METHODS_NOTE}.{source} Each row of "
         "the published synthesis enters as its published remainder (the published estimate less the extracted "
         "studies it pooled, by inverse variance) beside the extracted and new studies; sensitivity analyses: "
         "the other model (REML with Hartung–Knapp, or fixed effect) and r = 0.2, 0.5, 0.8."

@@ -1,0 +1,84 @@
+"""The normal and chi-square functions every answer needs, in the standard library.
+
+Importing ``scipy.special`` costs ~200 ms, more than the rest of ``python -m pooling``; a z-test
+answer needs only these, so scipy is imported lazily where a function needs more (t quantiles for
+Hartung-Knapp, incomplete beta for exact intervals, the GLMM).
+
+- Normal: ``math.erfc`` and ``statistics.NormalDist.inv_cdf`` (Wichura 1988, AS 241: full double
+  precision).
+- Chi-square with integer df (Q has k - 1): the survival function is a finite sum, Poisson terms for
+  even df and the normal tail plus terms for odd df (Abramowitz & Stegun 26.4.4-26.4.5), summed in log
+  space so large Q and large df neither overflow nor underflow; the quantile by Newton steps on it from
+  the Wilson-Hilferty start (Johnson, Kotz & Balakrishnan 1994, ch. 18).
+"""
+
+from __future__ import annotations
+
+import math
+from statistics import NormalDist
+
+_NORMAL = NormalDist()
+
+
+def norm_sf(z: float) -> float:
+    """P(Z > z)."""
+    return 0.5 * math.erfc(z / math.sqrt(2.0))
+
+
+def norm_ppf(p: float) -> float:
+    """Normal quantile."""
+    return _NORMAL.inv_cdf(p)
+
+
+def _log_terms(df: int, x: float) -> list[float]:
+    """log of the finite-sum terms of the chi-square survival function (module docstring)."""
+    half = 0.5 * x
+    if df % 2 == 0:
+        return [-half + j * math.log(half) - math.lgamma(j + 1) for j in range(df // 2)] if x > 0 else [0.0]
+    # odd df: erfc(sqrt(x/2)) + sum_{j=1}^{(df-1)/2} x^(j-1/2) e^(-x/2) / Gamma(j + 1/2)
+    return [-half + (j - 0.5) * math.log(x) - math.lgamma(j + 0.5) - (j - 0.5) * math.log(2.0)
+            for j in range(1, (df + 1) // 2)] if x > 0 else []  # fmt: skip
+
+
+LARGE_DF = 100  # beyond this the finite sum is long: scipy (imported once, for in-process work) is faster
+
+
+def chi2_sf(df: int, x: float) -> float:
+    """P(X > x) for chi-square with integer df >= 1."""
+    if df > LARGE_DF:
+        from scipy import special
+
+        return float(special.chdtrc(df, x))
+    if x <= 0:
+        return 1.0
+    if math.isinf(x):
+        return 0.0
+    terms = _log_terms(df, x)
+    if df % 2 == 1:
+        terms.append(
+            math.log(math.erfc(math.sqrt(0.5 * x))) if x < 1400 else -0.5 * x - 0.5 * math.log(math.pi * 0.5 * x)
+        )
+    top = max(terms)
+    return min(1.0, math.exp(top) * math.fsum(math.exp(t - top) for t in terms))
+
+
+def _chi2_pdf(df: int, x: float) -> float:
+    return math.exp((0.5 * df - 1) * math.log(x) - 0.5 * x - 0.5 * df * math.log(2.0) - math.lgamma(0.5 * df))
+
+
+def chi2_isf(df: int, p: float) -> float:
+    """x with P(X > x) = p (upper quantile), by Newton steps kept positive; relative accuracy ~1e-14."""
+    if df > LARGE_DF:
+        from scipy import special
+
+        return float(special.chdtri(df, p))
+    z = norm_ppf(1.0 - p)
+    c = 2.0 / (9.0 * df)
+    x = max(df * (1.0 - c + z * math.sqrt(c)) ** 3, 1e-8)
+    for _ in range(100):
+        step = (chi2_sf(df, x) - p) / _chi2_pdf(df, x)
+        new = x + step if x + step > 0 else 0.5 * x
+        if abs(new - x) <= 1e-15 * max(1.0, new):
+            return new
+        x = new
+    return x
