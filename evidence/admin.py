@@ -277,3 +277,5 @@ class SearchRunAdmin(ReviewScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmi
 
 
 # --- end PubMed search runs --------------------------------------------------------------------------------
+
+from evidence import admin_quarantine  # noqa: E402, F401  registers the search quarantine
