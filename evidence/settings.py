@@ -140,8 +140,17 @@ USES_REDIS = CELERY_BROKER_URL.startswith(("redis://", "rediss://"))
 CELERY_RESULT_BACKEND = envstr(
     "CELERY_RESULT_BACKEND", CELERY_BROKER_URL if USES_REDIS else f"file://{VAR_DIR / 'results'}"
 )
+# The longest task (a search of a large window; a recompute takes seconds) is stopped at TASK_TIME_LIMIT; a
+# message unacknowledged for VISIBILITY_TIMEOUT is delivered again, so it must outlast the longest task with its
+# countdown. A worker that dies sooner is found by its run's heartbeat within two minutes (evidence.runs_sweep).
+CELERY_TASK_TIME_LIMIT = envint("CELERY_TASK_TIME_LIMIT", 3600, minimum=60)
+CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 30
+CELERY_VISIBILITY_TIMEOUT = 2 * CELERY_TASK_TIME_LIMIT
+# Publishing fails fast when the broker is down (one quick retry, 2 s to connect): a request never hangs on
+# Redis; the work is a queued row that the sweeper publishes when the broker is back.
+_PUBLISH_FAST = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 CELERY_BROKER_TRANSPORT_OPTIONS = (
-    {}
+    {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT, "socket_connect_timeout": 2, **_PUBLISH_FAST}
     if USES_REDIS
     else {
         "data_folder_in": str(BROKER_DIR / "out"),
@@ -160,6 +169,9 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+CELERY_REDIS_BACKEND_HEALTH_CHECK_INTERVAL = 30
 RECOMPUTE_DEBOUNCE_SECONDS = envint("RECOMPUTE_DEBOUNCE_SECONDS", 10, minimum=0)
 
 # --- NCBI E-utilities ----------------------------------------------------------
