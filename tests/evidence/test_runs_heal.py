@@ -126,8 +126,8 @@ def test_the_sweeper_resends_a_queued_run_whose_message_was_lost(seeded, publish
 
 
 def approvable(review, team):
-    from evidence.services.extraction import extraction_draft_save, extraction_reconcile
     from evidence.models import TriageStage
+    from evidence.services.extraction import extraction_draft_save, extraction_reconcile
 
     make_outcomes()
     rc = make_citation(review, 1, stage=TriageStage.EXTRACTION)
