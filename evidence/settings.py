@@ -174,6 +174,14 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 CELERY_REDIS_BACKEND_HEALTH_CHECK_INTERVAL = 30
 RECOMPUTE_DEBOUNCE_SECONDS = envint("RECOMPUTE_DEBOUNCE_SECONDS", 10, minimum=0)
+# A running run's worker touches it every RUN_HEARTBEAT_SECONDS; silent for RUN_STALE_AFTER_SECONDS, it is lost
+# and the sweeper (every minute) re-runs or fails it.
+RUN_HEARTBEAT_SECONDS = envint("RUN_HEARTBEAT_SECONDS", 10, minimum=1)
+RUN_STALE_AFTER_SECONDS = envint("RUN_STALE_AFTER_SECONDS", 120, minimum=2)
+if RUN_STALE_AFTER_SECONDS <= 2 * RUN_HEARTBEAT_SECONDS:
+    raise ImproperlyConfigured(
+        "RUN_STALE_AFTER_SECONDS must exceed twice RUN_HEARTBEAT_SECONDS, or live runs look lost."
+    )
 
 # --- NCBI E-utilities ----------------------------------------------------------
 EUTILS_BASE_URL = envurl("EUTILS_BASE_URL", "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/", schemes=("http", "https"))

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection, connections
 from django.db.models import Model, Q
 from django.utils import timezone
@@ -25,6 +26,16 @@ HEARTBEAT_EVERY = dt.timedelta(seconds=10)
 STALE_AFTER = dt.timedelta(minutes=2)
 
 
+def heartbeat_every() -> dt.timedelta:
+    """How often a worker touches its run (settings.RUN_HEARTBEAT_SECONDS; a fault test shortens it)."""
+    return dt.timedelta(seconds=getattr(settings, "RUN_HEARTBEAT_SECONDS", HEARTBEAT_EVERY.total_seconds()))
+
+
+def stale_after() -> dt.timedelta:
+    """How long a running run may stay silent before it counts as lost (settings.RUN_STALE_AFTER_SECONDS)."""
+    return dt.timedelta(seconds=getattr(settings, "RUN_STALE_AFTER_SECONDS", STALE_AFTER.total_seconds()))
+
+
 def heartbeat_touch(model: type[Model], pk: int) -> int:
     """Mark the run alive now; 0 if it is no longer running (another worker took it over, or it ended)."""
     return model.objects.filter(pk=pk, status="running").update(heartbeat_at=timezone.now())
@@ -33,12 +44,12 @@ def heartbeat_touch(model: type[Model], pk: int) -> int:
 def stale_filter() -> Q:
     """Running runs whose last heartbeat (before the first: their start) is older than :data:`STALE_AFTER`;
     also the condition of the UPDATE that takes one over, so two sweepers never both take it."""
-    cutoff = timezone.now() - STALE_AFTER
+    cutoff = timezone.now() - stale_after()
     return Q(status="running") & (Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff))
 
 
 @contextmanager
-def heartbeat(model: type[Model], pk: int, *, every: dt.timedelta = HEARTBEAT_EVERY) -> Iterator[None]:
+def heartbeat(model: type[Model], pk: int, *, every: dt.timedelta | None = None) -> Iterator[None]:
     """Touch the run now and then every ``every`` from a thread until the block ends.
 
     Inside a caller's transaction (a test, or a command run in ``atomic``) the thread could not see the
@@ -49,7 +60,9 @@ def heartbeat(model: type[Model], pk: int, *, every: dt.timedelta = HEARTBEAT_EV
         yield
         return
     stop = threading.Event()
-    thread = threading.Thread(target=_beat, args=(model, pk, every, stop), name=f"heartbeat-{pk}", daemon=True)
+    thread = threading.Thread(
+        target=_beat, args=(model, pk, every or heartbeat_every(), stop), name=f"heartbeat-{pk}", daemon=True
+    )
     thread.start()
     try:
         yield

@@ -25,13 +25,12 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from evidence.models import RecomputeRun, RecomputeStatus, Review
-from evidence.services.heartbeat import STALE_AFTER, stale_filter
+from evidence.services.heartbeat import stale_after, stale_filter
 
 logger = logging.getLogger(__name__)
 
 # A queued run whose message was never consumed (broker restarted or down) is enqueued again after this.
 STALE_QUEUED = datetime.timedelta(minutes=2)
-STALE_RUNNING = STALE_AFTER
 MAX_ATTEMPTS = 3  # a run that kills its worker every time (out of memory) is failed, not retried for ever
 FINISHED = (RecomputeStatus.PUBLISHED, RecomputeStatus.UNCHANGED, RecomputeStatus.FAILED)
 
@@ -109,7 +108,7 @@ def recompute_runs_recover(*, review_id: int | None = None) -> list[int]:
 
 
 def _requeue_or_fail(run: RecomputeRun) -> bool:
-    lost = f"worker lost: no heartbeat for {int(STALE_RUNNING.total_seconds())} s (attempt {run.attempts})"
+    lost = f"worker lost: no heartbeat for {int(stale_after().total_seconds())} s (attempt {run.attempts})"
     silent = RecomputeRun.objects.filter(Q(pk=run.pk) & stale_filter())
     if run.attempts < MAX_ATTEMPTS:
         try:
