@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse, JsonResponse
 
 
 class NulRefusingMiddleware:
@@ -18,5 +18,6 @@ class NulRefusingMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         query = request.META.get("QUERY_STRING", "")
         if "\x00" in request.path or "%00" in query or "\x00" in query:
-            return HttpResponseBadRequest("A URL may not contain a NUL character (%00).", content_type="text/plain")
+            # JSON, as the API documents its 400s ({"detail": ...}); a browser shows it as readable text too.
+            return JsonResponse({"detail": "A URL may not contain a NUL character (%00)."}, status=400)
         return self.get_response(request)

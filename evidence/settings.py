@@ -237,7 +237,20 @@ SPECTACULAR_SETTINGS = {
 
 SIMPLE_HISTORY_REVERT_DISABLED = True  # the audit trail is read-only: history is shown, never reverted
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# "throttle" holds the API quota counters, shared by every web worker: Redis in production, the database on
+# the embedded stack (its table is made by `manage.py createcachetable`, run by `make run` and the image).
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "throttle": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CELERY_BROKER_URL,
+            "KEY_PREFIX": "throttle",
+        }
+        if USES_REDIS
+        else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "evidence_cache"}
+    ),
+}
 
 LOGGING = {
     "version": 1,
