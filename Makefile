@@ -13,7 +13,6 @@ $(STAMP): requirements.txt
 
 run: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py createcachetable
 	$(BIN)/python manage.py load_seed
 	$(BIN)/python manage.py ensure_superuser
 	$(BIN)/python manage.py runstack

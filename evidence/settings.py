@@ -237,8 +237,9 @@ SPECTACULAR_SETTINGS = {
 
 SIMPLE_HISTORY_REVERT_DISABLED = True  # the audit trail is read-only: history is shown, never reverted
 
-# "throttle" holds the API quota counters, shared by every web worker: Redis in production, the database on
-# the embedded stack (its table is made by `manage.py createcachetable`, run by `make run` and the image).
+# "throttle" holds the API quota counters, shared by every web worker: Redis in production, files in var/ on the
+# embedded stack (one host by definition). Not the database cache: it would add a write, and on SQLite the
+# database's write lock, to every API request.
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "throttle": (
@@ -248,7 +249,7 @@ CACHES = {
             "KEY_PREFIX": "throttle",
         }
         if USES_REDIS
-        else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "evidence_cache"}
+        else {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(VAR_DIR / "throttle")}
     ),
 }
 
