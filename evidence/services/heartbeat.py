@@ -42,7 +42,7 @@ def heartbeat_touch(model: type[Model], pk: int) -> int:
 
 
 def stale_filter() -> Q:
-    """Running runs whose last heartbeat (before the first: their start) is older than :data:`STALE_AFTER`;
+    """Running runs whose last heartbeat (before the first: their start) is older than :func:`stale_after`;
     also the condition of the UPDATE that takes one over, so two sweepers never both take it."""
     cutoff = timezone.now() - stale_after()
     return Q(status="running") & (Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff))

@@ -23,12 +23,10 @@ def record_quarantine(*, run: SearchRun, pmid: str, stage: str, reason: str, raw
     pmid = (pmid or "")[:PMID_KEPT_CHARS]
     values = {"search_run": run, "stage": stage, "reason": reason[:5000], "raw_xml": text}
     with transaction.atomic():
-        held = None
-        if pmid:
-            held = QuarantinedRecord.objects.select_for_update().filter(
-                review_id=run.review_id, pmid=pmid, status=QuarantineStatus.HELD
-            )
-            held = held.first()
+        held_before = QuarantinedRecord.objects.select_for_update().filter(
+            review_id=run.review_id, pmid=pmid, status=QuarantineStatus.HELD
+        )
+        held = held_before.first() if pmid else None  # a record without a PMID cannot be matched: held anew
         if held is None:
             held = QuarantinedRecord.objects.create(review_id=run.review_id, pmid=pmid, **values)
         else:
