@@ -11,5 +11,6 @@ COPY . .
 ENV STATIC_ROOT=/app/staticfiles
 RUN DEBUG=0 SECRET_KEY=collectstatic-build-only python manage.py collectstatic --noinput
 EXPOSE 8000
+# The Host header names an allowed host, or Django answers 400 to the probe.
 HEALTHCHECK --interval=30s --timeout=5s --retries=3 \
-  CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"
+  CMD python -c "import os, urllib.request as u; h = (os.environ.get('ALLOWED_HOSTS') or 'localhost').split(',')[0].lstrip('.*') or 'localhost'; u.urlopen(u.Request('http://127.0.0.1:8000/healthz', headers={'Host': h}), timeout=4)"
