@@ -81,3 +81,44 @@ def test_a_worker_killed_mid_recompute_is_recovered_by_the_sweeper_with_one_vers
     assert run.status == RecomputeStatus.PUBLISHED and run.attempts == 2
     assert review.versions.count() == before + 1
     assert not RecomputeRun.objects.filter(status__in=[RecomputeStatus.QUEUED, RecomputeStatus.RUNNING]).exists()
+
+
+def pool_children(pid: int) -> list[int]:
+    out = subprocess.run(["ps", "--ppid", str(pid), "-o", "pid="], capture_output=True, text=True).stdout
+    return [int(line) for line in out.split()]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_pool_child_killed_mid_recompute_is_redelivered_and_finishes_the_run(settings, tmp_path):
+    """kill -9 of the prefork child: the message comes back (acks_late, reject_on_worker_lost), and the
+    redelivered task takes the silent run over and publishes instead of answering "done"."""
+    from evidence.services.seed import seed_load
+
+    settings.RECOMPUTE_DEBOUNCE_SECONDS, settings.RUN_HEARTBEAT_SECONDS, settings.RUN_STALE_AFTER_SECONDS = 0, 1, 4
+    seed_load()
+    review = Review.objects.get(slug="msc-ssc")
+    measurement_set(review, "Wang 2013", "mrss", 12, **WANG_MRSS_12M)
+    before = review.versions.count()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "tests.fault_worker", "worker", "--pool=prefork", "--concurrency=1",
+         "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO"],
+        cwd=ROOT, env={**os.environ, "DATABASE_URL": _test_database_url(), **FAST_HEARTBEAT,
+                       "FAULT_RECOMPUTE_SLEEP": "120", "FAULT_SLEEP_ONCE": str(tmp_path / "slept")},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        wait_for(lambda: pool_children(process.pid), 30, "the pool child", process)
+        with transaction.atomic():
+            run = review_recompute_request(review=review, trigger="approved Wang 2013")
+        wait_for(
+            lambda: RecomputeRun.objects.get(pk=run.pk).status == RecomputeStatus.RUNNING, 60, "the claim", process
+        )
+        (child,) = pool_children(process.pid)
+        os.kill(child, signal.SIGKILL)  # kill -9 of the pool child, mid-recompute
+        wait_for(lambda: review.versions.count() > before, 120, "the version", process)
+    finally:
+        stop(process)
+
+    run.refresh_from_db()
+    assert run.status == RecomputeStatus.PUBLISHED and run.attempts == 2
+    assert review.versions.count() == before + 1
