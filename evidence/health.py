@@ -28,6 +28,9 @@ def broker_check() -> str:
         redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1).ping()
         return "ok"
     if url.startswith("filesystem"):
+        from evidence.celery import ensure_broker_folders
+
+        ensure_broker_folders()  # as the first publish would: a fresh var/ has none yet
         folder = settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_out"]
         if not os.access(folder, os.W_OK):
             raise OSError(f"broker folder {folder} is missing or not writable")
