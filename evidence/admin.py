@@ -222,7 +222,10 @@ class RecomputeRunAdmin(ReviewScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelA
 
     review_lookup = "review"
 
-    list_display = ["review", "status", "requested_at", "started_at", "finished_at", "version", "short_error"]
+    list_display = [
+        "review", "status", "requested_at", "enqueued_at", "started_at", "heartbeat_at", "attempts", "finished_at",
+        "version", "short_error",
+    ]  # fmt: skip
     list_filter = ["review", "status"]
     search_fields = ["review__slug", "error"]
 
@@ -261,6 +264,7 @@ class SearchRunAdmin(ReviewScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmi
         "records_found",
         "records_new",
         "records_known",
+        "records_quarantined",
         "possible_duplicates",
         "citations_flagged",
         "requests_made",
