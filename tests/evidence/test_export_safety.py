@@ -13,6 +13,15 @@ from evidence.export_safety import csv_dict_writer, csv_writer, ris_entry_safe, 
 from evidence.models import Citation, StudyResult
 from tests.evidence.test_pages_computed import computed_version  # noqa: F401  (fixture)
 
+
+@pytest.fixture(autouse=True)
+def _no_cached_pages():
+    """Pages and downloads are cached per review stamp; these tests edit rows under the same stamp."""
+    from django.core.cache import caches
+
+    caches["default"].clear()
+
+
 FORMULAS = ['=HYPERLINK("http://x","y")', "+1+1", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd"]
 
 
