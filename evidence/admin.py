@@ -232,15 +232,9 @@ class RecomputeRunAdmin(ReviewScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelA
     """Every recompute attempt, failures included, so an editor sees why a version did not appear."""
 
     list_display = [
-        "review",
-        "status",
-        "requested_at",
-        "started_at",
-        "finished_at",
-        "version",
-        "short_error",
-        "not_entered",
-    ]
+        "review", "status", "requested_at", "enqueued_at", "started_at", "heartbeat_at", "attempts", "finished_at",
+        "version", "short_error", "not_entered",
+    ]  # fmt: skip
     list_filter = ["review", "status"]
     search_fields = ["review__slug", "error"]
     readonly_fields = ["not_entered"]
@@ -282,6 +276,7 @@ class SearchRunAdmin(ReviewScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmi
         "records_found",
         "records_new",
         "records_known",
+        "records_quarantined",
         "possible_duplicates",
         "citations_flagged",
         "requests_made",
@@ -308,3 +303,6 @@ class AccessRefusalAdmin(ReviewScopedAdminMixin, ReadOnlyAdminMixin, admin.Model
     list_filter = ["status", "method", "model"]
     search_fields = ["username", "path", "reason"]
     date_hierarchy = "created_at"
+
+
+from evidence import admin_quarantine  # noqa: E402, F401  registers the search quarantine

@@ -6,7 +6,6 @@ the rounded, typeset numbers. Every file names the version it came from.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 
@@ -14,6 +13,7 @@ import rispy
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpResponse
 
+from evidence.export_safety import csv_dict_writer, ris_entry_safe
 from evidence.models import Citation, PooledResult, ReviewVersion, StudyResult
 from evidence.selectors_public import public_study_ids, version_study_ids
 
@@ -59,7 +59,7 @@ def _studies(version: ReviewVersion) -> list[dict]:
 
 def _csv(rows: list[dict], fields: tuple[str, ...]) -> str:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
+    writer = csv_dict_writer(out, fields, lineterminator="\n")  # the site's one formula-safe CSV writer
     writer.writeheader()
     for row in rows:
         writer.writerow({k: _cell(v) for k, v in row.items()})
@@ -104,7 +104,7 @@ def _ris_entry(citation: Citation) -> dict:
         "notes": notes,
         "urls": [f"https://pubmed.ncbi.nlm.nih.gov/{citation.pmid}/"] if citation.pmid else [],
     }
-    return {k: v for k, v in entry.items() if v}
+    return ris_entry_safe({k: v for k, v in entry.items() if v})
 
 
 class _RisWriter(rispy.RisWriter):

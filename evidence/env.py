@@ -61,7 +61,13 @@ def database_from_url(url: str, *, name: str = "DATABASE_URL") -> dict:
         if not path:
             raise ImproperlyConfigured(f"{name}={url!r} names no SQLite file; use sqlite:///path/to/file.db.")
         # WAL: the embedded stack's web server keeps reading while the worker writes a version or a search.
-        options = {"timeout": 30, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+        # IMMEDIATE: a transaction takes the write lock at BEGIN, waiting up to `timeout` seconds for it. A
+        # DEFERRED one that read first cannot wait for the lock when it then writes: "database is locked".
+        options = {
+            "timeout": 30,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
         return {"ENGINE": "django.db.backends.sqlite3", "NAME": path, "OPTIONS": options}
     if scheme in {"postgres", "postgresql", "pgsql"}:
         db_name = unquote(parts.path.lstrip("/"))

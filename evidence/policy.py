@@ -86,6 +86,7 @@ RULES: dict[type[Model], Rule] = {
     m.PooledResult: Rule("version__review", **_LEDGER),
     m.RecomputeRun: Rule("review", **_LEDGER),
     m.SearchRun: Rule("review", **_LEDGER),
+    m.QuarantinedRecord: Rule("review", view=MEMBER, change=(EDITOR,)),  # retry/dismiss: the admin's actions
     m.ReviewMembership: Rule("review", add=GRANT_ROLES, delete=GRANT_ROLES),
     m.ScreeningDecision: Rule("review_citation__review", view=(SCREENER, *CURATOR)),
     m.Adjudication: Rule("review_citation__review", view=CURATOR),

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
+    "evidence.nul_guard.NulRefusingMiddleware",  # before anything can send a NUL to PostgreSQL
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -182,8 +183,17 @@ USES_REDIS = CELERY_BROKER_URL.startswith(("redis://", "rediss://"))
 CELERY_RESULT_BACKEND = envstr(
     "CELERY_RESULT_BACKEND", CELERY_BROKER_URL if USES_REDIS else f"file://{VAR_DIR / 'results'}"
 )
+# The longest task (a search of a large window; a recompute takes seconds) is stopped at TASK_TIME_LIMIT; a
+# message unacknowledged for VISIBILITY_TIMEOUT is delivered again, so it must outlast the longest task with its
+# countdown. A worker that dies sooner is found by its run's heartbeat within two minutes (evidence.runs_sweep).
+CELERY_TASK_TIME_LIMIT = envint("CELERY_TASK_TIME_LIMIT", 3600, minimum=60)
+CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 30
+CELERY_VISIBILITY_TIMEOUT = 2 * CELERY_TASK_TIME_LIMIT
+# Publishing fails fast when the broker is down (one quick retry, 2 s to connect): a request never hangs on
+# Redis; the work is a queued row that the sweeper publishes when the broker is back.
+_PUBLISH_FAST = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 CELERY_BROKER_TRANSPORT_OPTIONS = (
-    {}
+    {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT, "socket_connect_timeout": 2, **_PUBLISH_FAST}
     if USES_REDIS
     else {
         "data_folder_in": str(BROKER_DIR / "out"),
@@ -202,7 +212,18 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+CELERY_REDIS_BACKEND_HEALTH_CHECK_INTERVAL = 30
 RECOMPUTE_DEBOUNCE_SECONDS = envint("RECOMPUTE_DEBOUNCE_SECONDS", 10, minimum=0)
+# A running run's worker touches it every RUN_HEARTBEAT_SECONDS; silent for RUN_STALE_AFTER_SECONDS, it is lost
+# and the sweeper (every minute) re-runs or fails it.
+RUN_HEARTBEAT_SECONDS = envint("RUN_HEARTBEAT_SECONDS", 10, minimum=1)
+RUN_STALE_AFTER_SECONDS = envint("RUN_STALE_AFTER_SECONDS", 120, minimum=2)
+if RUN_STALE_AFTER_SECONDS <= 2 * RUN_HEARTBEAT_SECONDS:
+    raise ImproperlyConfigured(
+        "RUN_STALE_AFTER_SECONDS must exceed twice RUN_HEARTBEAT_SECONDS, or live runs look lost."
+    )
 
 # --- NCBI E-utilities ----------------------------------------------------------
 EUTILS_BASE_URL = envurl("EUTILS_BASE_URL", "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/", schemes=("http", "https"))
@@ -258,7 +279,21 @@ SPECTACULAR_SETTINGS = {
 
 SIMPLE_HISTORY_REVERT_DISABLED = True  # the audit trail is read-only: history is shown, never reverted
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# "throttle" holds the API quota counters, shared by every web worker: Redis in production, files in var/ on the
+# embedded stack (one host by definition). Not the database cache: it would add a write, and on SQLite the
+# database's write lock, to every API request.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "throttle": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CELERY_BROKER_URL,
+            "KEY_PREFIX": "throttle",
+        }
+        if USES_REDIS
+        else {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(VAR_DIR / "throttle")}
+    ),
+}
 
 LOGGING = {
     "version": 1,

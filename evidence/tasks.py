@@ -11,6 +11,22 @@ from evidence.pubmed import EutilsTransientError  # no Django, no models: safe a
 logger = logging.getLogger(__name__)
 
 
+def task_publish(task, *, args: list | None = None, kwargs: dict | None = None, countdown: int = 0) -> bool:
+    """Hand a task to the broker once, fast; False (logged) if the broker cannot take it now.
+
+    No publish retries (a request must not hang while Redis is down); the work it stands for is a row in
+    the database (a queued run) that the sweeper publishes again, so nothing is lost.
+    """
+    from kombu.exceptions import OperationalError
+
+    try:
+        task.apply_async(args=args or [], kwargs=kwargs or {}, countdown=countdown, retry=False)
+    except (OperationalError, OSError) as exc:
+        logger.warning("broker unavailable, %s not sent now (the sweeper sends it later): %s", task.name, exc)
+        return False
+    return True
+
+
 @shared_task(name="evidence.ping")
 def ping(token: str) -> dict:
     """Round trip through the broker: proves a worker is consuming and results come back."""
@@ -48,9 +64,11 @@ class RecomputeBusy(Exception):
     retry_backoff=5,
     retry_backoff_max=120,
     max_retries=60,
+    ignore_result=True,
 )
 def review_recompute(self, run_id: int) -> str:
-    """Run a queued recompute. Idempotent: a finished run returns 'done' without work."""
+    """Run a queued recompute. Idempotent: a finished run returns its recorded status without work; a run
+    queued behind another, or running on a live worker, raises RecomputeBusy and is retried."""
     from evidence.models import RecomputeRun
     from evidence.services.recompute import recompute_run_execute
 
@@ -72,6 +90,7 @@ def review_recompute(self, run_id: int) -> str:
     retry_backoff_max=1800,
     retry_jitter=True,
     max_retries=4,
+    ignore_result=True,
 )
 def search_run_for_review(self, review_id: int, triggered_by: str = "celery") -> dict | None:
     """Run the review's PubMed search. Each attempt is its own SearchRun row; only a transient E-utilities
@@ -92,7 +111,7 @@ def search_run_for_review(self, review_id: int, triggered_by: str = "celery") ->
     return {"review_id": review_id, "run_id": run.pk, "status": run.status, "records_new": run.records_new}
 
 
-@shared_task(name="evidence.search_runs_nightly")
+@shared_task(name="evidence.search_runs_nightly", ignore_result=True)
 def search_runs_nightly() -> list[int]:
     """Enqueue one search per living review (the beat entry "PubMed nightly search" runs this)."""
     from functools import partial
@@ -103,8 +122,20 @@ def search_runs_nightly() -> list[int]:
 
     review_ids = living_review_ids()
     for review_id in review_ids:
-        transaction.on_commit(partial(search_run_for_review.delay, review_id, triggered_by="beat (nightly)"))
+        publish = partial(
+            task_publish, search_run_for_review, args=[review_id], kwargs={"triggered_by": "beat (nightly)"}
+        )
+        transaction.on_commit(publish)
     return review_ids
 
 
 # --- end PubMed search runs --------------------------------------------------------------------------------
+
+
+# --- Sweeper -------------------------------------------------------------------------------------------------
+@shared_task(name="evidence.runs_sweep", ignore_result=True)
+def runs_sweep() -> dict:
+    """Every minute (beat entry "Sweep lost runs"): re-run what a dead worker or a broker outage left behind."""
+    from evidence.services.sweep import runs_sweep as sweep
+
+    return sweep().as_dict()

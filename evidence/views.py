@@ -1,6 +1,5 @@
 """Public pages: thin; they read through selectors and render. Cached per review stamp, with 304s."""
 
-from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
@@ -13,10 +12,11 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
-    """Liveness for the container health check: the database answers."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return JsonResponse({"status": "ok"})
+    """The container health check: the database and the broker answer and a public page renders (else 503)."""
+    from evidence.health import health_checks
+
+    healthy, checks = health_checks(request)
+    return JsonResponse({"status": "ok" if healthy else "fail", "checks": checks}, status=200 if healthy else 503)
 
 
 def _review(slug: str) -> Review:

@@ -71,3 +71,19 @@ def celery_worker_process(transactional_db):
     ) as worker:
         time.sleep(1)
         yield worker
+
+
+@pytest.fixture(autouse=True)
+def _throttle_counters_reset():
+    """The API quota counters live in a shared cache (files in var/, Redis on the CI's second stack) that outlives a test;
+    each test starts with none. Only the throttle's keys are deleted (the broker may share the Redis db)."""
+    from django.conf import settings
+    from django.core.cache import caches
+
+    if settings.USES_REDIS:
+        client = caches["throttle"]._cache.get_client(write=True)
+        for key in client.scan_iter("throttle:*"):
+            client.delete(key)
+    else:
+        caches["throttle"].clear()  # its own folder under var/
+    yield

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 
@@ -14,8 +13,7 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.utils import encoders
 
-# A cell starting with one of these is a formula to a spreadsheet (CSV injection); numbers are not strings.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+from evidence.export_safety import csv_writer, ris_entry_safe
 
 
 class StrictContentNegotiation(DefaultContentNegotiation):
@@ -52,7 +50,7 @@ class CSVRenderer(BaseRenderer):
         rows = _rows(data)
         columns = _columns_of_view((renderer_context or {}).get("view")) or _columns_of_rows(rows)
         out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\r\n")
+        writer = csv_writer(out, lineterminator="\r\n")  # the site's one formula-safe CSV writer
         writer.writerow(columns)
         for row in rows:
             writer.writerow([_cell(_get(row, column)) for column in columns])
@@ -91,7 +89,7 @@ def ris_entry(row: dict) -> dict:
         "notes": [f"Screening status: {status}"] if status else [],
         "name_of_database": "PubMed" if row.get("pmid") else "",
     }
-    return {key: value for key, value in entry.items() if value}
+    return ris_entry_safe({key: value for key, value in entry.items() if value})
 
 
 def _rows(data) -> list[dict]:
@@ -141,7 +139,4 @@ def _cell(value) -> str:
         return "true" if value else "false"
     if isinstance(value, list | dict):
         return json.dumps(value, cls=encoders.JSONEncoder, ensure_ascii=False, sort_keys=True)
-    text = str(value)
-    if isinstance(value, str) and text.startswith(FORMULA_PREFIXES):
-        return "'" + text
-    return text
+    return value if isinstance(value, str) else str(value)

@@ -7,12 +7,17 @@ do, so ``override_settings`` in a test (or a reload) takes effect. Over quota: 4
 
 from __future__ import annotations
 
+from django.core.cache import caches
+from django.utils.connection import ConnectionProxy
 from rest_framework.settings import api_settings
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 
 
 class _RatesFromSettings:
     scope: str
+    # Counters in the shared "throttle" cache (Redis, or the database on the embedded stack), not per process:
+    # with a per-worker cache three gunicorn workers served three times the quota.
+    cache = ConnectionProxy(caches, "throttle")
 
     def get_rate(self) -> str | None:
         return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)

@@ -9,6 +9,7 @@ from evidence.models.outcome import (
     QualityAssessment,
     QualityInstrument,
 )
+from evidence.models.quarantine import QuarantinedRecord, QuarantineStatus
 from evidence.models.recompute import GradeAssessment, RecomputeRun, RecomputeStatus
 from evidence.models.review import (
     BinaryMeasure,
@@ -75,6 +76,8 @@ __all__ = [
     "ProportionMeasure",
     "QualityAssessment",
     "QualityInstrument",
+    "QuarantineStatus",
+    "QuarantinedRecord",
     "RecomputeRun",
     "RecomputeStatus",
     "Review",

@@ -22,8 +22,13 @@ class RecomputeRun(models.Model):
     status = models.CharField(max_length=10, choices=RecomputeStatus.choices, default=RecomputeStatus.QUEUED)
     triggers = models.JSONField(default=list, help_text="Every request folded into this run (debounce).")
     requested_at = models.DateTimeField(auto_now_add=True)
+    # When its task was last handed to the broker; empty while the broker could not take it (the sweeper sends it).
+    enqueued_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Touched every few seconds by the worker running it: a running run whose heartbeat stopped lost its worker.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Times a worker claimed this run.")
     inputs_hash = models.CharField(max_length=64, blank=True)
     version = models.ForeignKey(
         "evidence.ReviewVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -21,11 +21,14 @@ class SearchRun(models.Model):
     triggered_by = models.CharField(max_length=100, blank=True, help_text="beat, poll_pubmed, admin…")
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Touched as the run goes; a running run whose heartbeat stopped lost its worker (see STALE_SEARCH_AFTER).
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     requests_made = models.PositiveIntegerField(default=0)
     records_found = models.PositiveIntegerField(default=0)
     records_new = models.PositiveIntegerField(default=0)
     records_known = models.PositiveIntegerField(default=0)
     possible_duplicates = models.PositiveIntegerField(default=0)
+    records_quarantined = models.PositiveIntegerField(default=0, help_text="Records held in the quarantine.")
     citations_flagged = models.PositiveIntegerField(default=0, help_text="Included reports newly retracted/corrected.")
     error = models.TextField(blank=True)
 

@@ -19,10 +19,11 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from lxml import etree
 
-from evidence.pubmed_xml.fields import child_pairs, child_text, citation_from_record
+from evidence.pubmed_xml.fields import FieldError, child_pairs, child_text, citation_from_record, whole_number
 from evidence.pubmed_xml.types import (
     AbstractSection,
     Correction,
@@ -31,6 +32,7 @@ from evidence.pubmed_xml.types import (
     MeshTerm,
     ParsedCitation,
     PubDate,
+    PubmedRecordError,
     PubmedXmlError,
     RegistryId,
 )
@@ -44,11 +46,16 @@ __all__ = [
     "MeshTerm",
     "ParsedCitation",
     "PubDate",
+    "PubmedRecordError",
     "PubmedXmlError",
+    "RawRecord",
     "RegistryId",
+    "check_document",
     "iter_citations",
     "parse_citations",
     "parse_esearch",
+    "parse_record",
+    "split_records",
 ]
 
 MAX_INPUT_BYTES = 200 * 1024 * 1024
@@ -148,6 +155,63 @@ def parse_citations(data: bytes, *, max_bytes: int = MAX_INPUT_BYTES) -> list[Pa
     return list(iter_citations(data, max_bytes=max_bytes))
 
 
+def check_document(data: bytes, *, max_bytes: int = MAX_INPUT_BYTES) -> None:
+    """Refuse a whole efetch body that is too large or declares entities (no record of it is read)."""
+    _check_size(data, max_bytes)
+    _reject_entities(data)
+
+
+@dataclass(frozen=True)
+class RawRecord:
+    """One record's element as sent, cut out of a batch that would not parse whole."""
+
+    pmid: str  # as found between <PMID> tags, unchecked; "" if none
+    xml: bytes
+
+
+_RECORD = re.compile(rb"<(PubmedArticle|PubmedBookArticle)\b.*?</\1\s*>", re.DOTALL)
+_PMID = re.compile(rb"<PMID\b[^>]*>([^<]{0,64})</PMID>")
+
+
+def split_records(data: bytes) -> list[RawRecord]:
+    """Cut a batch into its records by their tags, without an XML parser: a record with an
+    unescaped ``&`` or a truncated tail spoils only itself. A trailing record cut off before its
+    end tag is returned as it is, so it is not lost."""
+    records, end = [], 0
+    for match in _RECORD.finditer(data):
+        records.append(_raw(match.group(0)))
+        end = match.end()
+    tail = re.search(rb"<(PubmedArticle|PubmedBookArticle)\b", data[end:])
+    if tail:
+        records.append(_raw(data[end + tail.start() :]))
+    return records
+
+
+def _raw(xml: bytes) -> RawRecord:
+    found = _PMID.search(xml)
+    return RawRecord(pmid=found.group(1).decode("utf-8", "replace").strip() if found else "", xml=xml)
+
+
+def parse_record(record: RawRecord) -> ParsedCitation:
+    """One record's fields, read on its own.
+
+    Raises
+    ------
+    PubmedRecordError
+        Whatever is wrong with it, with the PMID found in its text.
+    """
+    document = b"<PubmedArticleSet>" + record.xml + b"</PubmedArticleSet>"
+    try:
+        parsed = parse_citations(document)
+    except PubmedRecordError:
+        raise
+    except PubmedXmlError as exc:
+        raise PubmedRecordError(record.pmid, str(exc)) from exc
+    if len(parsed) != 1:
+        raise PubmedRecordError(record.pmid, f"{len(parsed)} records where one was cut out")
+    return parsed[0]
+
+
 def parse_esearch(data: bytes, *, max_bytes: int = 20 * 1024 * 1024) -> EsearchResult:
     """Read an ``eSearchResult`` body.
 
@@ -170,9 +234,9 @@ def parse_esearch(data: bytes, *, max_bytes: int = 20 * 1024 * 1024) -> EsearchR
         raise PubmedXmlError(f"expected an eSearchResult document, got root {tag!r}")
     _reject_parsed_entities(root)
     return EsearchResult(
-        count=int(child_text(root, "Count") or 0),
-        retmax=int(child_text(root, "RetMax") or 0),
-        retstart=int(child_text(root, "RetStart") or 0),
+        count=_esearch_number(root, "Count"),
+        retmax=_esearch_number(root, "RetMax"),
+        retstart=_esearch_number(root, "RetStart"),
         query_key=child_text(root, "QueryKey"),
         webenv=child_text(root, "WebEnv"),
         ids=tuple(i.text.strip() for i in root.iterfind("IdList/Id") if i.text),
@@ -181,3 +245,17 @@ def parse_esearch(data: bytes, *, max_bytes: int = 20 * 1024 * 1024) -> EsearchR
         errors=child_pairs(root.find("ErrorList")),
         warnings=child_pairs(root.find("WarningList")),
     )
+
+
+# More than PubMed holds: a Count this large is a corrupt answer, not a search to page through.
+ESEARCH_COUNT_LIMIT = 100_000_000
+
+
+def _esearch_number(root: etree._Element, tag: str) -> int:
+    try:
+        value = whole_number(child_text(root, tag), f"esearch {tag}") or 0
+    except FieldError as exc:
+        raise PubmedXmlError(str(exc)) from None
+    if value > ESEARCH_COUNT_LIMIT:
+        raise PubmedXmlError(f"esearch {tag} {value:,} is more than PubMed holds ({ESEARCH_COUNT_LIMIT:,})")
+    return value

@@ -15,7 +15,7 @@ from evidence.pubmed_xml.types import (
     MeshTerm,
     ParsedCitation,
     PubDate,
-    PubmedXmlError,
+    PubmedRecordError,
     RegistryId,
 )
 
@@ -130,13 +130,52 @@ def _unique(items: list[str]) -> tuple[str, ...]:
 # ------------------------------------------------------------------- records
 
 
+_ASCII_DIGITS = re.compile(r"[0-9]+")
+
+
+class FieldError(ValueError):
+    """A field's text is not what its element allows; the message names the element and the text."""
+
+
+def whole_number(text: str | None, element: str) -> int | None:
+    """``text`` as an int (None when absent).
+
+    Raises
+    ------
+    FieldError
+        Not ASCII digits: ``str.isdigit`` accepts superscripts ("²⁰²³") that ``int`` refuses bare.
+    """
+    if not text:
+        return None
+    if not _ASCII_DIGITS.fullmatch(text):
+        raise FieldError(f"{element} {text[:40]!r} is not a whole number")
+    return int(text)
+
+
 def citation_from_record(record: etree._Element) -> ParsedCitation:
+    """The record's fields; any fault is a :class:`PubmedRecordError` naming the record's PMID."""
+    try:
+        return _citation_from_record(record)
+    except PubmedRecordError:
+        raise
+    except FieldError as exc:
+        raise PubmedRecordError(_pmid_of(record), str(exc)) from exc
+    except (ValueError, TypeError, AttributeError, IndexError, KeyError) as exc:
+        raise PubmedRecordError(_pmid_of(record), f"unreadable record: {type(exc).__name__}: {exc}") from exc
+
+
+def _pmid_of(record: etree._Element) -> str:
+    node = next(record.iter("PMID"), None)
+    return (node.text or "").strip() if node is not None else ""
+
+
+def _citation_from_record(record: etree._Element) -> ParsedCitation:
     is_book = record.tag == "PubmedBookArticle"
     core, data = _record_parts(record, is_book)
     core_kids = _children((core,))
     pmid = _first_text(core_kids.get("PMID"))
     if not pmid:
-        raise PubmedXmlError(f"{record.tag} without a PMID")
+        raise PubmedRecordError(None, f"{record.tag} without a PMID")
     art = core_kids if is_book else _article_children(core_kids, pmid)
     id_lists = [] if data is None else list(data.iterchildren("ArticleIdList"))
     sections = _abstract(art)
@@ -173,13 +212,13 @@ def _record_parts(record: etree._Element, is_book: bool) -> tuple[etree._Element
     core_tag, data_tag = ("BookDocument", "PubmedBookData") if is_book else ("MedlineCitation", "PubmedData")
     parts = _children((record,))
     if core_tag not in parts:
-        raise PubmedXmlError(f"{record.tag} without MedlineCitation/BookDocument")
+        raise PubmedRecordError(_pmid_of(record), f"{record.tag} without MedlineCitation/BookDocument")
     return parts[core_tag][0], parts[data_tag][0] if data_tag in parts else None
 
 
 def _article_children(core_kids: dict[str, _Elements], pmid: str) -> dict[str, _Elements]:
     if "Article" not in core_kids:
-        raise PubmedXmlError(f"PMID {pmid}: MedlineCitation without Article")
+        raise PubmedRecordError(pmid, "MedlineCitation without Article")
     return _children(core_kids["Article"][:1])
 
 
@@ -269,13 +308,13 @@ def _book(book_document: dict[str, _Elements]) -> tuple[Journal, PubDate]:
 def _month(text: str | None) -> int | None:
     if not text:
         return None
-    if text.isdigit():
-        value = int(text)
+    if text[:1].isdigit():
+        value = whole_number(text, "PubDate/Month")
         return value if 1 <= value <= 12 else None
     return _MONTHS.get(text[:3].lower())
 
 
-_MEDLINE_DATE = re.compile(r"\b(\d{4})(?:\s+([A-Za-z]+)(?:\s+(\d{1,2})\b)?)?")
+_MEDLINE_DATE = re.compile(r"\b([0-9]{4})(?:\s+([A-Za-z]+)(?:\s+([0-9]{1,2})\b)?)?", re.ASCII)
 
 
 def _medline_date(raw: str) -> PubDate:
@@ -300,9 +339,9 @@ def _pub_date(nodes: _Elements | None) -> PubDate:
     season = _first_text(parts.get("Season"))
     raw = " ".join(p for p in (year, month or season, day) if p)
     return PubDate(
-        year=int(year) if year and year.isdigit() else None,
+        year=whole_number(year, "PubDate/Year"),
         month=_month(month) if month else _SEASONS.get((season or "").lower()),
-        day=int(day) if day and day.isdigit() else None,
+        day=whole_number(day, "PubDate/Day"),
         raw=raw,
     )
 

@@ -11,6 +11,18 @@ class PubmedXmlError(ValueError):
     """The bytes are not acceptable PubMed XML (malformed, too large, unsafe)."""
 
 
+class PubmedRecordError(PubmedXmlError):
+    """One record cannot be read or stored as it is; ``pmid`` is as found in the XML ("" if none).
+
+    The one error a record's fault raises, whatever the field, so a search run can set that record
+    aside and go on with the others.
+    """
+
+    def __init__(self, pmid: str | None, reason: str) -> None:
+        self.pmid, self.reason = (pmid or "").strip(), reason
+        super().__init__(f"PMID {self.pmid or '(none)'}: {reason}")
+
+
 @dataclass(frozen=True)
 class AbstractSection:
     """One ``AbstractText`` paragraph; ``label`` is None when unlabelled."""

@@ -82,3 +82,12 @@ def test_it_refuses_a_malformed_throttle_rate_at_start_up():
 
     assert result.returncode != 0
     assert "API_THROTTLE_ANON='lots' is not a rate like 60/minute" in result.stderr
+
+
+def test_the_quota_holds_across_web_workers(api, db, low_rates):
+    from django.core.cache import caches
+
+    statuses = [api.get(URL).status_code for _ in range(2)]
+    caches["default"].clear()  # another gunicorn worker: nothing of this process's own memory
+
+    assert statuses == [200, 200] and api.get(URL).status_code == 429

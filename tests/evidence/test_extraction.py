@@ -152,7 +152,7 @@ def test_an_approval_queues_one_recompute_run_and_its_task(review, monkeypatch, 
     from evidence.models import RecomputeRun
 
     enqueued = []
-    monkeypatch.setattr(tasks.review_recompute, "apply_async", lambda args, countdown: enqueued.append(args))
+    monkeypatch.setattr(tasks.review_recompute, "apply_async", lambda args, countdown, **options: enqueued.append(args))
     with django_capture_on_commit_callbacks(execute=True):
         on_study_approved(review.pk)
         on_study_approved(review.pk)

@@ -75,7 +75,11 @@ def test_the_nightly_task_enqueues_one_search_per_living_review(
     )
     Review.objects.filter(pk=paused.pk).update(living_status=LivingStatus.PAUSED)
     enqueued = []
-    monkeypatch.setattr(search_run_for_review, "delay", lambda *a, **kw: enqueued.append((a, kw)))
+    monkeypatch.setattr(
+        search_run_for_review,
+        "apply_async",
+        lambda args=(), kwargs=None, **options: enqueued.append((tuple(args), kwargs)),
+    )
 
     with django_capture_on_commit_callbacks(execute=True):
         search_runs_nightly()

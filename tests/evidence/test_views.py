@@ -11,4 +11,5 @@ def test_home_lists_the_review_with_its_version_studies_and_patients(client, see
 
 
 def test_healthz_answers(client, db):
-    assert client.get("/healthz").json() == {"status": "ok"}
+    body = client.get("/healthz").json()
+    assert body == {"status": "ok", "checks": {"database": "ok", "broker": "ok", "page": "ok"}}

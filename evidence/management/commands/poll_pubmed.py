@@ -38,6 +38,13 @@ class ProgressBar:
         self.stream.flush()
 
 
+def _one_line(exc: BaseException) -> str:
+    """The error's type (unless it is one of ours, which say what happened) and its first line."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    known = isinstance(exc, (EutilsError, PubmedXmlError))
+    return text if known and text else f"{type(exc).__name__}: {text}".rstrip(": ")
+
+
 def _date(value: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value)
@@ -85,9 +92,9 @@ class Command(BaseCommand):
             run = search_run_execute(review=review, triggered_by="poll_pubmed", since=since, progress=bar)
         except SearchRunAlreadyRunning as exc:
             raise CommandError(str(exc)) from exc
-        except (EutilsError, PubmedXmlError) as exc:
+        except Exception as exc:
             bar.close()  # before the message, so it starts on its own line
-            self.stderr.write(f"  {review.slug}: failed: {exc}")
+            self.stderr.write(f"  {review.slug}: failed: {_one_line(exc)}")
             return review.slug
         finally:
             bar.close()
@@ -95,9 +102,14 @@ class Command(BaseCommand):
         return None
 
     def _summary(self, run: SearchRun) -> None:
+        held = (
+            f" with {run.records_quarantined:,} quarantined (see Quarantined records)"
+            if run.records_quarantined
+            else ""
+        )
         self.stdout.write(
             self.style.SUCCESS(
-                f"  {run.review.slug}: window {run.window_start}–{run.window_end}: {run.records_found:,} found, "
+                f"  {run.review.slug}: completed{held}: window {run.window_start}–{run.window_end}: {run.records_found:,} found, "
                 f"{run.records_new:,} new in the screening queue, {run.records_known:,} already known, "
                 f"{run.possible_duplicates:,} possible duplicates, {run.citations_flagged:,} included reports "
                 f"flagged, {run.requests_made:,} requests (run {run.pk})."

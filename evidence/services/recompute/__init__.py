@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from evidence.models import RecomputeStatus, Review, ReviewVersion
+from evidence.models import RecomputeRun, RecomputeStatus, Review, ReviewVersion
+from evidence.services.heartbeat import heartbeat
 from evidence.services.recompute.analyses import pooled_rows
 from evidence.services.recompute.carry import published_synthesis, synthesis_plan
 from evidence.services.recompute.contrasts import controlled_rows
@@ -15,6 +16,8 @@ from evidence.services.recompute.runs import (
     recompute_run_fail,
     recompute_run_finish,
     recompute_run_is_waiting,
+    recompute_run_unclaimed_status,
+    review_recompute_lock,
     review_recompute_request,
 )
 from evidence.services.recompute.safety import safety_rows, safety_table
@@ -38,6 +41,11 @@ class RecomputeOutcome:
 
 def review_recompute(*, review: Review, trigger: str) -> RecomputeOutcome:
     """Pool everything with the review's settings; write a new version unless the inputs are unchanged."""
+    with review_recompute_lock(review_id=review.id):  # concurrent recomputes of one change: one version
+        return _review_recompute(review=review, trigger=trigger)
+
+
+def _review_recompute(*, review: Review, trigger: str) -> RecomputeOutcome:
     inputs = recompute_inputs_load(review=review)
     inputs_hash = inputs.inputs_hash()
     latest = review.versions.order_by("-number").first()
@@ -62,12 +70,13 @@ def review_recompute(*, review: Review, trigger: str) -> RecomputeOutcome:
 
 
 def recompute_run_execute(*, run_id: int) -> str:
-    """Run one queued recompute. Returns its final status, or 'busy' / 'done' when there was nothing to run."""
+    """Run one queued recompute. Returns its final status, or 'busy' while it waits for another run."""
     run = recompute_run_claim(run_id=run_id)
-    if run is None:
-        return "busy" if recompute_run_is_waiting(run_id=run_id) else "done"
+    if run is None:  # never "done" for a run not finished: "busy" is retried until it is
+        return recompute_run_unclaimed_status(run_id=run_id)
     try:
-        outcome = review_recompute(review=run.review, trigger="; ".join(run.triggers))
+        with heartbeat(RecomputeRun, run.id):
+            outcome = review_recompute(review=run.review, trigger="; ".join(run.triggers))
     except Exception as error:  # any failure keeps the previous version published and is recorded
         recompute_run_fail(run=run, error=error)
         raise

@@ -20,9 +20,10 @@ from django.utils import timezone
 
 from evidence.models import Review, SearchRun
 from evidence.pubmed import EutilsClient, EutilsConfig
-from evidence.pubmed_xml import parse_citations
+from evidence.services.heartbeat import heartbeat
+from evidence.services.search.batches import batch_ingest
 from evidence.services.search.flags import included_citations_recheck
-from evidence.services.search.ingest import DuplicateIndex, records_ingest
+from evidence.services.search.ingest import DuplicateIndex
 from evidence.services.search.runs import (
     WINDOW_OVERLAP,
     SearchRunAlreadyRunning,
@@ -88,6 +89,7 @@ def search_run_execute(
         The review has a run in progress; nothing was done.
     EutilsError, PubmedXmlError, DatabaseError
         After recording the run as failed with the error text (transient errors are the caller's to retry).
+        A single bad record does not fail the run: it is quarantined and counted in ``records_quarantined``.
     """
     window = search_window(review=review, today=today or timezone.localdate(), since=since)
     client = client or eutils_client_from_settings()
@@ -95,19 +97,24 @@ def search_run_execute(
     context = _Context(run=run, client=client, baseline=client.requests_made, progress=progress)
     logger.info("search run %s: %s %s..%s (%s)", run.pk, review.slug, *window, triggered_by)
     try:
-        included_citations_recheck(run=run, client=client)
-        _window_ingest(context)
+        with heartbeat(SearchRun, run.pk):
+            included_citations_recheck(run=run, client=client)
+            _window_ingest(context)
     except BaseException as exc:  # an interrupted command is recorded too
         search_run_fail(run=run, error=_error_text(exc), requests_made=context.requests_made)
-        logger.exception("search run %s of %s failed", run.pk, review.slug)
+        # One line: the ledger keeps the reason; the traceback is for debugging only.
+        logger.error("search run %s of %s failed: %s", run.pk, review.slug, run.error.splitlines()[-1:])
+        logger.debug("search run %s traceback", run.pk, exc_info=True)
         raise
     run = search_run_succeed(run=run, requests_made=context.requests_made)
     logger.info(
-        "search run %s: %d found, %d new, %d known, %d possible duplicates, %d included flagged, %d requests",
+        "search run %s: %d found, %d new, %d known, %d quarantined, %d possible duplicates, %d included flagged, "
+        "%d requests",
         run.pk,
         run.records_found,
         run.records_new,
         run.records_known,
+        run.records_quarantined,
         run.possible_duplicates,
         run.citations_flagged,
         run.requests_made,
@@ -124,9 +131,8 @@ def _window_ingest(context: _Context) -> None:
     size = client.config.efetch_batch_size
     for start in range(0, len(pmids), size):
         batch = pmids[start : start + size]
-        # Parsed whole before anything is written: a malformed batch writes nothing.
-        records = parse_citations(client.efetch(batch))
-        records_ingest(run=run, records=records, index=index)
+        # A record that cannot be read or stored is quarantined; the rest of the batch is written.
+        batch_ingest(run=run, body=client.efetch(batch), requested=batch, index=index)
         search_run_progress(run=run, requests_made=context.requests_made)
         _report(context, start + len(batch), len(pmids))
 

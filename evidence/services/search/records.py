@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from evidence.models import Citation
-from evidence.pubmed_xml import ParsedCitation
+from evidence.pubmed_xml import ParsedCitation, PubmedRecordError
 
 # Fields a PubMed record supplies. The flags and comments_corrections are handled apart: a flag once
 # set is never cleared by a later fetch.
@@ -31,6 +32,36 @@ PUBMED_FIELDS = (
 )
 FLAG_FIELDS = ("is_retracted", "has_erratum", "has_update", "has_expression_of_concern")
 _NOT_WORD = re.compile(r"[\W_]+")
+
+
+# Bounds checked before any insert, so one odd record is set aside instead of failing its batch with a
+# database error (smallint out of range, value too long) or being stored wrong (SQLite checks no length).
+PMID_SHAPE = re.compile(r"[1-9][0-9]*", re.ASCII)
+EARLIEST_YEAR = 1000
+TITLE_MAX_CHARS = 4000  # PubMed's longest titles run to about 1,000 characters
+
+
+def citation_record_validate(record: ParsedCitation, *, today: dt.date | None = None) -> None:
+    """Check the record's identifiers and numbers against the Citation columns they go into.
+
+    Raises
+    ------
+    PubmedRecordError
+        Naming the field, its value and the bound it breaks.
+    """
+    limit = Citation._meta.get_field("pmid").max_length
+    if not PMID_SHAPE.fullmatch(record.pmid) or len(record.pmid) > limit:
+        raise PubmedRecordError(record.pmid, f"pmid {record.pmid[:40]!r} is not 1 to {limit} digits")
+    latest = (today or dt.date.today()).year + 2
+    year = record.pub_date.year
+    if year is not None and not EARLIEST_YEAR <= year <= latest:
+        raise PubmedRecordError(record.pmid, f"publication_year {year} is outside {EARLIEST_YEAR}..{latest}")
+    for name, value in (("doi", record.doi), ("pmcid", record.pmcid)):
+        limit = Citation._meta.get_field(name).max_length
+        if value and len(value) > limit:
+            raise PubmedRecordError(record.pmid, f"{name} is {len(value)} characters, over the column's {limit}")
+    if len(record.title) > TITLE_MAX_CHARS:
+        raise PubmedRecordError(record.pmid, f"title is {len(record.title):,} characters, over {TITLE_MAX_CHARS:,}")
 
 
 def _clip(text: str | None, field_name: str) -> str:

@@ -10,15 +10,13 @@ from django.utils import timezone
 
 from evidence.models import Review, SearchRun, SearchRunStatus
 from evidence.selectors import search_run_last_succeeded
+from evidence.services.heartbeat import stale_after, stale_filter
 
 logger = logging.getLogger(__name__)
 
 # The next window starts this long before the end of the last successful one, so a record whose
 # creation date PubMed back-fills late still falls in a window; upserts make the overlap harmless.
 WINDOW_OVERLAP = dt.timedelta(days=3)
-# A run still "running" after this long lost its worker (killed, not failed); it is marked failed so it
-# no longer blocks the review's next run.
-STALE_RUN_AFTER = dt.timedelta(hours=6)
 
 
 class SearchRunAlreadyRunning(Exception):
@@ -29,8 +27,12 @@ class SearchRunAlreadyRunning(Exception):
         detail = f" (run {running.pk}, started {running.started_at:%Y-%m-%d %H:%M} UTC)" if running else ""
         super().__init__(
             f"Review {review.slug!r} already has a PubMed search running{detail}; wait for it to finish. "
-            f"A run left running by a dead worker is marked failed after {STALE_RUN_AFTER}."
+            f"A run left running by a dead worker is marked failed {_silence()} after its last heartbeat."
         )
+
+
+def _silence() -> str:
+    return f"{int(stale_after().total_seconds())} s"
 
 
 def search_window(*, review: Review, today: dt.date, since: dt.date | None = None) -> tuple[dt.date, dt.date]:
@@ -47,13 +49,16 @@ def search_window(*, review: Review, today: dt.date, since: dt.date | None = Non
     return since, today
 
 
-def search_runs_abandon_stale(*, review: Review) -> int:
-    """Mark failed the review's runs left running longer than :data:`STALE_RUN_AFTER`."""
-    cutoff = timezone.now() - STALE_RUN_AFTER
-    return SearchRun.objects.filter(review=review, status=SearchRunStatus.RUNNING, started_at__lt=cutoff).update(
+def search_runs_abandon_stale(*, review: Review | None = None) -> int:
+    """Mark failed the runs (of ``review``, or of every review) whose heartbeat stopped ``stale_after()``
+    ago. Their window is searched again by the next run: a failed run's window does not count as done."""
+    runs = SearchRun.objects.filter(stale_filter())
+    if review is not None:
+        runs = runs.filter(review=review)
+    return runs.update(
         status=SearchRunStatus.FAILED,
         finished_at=timezone.now(),
-        error=f"Abandoned: still running after {STALE_RUN_AFTER} (its worker stopped).",
+        error=f"Abandoned: no heartbeat for {_silence()} (its worker stopped).",
     )
 
 
@@ -86,8 +91,8 @@ def search_run_claim(*, review: Review, triggered_by: str, window: tuple[dt.date
 
 
 def search_run_progress(*, run: SearchRun, **counts: int) -> None:
-    """Store counters of a running run (records found, requests made) as it goes."""
-    SearchRun.objects.filter(pk=run.pk).update(**counts)
+    """Store counters of a running run (records found, requests made) as it goes; also a heartbeat."""
+    SearchRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now(), **counts)
 
 
 def search_run_succeed(*, run: SearchRun, requests_made: int) -> SearchRun:
