@@ -73,10 +73,9 @@ def celery_worker_process(transactional_db):
         yield worker
 
 
-@pytest.fixture(autouse=True)
-def _throttle_counters_reset():
-    """The API quota counters live in a shared cache (files in var/, Redis on the CI's second stack) that outlives a test;
-    each test starts with none. Only the throttle's keys are deleted (the broker may share the Redis db)."""
+def throttle_counters_clear() -> None:
+    """The API quota counters live in a shared cache (files in var/, Redis on the CI's second stack) that outlives a
+    test. Only the throttle's keys are deleted (the broker may share the Redis db)."""
     from django.conf import settings
     from django.core.cache import caches
 
@@ -86,4 +85,10 @@ def _throttle_counters_reset():
             client.delete(key)
     else:
         caches["throttle"].clear()  # its own folder under var/
+
+
+@pytest.fixture(autouse=True)
+def _throttle_counters_reset():
+    """Each test starts with no quota used."""
+    throttle_counters_clear()
     yield

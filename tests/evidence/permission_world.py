@@ -29,6 +29,7 @@ from evidence.models import (
     OutcomeMeasurement,
     PooledResult,
     QualityAssessment,
+    QuarantinedRecord,
     RecomputeRun,
     Review,
     ReviewMembership,
@@ -139,6 +140,9 @@ def _ledgers(world: World, key: str, review: Review, outcome) -> None:
             triggered_by=tag,
         ),
     }
+    rows["quarantinedrecord"] = QuarantinedRecord.objects.create(
+        review=review, search_run=rows["searchrun"], pmid="99", stage="parse", reason=f"{tag} reason", raw_xml="<x/>"
+    )
     for name, row in rows.items():
         world.objects.setdefault(name, {})[key] = row
 

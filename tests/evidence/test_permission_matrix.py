@@ -57,6 +57,7 @@ EXPECT: dict[str, Expect] = {
     "pooledresult": LEDGER,
     "recomputerun": LEDGER,
     "searchrun": LEDGER,
+    "quarantinedrecord": LEDGER,  # read-only; retry/dismiss are the review editors' actions
     "reviewmembership": Expect(
         MEMBERS, MEMBERS, add=REVIEW_ADMIN, delete=REVIEW_ADMIN, superuser=frozenset({"add", "delete"})
     ),
