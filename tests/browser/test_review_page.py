@@ -39,20 +39,25 @@ def browser(monkeypatch):
         connections.close_all()
 
 
-@pytest.mark.slow
-def test_it_renders_the_forest_plots_and_prisma_diagram_without_javascript(browser, live_server, seeded, tmp_path):
+def recompute_with_study_data(review) -> None:
+    """Study-level mRSS data at 6 months, recomputed: the page then draws forest plots from its own pooling."""
     from evidence.models import OutcomeMeasurement
     from evidence.services.recompute import review_recompute
     from tests.evidence.test_pages_computed import MRSS_6M  # the same study-level data as the page tests
 
     for prefix, (bm, bsd, fm, fsd, n) in MRSS_6M.items():
         OutcomeMeasurement.objects.filter(
-            study__review=seeded, study__label__startswith=prefix, outcome__code="mrss", timepoint_months=6
+            study__review=review, study__label__startswith=prefix, outcome__code="mrss", timepoint_months=6
         ).update(
             data_format="baseline_followup", baseline_mean=bm, baseline_sd=bsd, baseline_n=n,
             followup_mean=fm, followup_sd=fsd, followup_n=n,
         )  # fmt: skip
-    review_recompute(review=seeded, trigger="browser test")
+    review_recompute(review=review, trigger="browser test")
+
+
+@pytest.mark.slow
+def test_it_renders_the_forest_plots_and_prisma_diagram_without_javascript(browser, live_server, seeded, tmp_path):
+    recompute_with_study_data(seeded)
     context = browser.new_context(java_script_enabled=False, viewport={"width": 390, "height": 844})
     csp = CspWatch(context)
     page = context.new_page()
