@@ -157,10 +157,7 @@ def _label_svg(line: ForestLine, y: float) -> str:
     if line.kind == "remainder":
         first, *rest = line.label_lines
         more = "".join(f'<tspan x="0" dy="{LINE_HEIGHT}">{escape(text)}</tspan>' for text in rest)
-        return (
-            f'<text x="0" y="{y + 4}" fill="#555"><title>{escape(line.label)}</title>'
-            f"{escape(first)}{more}</text>"
-        )
+        return f'<text x="0" y="{y + 4}" fill="#555"><title>{escape(line.label)}</title>{escape(first)}{more}</text>'
     return f'<text x="0" y="{y + 4}">{escape(line.label[:32])}</text>'
 
 
@@ -190,9 +187,7 @@ def _axis_svg(scale: _Scale, y: float, label: str, favours: tuple[str, str]) -> 
     if left:
         parts.append(f'<text x="{LABEL_WIDTH}" y="{y + 48}">← {escape(left)}</text>')
     if right:
-        parts.append(
-            f'<text x="{LABEL_WIDTH + PLOT_WIDTH}" y="{y + 48}" text-anchor="end">{escape(right)} →</text>'
-        )
+        parts.append(f'<text x="{LABEL_WIDTH + PLOT_WIDTH}" y="{y + 48}" text-anchor="end">{escape(right)} →</text>')
     return "".join(parts)
 
 

@@ -139,7 +139,8 @@ def count_rows(flow: PrismaFlow) -> list[tuple[str, int]]:
     rows += [("Records excluded", flow.records_excluded), ("Reports assessed for eligibility", flow.reports_assessed)]
     rows += [(f"Reports excluded: {reason}", n) for reason, n in flow.reports_excluded_by_reason.items()]
     rows += [("New studies included", flow.new_studies), ("Reports of new included studies", flow.new_reports)]
-    return rows + [("Total studies included", flow.total_studies), ("Reports of total included studies", flow.total_reports)]
+    rows += [("Total studies included", flow.total_studies), ("Reports of total included studies", flow.total_reports)]
+    return rows
 
 
 def describe(flow: PrismaFlow) -> str:
