@@ -120,4 +120,10 @@ def test_it_keeps_figures_legible_and_tables_unscrolled_on_a_phone(browser, live
     assert measured["unreachableRegions"] == 0, "a scrolling region cannot be reached with the keyboard"
     counts = page.locator("table.prisma-counts").first.inner_text()
     assert "Records screened" in counts, "the PRISMA counts are not on the page as text"
+    for path in _public_paths(seeded):  # every other public page: nothing scrolls sideways either
+        page.goto(live_server.url + path)
+        measured = page.evaluate(MEASURE)
+        assert measured["pageOverflow"] <= 0, f"{path} scrolls sideways on a phone"
+        assert max(measured["tableOverflow"], default=0) <= 0, f"{path}: a table scrolls sideways on a phone"
+        assert measured["unreachableRegions"] == 0, f"{path}: a scrolling region cannot be reached with the keyboard"
     context.close()
