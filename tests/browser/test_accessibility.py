@@ -124,6 +124,7 @@ def test_it_keeps_figures_legible_and_tables_unscrolled_on_a_phone(browser, live
         page.goto(live_server.url + path)
         measured = page.evaluate(MEASURE)
         assert measured["pageOverflow"] <= 0, f"{path} scrolls sideways on a phone"
+        assert min(measured["smallestText"], default=12) >= 12, f"{path}: figure text below 12 CSS px"
         assert max(measured["tableOverflow"], default=0) <= 0, f"{path}: a table scrolls sideways on a phone"
         assert measured["unreachableRegions"] == 0, f"{path}: a scrolling region cannot be reached with the keyboard"
     context.close()
