@@ -18,8 +18,8 @@ LABEL_WIDTH = 190
 PLOT_WIDTH = 320
 TEXT_WIDTH = 190
 TOP = 34
-LINE_HEIGHT = 12  # a wrapped label's extra lines
-REMAINDER_WRAP = 32  # characters per line of the remainder's label at font size 10 (fits LABEL_WIDTH)
+LINE_HEIGHT = 14  # a wrapped label's extra lines
+REMAINDER_WRAP = 27  # characters per line of the remainder's label at font size 12 (fits LABEL_WIDTH)
 FONT = 'font-family="system-ui, sans-serif" font-size="12"'
 
 
@@ -157,10 +157,7 @@ def _label_svg(line: ForestLine, y: float) -> str:
     if line.kind == "remainder":
         first, *rest = line.label_lines
         more = "".join(f'<tspan x="0" dy="{LINE_HEIGHT}">{escape(text)}</tspan>' for text in rest)
-        return (
-            f'<text x="0" y="{y + 4}" fill="#555" font-size="10"><title>{escape(line.label)}</title>'
-            f"{escape(first)}{more}</text>"
-        )
+        return f'<text x="0" y="{y + 4}" fill="#555"><title>{escape(line.label)}</title>{escape(first)}{more}</text>'
     return f'<text x="0" y="{y + 4}">{escape(line.label[:32])}</text>'
 
 
@@ -188,11 +185,9 @@ def _axis_svg(scale: _Scale, y: float, label: str, favours: tuple[str, str]) -> 
     parts.append(f'<text x="{LABEL_WIDTH + PLOT_WIDTH / 2}" y="{y + 32}" text-anchor="middle">{escape(label)}</text>')
     left, right = favours
     if left:
-        parts.append(f'<text x="{LABEL_WIDTH}" y="{y + 48}" font-size="10">← {escape(left)}</text>')
+        parts.append(f'<text x="{LABEL_WIDTH}" y="{y + 48}">← {escape(left)}</text>')
     if right:
-        parts.append(
-            f'<text x="{LABEL_WIDTH + PLOT_WIDTH}" y="{y + 48}" text-anchor="end" font-size="10">{escape(right)} →</text>'
-        )
+        parts.append(f'<text x="{LABEL_WIDTH + PLOT_WIDTH}" y="{y + 48}" text-anchor="end">{escape(right)} →</text>')
     return "".join(parts)
 
 

@@ -12,8 +12,11 @@ from drf_spectacular.generators import SchemaGenerator
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{{ info.title }} — API</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="stylesheet" href="{{ css_url }}">
 </head><body>
+<a class="skip" href="#main">Skip to content</a>
+<main id="main">
 <h1>{{ info.title }} — REST API {{ info.version }}</h1>
 <p>Read-only, public, published evidence only. Machine-readable schema: <a href="{{ schema_url }}">{{ schema_url }}</a>
 (OpenAPI 3, YAML; <a href="{{ schema_url }}?format=json">JSON</a>).</p>
@@ -40,13 +43,15 @@ curl -i -H 'If-None-Match: "&lt;ETag from the first answer&gt;"' '{{ example_url
 {% for op in operations %}
 <h3 id="{{ op.id }}"><code>{{ op.method }} {{ op.path }}</code></h3>
 {% if op.description %}<p>{{ op.description|linebreaksbr }}</p>{% endif %}
-{% if op.parameters %}<table><tr><th>Parameter</th><th>In</th><th>Type</th><th>Description</th></tr>
+{% if op.parameters %}<table><caption>Parameters of <code>{{ op.method }} {{ op.path }}</code></caption>
+<thead><tr><th scope="col">Parameter</th><th scope="col">In</th><th scope="col">Type</th><th scope="col">Description</th></tr></thead>
 {% for p in op.parameters %}<tr><td><code>{{ p.name }}</code>{% if p.required %} (required){% endif %}</td><td>{{ p.in }}</td>
 <td>{{ p.type }}{% if p.enum %}: {{ p.enum|join:", " }}{% endif %}</td><td>{{ p.description }}</td></tr>{% endfor %}
 </table>{% endif %}
 <p>Formats: {% for m in op.media_types %}<code>{{ m }}</code>{% if not forloop.last %}, {% endif %}{% endfor %}.
 Answers: {{ op.codes|join:", " }}.</p>
 {% endfor %}
+</main>
 </body></html>
 """
 

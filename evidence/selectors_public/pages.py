@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from django.core.cache import cache
 
 from evidence.models import Outcome, OutcomeMeasurement, Review, ReviewVersion, StudyResult
-from evidence.prisma_svg import PrismaFlow, prisma_svg
+from evidence.prisma_svg import PrismaFlow, count_rows, prisma_svg
 from evidence.selectors_public.published import public_studies, studies_as_published
 from evidence.selectors_public.rows import (
     SUBGROUP_VALUES,
@@ -34,6 +34,10 @@ class PrismaFigure:
     svg: str
     flow: PrismaFlow
     in_progress: bool = False
+
+    @property
+    def counts(self) -> list[tuple[str, int]]:
+        return count_rows(self.flow)
 
 
 def _figure(panel: PrismaPanel) -> PrismaFigure:

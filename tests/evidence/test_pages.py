@@ -47,8 +47,8 @@ def test_it_shows_every_pooled_number_of_the_seeded_version_in_its_summary_of_fi
         html = _row_html(body, row_view(row, version).anchor)
         assert number(row.estimate) in html, f"{row}: estimate missing from its row"
         assert interval_text(None, row.ci_lb, row.ci_ub) in html, f"{row}: 95% CI missing from its row"
-        assert f'<td class="num">{row.k}</td>' in html
-        assert f'<td class="num">{row.n_participants}</td>' in html
+        assert f'<td data-label="Studies (k)" class="num">{row.k}</td>' in html
+        assert f'<td data-label="Patients (N)" class="num">{row.n_participants}</td>' in html
         assert escape(p_text(row.p_value)) in html
         assert row.get_certainty_display() in html
 
