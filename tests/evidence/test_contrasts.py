@@ -29,7 +29,8 @@ def test_a_two_arm_trial_is_one_study_with_one_contrast_row_and_one_before_after
     before_after = rows.get(subgroup_variable="")
     controlled = rows.get(subgroup_variable=CONTROLLED_VARIABLE)
     assert rows.count() == 2
-    assert (before_after.k, before_after.n_participants, before_after.contributing_studies) == (1, 88, ["Khanna 2022"])
+    # the before–after row pooled the ADRC arm only: its 48 patients, not the placebo arm's 40
+    assert (before_after.k, before_after.n_participants, before_after.contributing_studies) == (1, 48, ["Khanna 2022"])
     # Before–after: the ADRC arm alone; the review's orientation (baseline − follow-up) makes a fall positive.
     sign = -1 if review.change_orientation == "baseline_minus_followup" else 1
     assert before_after.estimate == pytest.approx(sign * -11.0)

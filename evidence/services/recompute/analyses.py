@@ -21,6 +21,9 @@ R_VALUES = (0.2, 0.5, 0.8)
 MAX_K_INFLUENCE = 100
 
 
+CONTROLLED_VARIABLE = "comparison"  # subgroup_variable of between-arm contrast rows (contrasts.py)
+
+
 @dataclass(frozen=True)
 class StudyRow:
     study: StudyInput
@@ -59,7 +62,9 @@ class PooledRow:
 
     @property
     def n_participants(self) -> int | None:
-        ns = [row.study.n for row in self.studies]
+        """A controlled comparison counts every arm; a before–after row only the arms it pooled (intervention)."""
+        controlled = self.subgroup_variable == CONTROLLED_VARIABLE
+        ns = [row.study.n if controlled else row.study.before_after_n for row in self.studies]
         return None if any(n is None for n in ns) else sum(ns)
 
 

@@ -21,11 +21,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from evidence.models import ArmRole, ContrastBasis, OutcomeMeasurement, Review, StudyStatus
-from evidence.services.recompute.analyses import PooledRow, StudyRow
+from evidence.services.recompute.analyses import CONTROLLED_VARIABLE, PooledRow, StudyRow
 from evidence.services.recompute.effects import StudyEffect, Unpoolable, arrays
 from pooling.model import pool_arrays, study_weights
 
-CONTROLLED_VARIABLE = "comparison"
 CONTROLLED_VALUE = "controlled"
 CONTROLLED_LABEL = "Controlled comparison: MSC arm vs comparator arm"
 ARM_FIELDS = (

@@ -13,6 +13,7 @@ from functools import cached_property
 
 from evidence.models import (
     AdverseEvent,
+    ArmRole,
     GradeAssessment,
     Outcome,
     OutcomeMeasurement,
@@ -37,6 +38,12 @@ class StudyInput:
     donor: str
     flags: tuple[str, ...]  # retracted / erratum / update / expression of concern on any report
     reports_no_adverse_events: bool = False  # enters the safety analysis with 0 events when it has no counts
+    intervention_arms_n: int | None = None  # a controlled study's intervention arms (None: single-arm or unknown)
+
+    @property
+    def before_after_n(self) -> int | None:
+        """Patients in a before–after row: only the intervention arms of a controlled study entered it."""
+        return self.n if self.intervention_arms_n is None else self.intervention_arms_n
 
 
 @dataclass(frozen=True)
@@ -131,7 +138,7 @@ def recompute_inputs_load(*, review: Review) -> RecomputeInputs:
     from evidence.services.recompute.contrasts import arm_measurements_load, intervention_arms_combined  # (cycle)
 
     studies = Study.objects.filter(review=review, status=StudyStatus.INCLUDED).prefetch_related(
-        "interventions", "reports__citation"
+        "interventions", "reports__citation", "arms"
     )
     study_inputs = tuple(_study_input(study) for study in studies.order_by("id"))
     included = [s.study_id for s in study_inputs]
@@ -198,7 +205,18 @@ def _study_input(study: Study) -> StudyInput:
         donor=first.donor if first else "",
         flags=tuple(flags),
         reports_no_adverse_events=study.reports_no_adverse_events,
+        intervention_arms_n=_intervention_arms_n(study),
     )
+
+
+def _intervention_arms_n(study: Study) -> int | None:
+    """The intervention arms' patients when the study also has a comparator arm and every intervention arm
+    states its n; otherwise None (the before–after rows then count the study's n)."""
+    arms = list(study.arms.all())
+    if not any(arm.role == ArmRole.COMPARATOR for arm in arms):
+        return None
+    ns = [arm.n for arm in arms if arm.role == ArmRole.INTERVENTION]
+    return sum(ns) if ns and None not in ns else None
 
 
 def _outcomes(outcomes) -> dict:
