@@ -308,3 +308,6 @@ class AccessRefusalAdmin(ReviewScopedAdminMixin, ReadOnlyAdminMixin, admin.Model
     list_filter = ["status", "method", "model"]
     search_fields = ["username", "path", "reason"]
     date_hierarchy = "created_at"
+
+
+from evidence import admin_registry  # noqa: E402, F401  registers the trial-registry models
