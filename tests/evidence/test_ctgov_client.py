@@ -173,10 +173,10 @@ def test_it_parses_a_registration():
     assert (parsed.enrolment_count, parsed.enrolment_type) == (48, "ESTIMATED")
     assert parsed.phases == ("PHASE2",)
     assert parsed.primary_outcomes[0]["measure"].startswith("Change in Cochin Hand Function Scale")
-    assert [a["label"] for a in parsed.arms] == ["ADRC", "Placebo"]
+    assert [a["label"] for a in parsed.arms] == ["ADRC", "Standard care"]
     assert parsed.completion_date == "2028-03" and parsed.completion_date_type == "ESTIMATED"
     assert parsed.last_update_posted == dt.date(2026, 11, 20)
-    assert parsed.sponsor == "Synthetic Regenerative Medicine Inc" and parsed.has_results is False
+    assert parsed.sponsor == "Cytori Therapeutics" and parsed.has_results is False
 
 
 def test_it_names_a_missing_module():
