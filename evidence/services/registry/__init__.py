@@ -27,7 +27,12 @@ from evidence.services.registry.runs import (
     registry_run_finish,
     registry_window,
 )
-from evidence.services.registry.upsert import UpsertTally, registration_upsert, registrations_link
+from evidence.services.registry.upsert import (
+    UpsertTally,
+    registration_upsert,
+    registrations_known,
+    registrations_link,
+)
 
 __all__ = ["RegistryRunAlreadyRunning", "ctgov_client_from_settings", "registry_run_execute"]
 
@@ -96,8 +101,9 @@ def registry_run_execute(
 @transaction.atomic
 def _store(*, review: Review, run: RegistrySearchRun, parsed: list) -> UpsertTally:
     tally = UpsertTally()
+    known = registrations_known(review=review)
     for registration in parsed:
-        registration_upsert(review=review, parsed=registration, run=run, tally=tally)
+        registration_upsert(review=review, parsed=registration, run=run, tally=tally, known=known)
     registrations_link(review=review, run=run, tally=tally)
     RegistrySearchRun.objects.filter(pk=run.pk).update(notes=tally.notes)
     return tally

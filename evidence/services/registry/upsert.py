@@ -83,15 +83,22 @@ def registry_task_raise(
     return created
 
 
-def _find_existing(review: Review, parsed: ParsedRegistration, tally: UpsertTally) -> Registration | None:
+def registrations_known(*, review: Review) -> dict[str, Registration]:
+    """The review's registrations by NCT id, locked for the run: one query instead of one per study."""
+    return {r.nct_id: r for r in Registration.objects.select_for_update().filter(review=review)}
+
+
+def _find_existing(known: dict[str, Registration], parsed: ParsedRegistration, tally: UpsertTally):
     """The review's row for this id; or the row stored under an id the registry has since merged into it."""
-    existing = Registration.objects.select_for_update().filter(review=review, nct_id=parsed.nct_id).first()
+    existing = known.get(parsed.nct_id)
     if existing is not None or not parsed.aliases:
         return existing
-    merged = Registration.objects.select_for_update().filter(review=review, nct_id__in=parsed.aliases).first()
+    merged = next((known[alias] for alias in parsed.aliases if alias in known), None)
     if merged is not None:
         tally.notes.append(f"{merged.nct_id} was merged into {parsed.nct_id} (an alias); the row now uses the new id")
+        known.pop(merged.nct_id)
         merged.nct_id = parsed.nct_id
+        known[parsed.nct_id] = merged
     return merged
 
 
@@ -122,18 +129,28 @@ def _changes(
 
 
 def registration_upsert(
-    *, review: Review, parsed: ParsedRegistration, run: RegistrySearchRun | None, tally: UpsertTally
+    *,
+    review: Review,
+    parsed: ParsedRegistration,
+    run: RegistrySearchRun | None,
+    tally: UpsertTally,
+    known: dict[str, Registration],
 ) -> Registration:
-    """One row per review and NCT id: created once, updated only when the registry changed something."""
+    """One row per review and NCT id: created once, updated only when the registry changed something.
+
+    ``known`` is :func:`registrations_known` of the review, kept up to date here; the unique constraint on
+    (review, NCT id) is the database's to enforce, so validation skips its query.
+    """
     values = _values(parsed)
-    registration = _find_existing(review, parsed, tally)
+    registration = _find_existing(known, parsed, tally)
     if parsed.overall_status == "WITHDRAWN":
         tally.notes.append(f"{parsed.nct_id} is withdrawn (no participants enrolled); kept, never public as ongoing")
     if registration is None:
         registration = Registration(review=review, nct_id=parsed.nct_id, first_run=run, **values)
-        registration.full_clean()
+        registration.full_clean(validate_unique=False, validate_constraints=False)
         registration._change_reason = f"registry search run {run.pk if run else '-'}: new"
         registration.save()
+        known[parsed.nct_id] = registration
         tally.new += 1
         if parsed.has_results:
             message = f"Results posted for {parsed.nct_id} — check for data"
@@ -147,8 +164,8 @@ def registration_upsert(
     _changes(registration, parsed, run, tally)
     for name in changed:
         setattr(registration, name, values[name])
-    registration.full_clean(validate_constraints=False)
-    registration._change_reason = f"registry search run {run.pk if run else '-'}: {', '.join(changed)[:90]}"
+    registration.full_clean(validate_unique=False, validate_constraints=False)
+    registration._change_reason = f"registry run {run.pk if run else '-'}: {', '.join(changed)}"[:100]
     registration.save()
     tally.updated += 1
     return registration
