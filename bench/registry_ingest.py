@@ -68,11 +68,11 @@ def _review(slug: str):
 
 def _ours(pages: list[bytes], review, run) -> float:
     from evidence.ctgov_parse import parse_registration
-    from evidence.services.registry import _store
+    from evidence.services.registry import registrations_store
 
     start = time.process_time()
     parsed = [parse_registration(study) for body in pages for study in json.loads(body)["studies"]]
-    _store(review=review, run=run, parsed=parsed)
+    registrations_store(review=review, run=run, parsed=parsed)
     return time.process_time() - start
 
 

@@ -70,3 +70,13 @@ def test_nothing_of_a_pending_registration_is_public(api, seeded):
 
     assert api.get(f"{REVIEW}/ongoing-trials/").json()["results"] == []
     assert b"ResearchStudy" not in api.get(f"{REVIEW}/versions/0/fhir/").content
+
+
+def test_a_withdrawn_registration_never_shows_even_if_included(api, seeded):
+    known = {}
+    parsed = parse_registration(fixture("study_NCT05550001_withdrawn.json"))
+    registration_upsert(review=seeded, parsed=parsed, run=None, tally=UpsertTally(), known=known)
+    screener = make_member("api-screener", seeded, ReviewRole.SCREENER)
+    registration_screen(registration=known["NCT05550001"], decision="ongoing", user=screener)
+
+    assert api.get(f"{REVIEW}/ongoing-trials/").json()["results"] == []

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from evidence.ctgov import CtgovClient, CtgovConfig
 from evidence.ctgov_parse import parse_registration
-from evidence.models import Registration, RegistrySearchRun, Review
+from evidence.models import RegistrySearchRun, Review
 from evidence.services.registry.runs import (
     RegistryRunAlreadyRunning,
     registry_query,
@@ -34,7 +34,7 @@ from evidence.services.registry.upsert import (
     registrations_link,
 )
 
-__all__ = ["RegistryRunAlreadyRunning", "ctgov_client_from_settings", "registry_run_execute"]
+__all__ = ["RegistryRunAlreadyRunning", "ctgov_client_from_settings", "registrations_store", "registry_run_execute"]
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ def registry_run_execute(
         studies = list(client.iter_studies(**query, updated_from=window[0], updated_to=window[1]))
         # Parsed whole before anything is written: one malformed study stores nothing of the run.
         parsed = [parse_registration(study) for study in studies]
-        tally = _store(review=review, run=run, parsed=parsed)
+        tally = registrations_store(review=review, run=run, parsed=parsed)
     except BaseException as exc:  # an interrupted command is recorded too
         registry_run_finish(run=run, requests_made=client.requests_made - baseline, error=_error_text(exc))
         logger.exception("registry run %s of %s failed", run.pk, review.slug)
@@ -99,7 +99,8 @@ def registry_run_execute(
 
 
 @transaction.atomic
-def _store(*, review: Review, run: RegistrySearchRun, parsed: list) -> UpsertTally:
+def registrations_store(*, review: Review, run: RegistrySearchRun, parsed: list) -> UpsertTally:
+    """Upsert the parsed registrations, link them and raise their tasks, all or nothing; the tally."""
     tally = UpsertTally()
     known = registrations_known(review=review)
     for registration in parsed:
@@ -107,15 +108,6 @@ def _store(*, review: Review, run: RegistrySearchRun, parsed: list) -> UpsertTal
     registrations_link(review=review, run=run, tally=tally)
     RegistrySearchRun.objects.filter(pk=run.pk).update(notes=tally.notes)
     return tally
-
-
-def registrations_link_review(*, review: Review) -> int:
-    """Link the review's registrations to reports citing them now (after a PubMed run); new tasks raised."""
-    if not Registration.objects.filter(review=review).exists():
-        return 0
-    tally = UpsertTally()
-    registrations_link(review=review, run=None, tally=tally)
-    return tally.tasks
 
 
 def _error_text(exc: BaseException) -> str:
