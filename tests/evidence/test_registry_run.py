@@ -210,3 +210,17 @@ def test_a_review_without_a_registry_query_is_not_searched(review, eutils_replay
 
     assert execute(review, server) is None
     assert not server.requests and not RegistrySearchRun.objects.exists()
+
+
+def test_a_study_of_the_review_with_the_nct_id_is_linked(review, eutils_replay):
+    from evidence.models import Study
+
+    study = Study.objects.create(
+        review=review, label="Khanna 2022", design="rct", trial_registration="NCT02396238 (STAR)"
+    )
+    server = eutils_replay(SyntheticCtgov.from_fixtures())
+
+    execute(review, server)
+
+    assert list(Registration.objects.get(nct_id="NCT02396238").studies.all()) == [study]
+    assert not Registration.objects.get(nct_id="NCT07360808").studies.exists()
