@@ -305,4 +305,7 @@ class AccessRefusalAdmin(ReviewScopedAdminMixin, ReadOnlyAdminMixin, admin.Model
     date_hierarchy = "created_at"
 
 
-from evidence import admin_quarantine  # noqa: E402, F401  registers the search quarantine
+from evidence import (
+    admin_quarantine,  # noqa: F401  registers the search quarantine
+    admin_registry,  # noqa: F401  registers the trial-registry models
+)

@@ -9,6 +9,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "evidence.settings")
 app = Celery("evidence")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks(["evidence"])
+app.autodiscover_tasks(["evidence"], related_name="tasks_registry")  # registry surveillance
 
 
 def ensure_broker_folders() -> None:

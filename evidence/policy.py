@@ -94,6 +94,11 @@ RULES: dict[type[Model], Rule] = {
     m.ExtractionDraft: Rule("review_citation__review", view=(EXTRACTOR, *CURATOR)),
     m.StudyApproval: Rule("study__review", view=CURATOR),
     m.AccessRefusal: Rule(None, view=()),  # the refusal log: superusers only
+    # Trial-registry surveillance: registrations come from the registry; screeners and seniors screen them.
+    m.Registration: Rule("review", change=(SCREENER, SENIOR)),
+    m.RegistrationStatusChange: Rule("registration__review", **_LEDGER),
+    m.RegistrySearchRun: Rule("review", **_LEDGER),
+    m.RegistryTask: Rule("review", change=MEMBER),
 }
 
 

@@ -15,7 +15,7 @@ Each queryset fetches its related rows up front, so a page costs the same number
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
@@ -40,6 +40,7 @@ from evidence.selectors_public.published import (
     studies_as_published,
     version_study_ids,
 )
+from evidence.selectors_public.registry import public_registrations
 
 # The largest id or version number a URL may name; beyond it SQLite refuses the integer before the query runs.
 MAX_ID = 2**31 - 1
@@ -174,11 +175,13 @@ class VersionEvidence:
     pooled_results: list[PooledResult]
     outcomes: list[Outcome]
     reports: list[StudyReport]
+    registrations: list = field(default_factory=list)  # ongoing trials (whole bundle only, not a page)
 
 
 def version_evidence(*, version: ReviewVersion, pooled_results: list[PooledResult] | None = None) -> VersionEvidence:
     """The version's pooled rows (or the given page of them), their outcomes and the reports of the studies
     the version included (``version.studies``, as it saw them) that are still public."""
+    paged = pooled_results is not None
     if pooled_results is None:
         pooled_results = list(api_pooled_results(version=version))
     outcomes = list({row.outcome_id: row.outcome for row in pooled_results}.values())
@@ -188,4 +191,7 @@ def version_evidence(*, version: ReviewVersion, pooled_results: list[PooledResul
         .select_related("citation", "study")
         .order_by("study__year", "study__label", "-is_main_report", "citation_id")
     )
-    return VersionEvidence(version=version, pooled_results=pooled_results, outcomes=outcomes, reports=reports)
+    registrations = [] if paged else list(public_registrations(review=version.review))
+    return VersionEvidence(
+        version=version, pooled_results=pooled_results, outcomes=outcomes, reports=reports, registrations=registrations
+    )

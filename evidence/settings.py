@@ -232,6 +232,12 @@ NCBI_EMAIL = envstr("NCBI_EMAIL", "living-evidence@example.org")
 NCBI_TOOL = envstr("NCBI_TOOL", "msc-ssc-living-evidence")
 EUTILS_TIMEOUT_SECONDS = envint("EUTILS_TIMEOUT_SECONDS", 30, minimum=1)
 
+# --- ClinicalTrials.gov API v2 (registry surveillance) ----------------------------------------------------
+CTGOV_BASE_URL = envurl("CTGOV_BASE_URL", "https://clinicaltrials.gov/api/v2/", schemes=("http", "https"))
+if not CTGOV_BASE_URL.endswith("/"):
+    raise ImproperlyConfigured(f"CTGOV_BASE_URL={CTGOV_BASE_URL!r} must end with / (studies is appended).")
+CTGOV_TIMEOUT_SECONDS = envint("CTGOV_TIMEOUT_SECONDS", 30, minimum=1)
+
 # --- REST API --------------------------------------------------------------------
 # Public and read-only: anyone may read; a registry's token (created in the admin) only raises its quota.
 # Rates are "<n>/<second|minute|hour|day>"; a deployment sets API_THROTTLE_ANON / API_THROTTLE_REGISTRY.

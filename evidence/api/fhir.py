@@ -21,6 +21,7 @@ import uuid
 from collections import defaultdict
 from decimal import Decimal
 
+from evidence.api.fhir_registry import research_study
 from evidence.models import Outcome, OutcomeType, PooledResult, StudyReport, StudyResult
 from evidence.selectors_api import VersionEvidence
 
@@ -73,6 +74,7 @@ def version_bundle(evidence: VersionEvidence, *, base_url: str, self_url: str, l
             report = main_report.get(sr.study_id)
             cite = urn.of("citation", report.citation_id) if report else None
             entries.append(_entry(urn.of("study-result", sr.id), study_evidence(sr, row, urns=urn, cite=cite)))
+    entries += [_entry(urn.of("research-study", r.pk), research_study(r)) for r in evidence.registrations]
     published = version.published_at.isoformat()
     bundle = {
         "resourceType": "Bundle",

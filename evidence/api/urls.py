@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
-from evidence.api import views
+from evidence.api import registry, views
 
 app_name = "api"
 
@@ -37,6 +37,7 @@ urlpatterns = [
     path("v1/reviews/<str:slug>/studies/", views.StudyList.as_view(), name="study-list"),
     path("v1/reviews/<str:slug>/studies/<str:pk>/", views.StudyDetail.as_view(), name="study-detail"),
     path("v1/reviews/<str:slug>/citations/", views.CitationList.as_view(), name="citation-list"),
+    path("v1/reviews/<str:slug>/ongoing-trials/", registry.OngoingTrialList.as_view(), name="ongoing-trial-list"),
     # Anything else under /api/ ending in a slash: a JSON 404 (without the slash, APPEND_SLASH redirects first).
     re_path(r"^.*/$", views.NotFound.as_view(), name="not-found"),
 ]

@@ -132,3 +132,24 @@ __all__ += [
 from evidence.models.audit import AccessRefusal  # noqa: E402
 
 __all__ += ["AccessRefusal"]
+
+# --- Trial-registry surveillance (ClinicalTrials.gov) ---------------------------------------------------
+from evidence.models.registry import (  # noqa: E402
+    EnrolmentType,
+    Registration,
+    RegistrationScreening,
+    RegistrationStatusChange,
+    RegistrySearchRun,
+    RegistryTask,
+    RegistryTaskKind,
+)
+
+__all__ += [
+    "EnrolmentType",
+    "Registration",
+    "RegistrationScreening",
+    "RegistrationStatusChange",
+    "RegistrySearchRun",
+    "RegistryTask",
+    "RegistryTaskKind",
+]

@@ -73,6 +73,10 @@ class Review(models.Model):
         help_text="Records created before this date were covered by the original search."
     )
     living_status = models.CharField(max_length=10, choices=LivingStatus.choices, default=LivingStatus.LIVING)
+    # The ClinicalTrials.gov search (query.cond / query.intr / query.term); all blank: no registry search.
+    registry_condition = models.CharField(max_length=300, blank=True)
+    registry_intervention = models.CharField(max_length=500, blank=True)
+    registry_term = models.CharField(max_length=500, blank=True)
     # Analysis settings: which pooling every computed version uses.
     continuous_measure = models.CharField(max_length=5, choices=ContinuousMeasure.choices, default=ContinuousMeasure.MC)
     binary_measure = models.CharField(max_length=3, choices=BinaryMeasure.choices, default=BinaryMeasure.OR)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.core.cache import cache
 
 from evidence.models import Outcome, OutcomeMeasurement, Review, ReviewVersion, StudyResult
 from evidence.prisma_svg import PrismaFlow, count_rows, prisma_svg
 from evidence.selectors_public.published import public_studies, studies_as_published
+from evidence.selectors_public.registry import ongoing_trials
 from evidence.selectors_public.rows import (
     SUBGROUP_VALUES,
     RowView,
@@ -74,6 +75,7 @@ class ReviewPage:
     last_search: str
     next_search: str
     changes: dict
+    ongoing_trials: list = field(default_factory=list)  # registrations included as ongoing (live page only)
 
     @property
     def is_latest(self) -> bool:
@@ -119,6 +121,7 @@ def review_page(
         last_search=last_search_text(review=review),
         next_search=next_search_text(review=review),
         changes=_changes(version),
+        ongoing_trials=ongoing_trials(review=review) if live else [],
     )
 
 

@@ -8,7 +8,16 @@ from dataclasses import dataclass
 from django.db.models import Max, OuterRef, Subquery
 from django.utils import timezone
 
-from evidence.models import Review, ReviewCitation, ReviewVersion, SearchRun, SearchRunStatus, Study, StudyApproval
+from evidence.models import (
+    Registration,
+    Review,
+    ReviewCitation,
+    ReviewVersion,
+    SearchRun,
+    SearchRunStatus,
+    Study,
+    StudyApproval,
+)
 from evidence.selectors_public.published import published_reviews
 
 # --- The page stamp: what a cached page and its ETag depend on ---------------------------------------
@@ -23,12 +32,19 @@ class ReviewStamp:
     citations_changed_at: datetime.datetime | None
     approved_at: datetime.datetime | None
     studies_changed_at: datetime.datetime | None = None
+    registrations_changed_at: datetime.datetime | None = None  # the ongoing-trials section
 
     @property
     def last_modified(self) -> datetime.datetime | None:
         moments = [
             m
-            for m in (self.latest_published_at, self.citations_changed_at, self.approved_at, self.studies_changed_at)
+            for m in (
+                self.latest_published_at,
+                self.citations_changed_at,
+                self.approved_at,
+                self.studies_changed_at,
+                self.registrations_changed_at,
+            )
             if m
         ]
         return max(moments) if moments else None
@@ -37,7 +53,11 @@ class ReviewStamp:
         changed = self.citations_changed_at.timestamp() if self.citations_changed_at else 0
         approved = self.approved_at.timestamp() if self.approved_at else 0
         studies = self.studies_changed_at.timestamp() if self.studies_changed_at else 0
-        return f"{self.review_id}.{self.latest_version_id}.{self.last_search_id}.{changed}.{approved}.{studies}"
+        registrations = self.registrations_changed_at.timestamp() if self.registrations_changed_at else 0
+        return (
+            f"{self.review_id}.{self.latest_version_id}.{self.last_search_id}.{changed}.{approved}.{studies}"
+            f".{registrations}"
+        )
 
 
 def review_stamp(*, slug: str) -> ReviewStamp | None:
@@ -56,6 +76,9 @@ def review_stamp(*, slug: str) -> ReviewStamp | None:
     )
     # A study withdrawn after publication leaves the public pages at once, not when the cache expires.
     studies = Study.objects.filter(review=OuterRef("pk")).order_by().values("review").annotate(m=Max("updated_at"))
+    registrations = (
+        Registration.objects.filter(review=OuterRef("pk")).order_by().values("review").annotate(m=Max("updated_at"))
+    )
     row = (
         published_reviews()  # a review never published has no stamp: no ETag, no 304, nothing cached
         .filter(slug=slug)
@@ -66,6 +89,7 @@ def review_stamp(*, slug: str) -> ReviewStamp | None:
             citations_changed_at=Subquery(changed.values("m")),
             approved_at=Subquery(approved.values("m")),
             studies_changed_at=Subquery(studies.values("m")),
+            registrations_changed_at=Subquery(registrations.values("m")),
         )
         .values(
             "id",
@@ -75,6 +99,7 @@ def review_stamp(*, slug: str) -> ReviewStamp | None:
             "citations_changed_at",
             "approved_at",
             "studies_changed_at",
+            "registrations_changed_at",
         )
         .first()
     )

@@ -16,6 +16,8 @@ from evidence.models import (
     ApprovalAction,
     CitationOrigin,
     Decision,
+    Registration,
+    RegistrationScreening,
     Review,
     ReviewCitation,
     ReviewVersion,
@@ -69,7 +71,21 @@ def identified_by_source(*, review: Review, since: datetime.datetime | None = No
     for row in rows:
         source = row["citation__origin"] if row["search_run_id"] is None else "pubmed"
         counts[source] = counts.get(source, 0) + row["n"]
+    # PRISMA 2020's "registers": registrations the registry search found (never one typed in by hand).
+    registers = _since(Registration.objects.filter(review=review, first_run__isnull=False), since, "created_at")
+    if n_registers := registers.count():
+        counts["registers"] = n_registers
     return dict(sorted(counts.items()))
+
+
+def _registrations_screened(review: Review, since: datetime.datetime | None) -> tuple[int, int]:
+    """Registrations a reviewer screened (they are records of the registers) and those excluded."""
+    screened = _since(
+        Registration.objects.filter(review=review).exclude(screening=RegistrationScreening.PENDING),
+        since,
+        "screened_at",
+    )
+    return screened.count(), screened.filter(screening=RegistrationScreening.EXCLUDED).count()
 
 
 def identified_by_search_run(*, review: Review, since: datetime.datetime | None = None) -> dict[int, int]:
@@ -116,11 +132,12 @@ def prisma_counts(*, review: Review, since: datetime.datetime | None = None) -> 
         .order_by("exclusion_reason")
     )
     studies, reports = _included(review, since)
+    registrations_screened, registrations_excluded = _registrations_screened(review, since)
     return PrismaCounts(
         identified_by_source=identified_by_source(review=review, since=since),
         duplicates_removed=_duplicates_removed(review, since),
-        records_screened=title_abstract.count(),
-        records_excluded=title_abstract.filter(outcome=Decision.EXCLUDE).count(),
+        records_screened=title_abstract.count() + registrations_screened,
+        records_excluded=title_abstract.filter(outcome=Decision.EXCLUDE).count() + registrations_excluded,
         full_texts_assessed=full_text.count(),
         full_texts_excluded_by_reason={row["exclusion_reason"]: row["n"] for row in reasons},
         studies_included=studies,
@@ -130,7 +147,12 @@ def prisma_counts(*, review: Review, since: datetime.datetime | None = None) -> 
 
 # --- Flows: the counts as a diagram draws them, and as a version stores them ----------------------------
 
-SOURCE_LABELS = {"search": "PubMed searches", "pubmed": "PubMed searches", "manual": "added by hand"}
+SOURCE_LABELS = {
+    "search": "PubMed searches",
+    "pubmed": "PubMed searches",
+    "manual": "added by hand",
+    "registers": "ClinicalTrials.gov (register)",
+}
 FLOW_PAIRS = ("identified_by_source", "reports_excluded_by_reason")
 
 

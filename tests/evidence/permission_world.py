@@ -183,6 +183,29 @@ def _extraction(world: World, key: str, review: Review, study: Study, x1, x2, ed
     world.rc[f"extracted_{key}"] = rc
 
 
+def _registry_rows(world: World, key: str, review: Review) -> None:
+    """Trial-registry surveillance: a search run, a registration and the task it raised."""
+    from evidence.models import Registration, RegistrySearchRun, RegistryTask
+
+    tag = review.slug
+    run = RegistrySearchRun.objects.create(
+        review=review,
+        query={"condition": f"{tag} condition"},
+        window_start=datetime.date(2024, 1, 1),
+        window_end=datetime.date(2024, 1, 2),
+        status="succeeded",
+        triggered_by=tag,
+    )
+    registration = Registration.objects.create(
+        review=review, nct_id="NCT07360808", brief_title=f"{tag} registration", overall_status="RECRUITING"
+    )
+    task = RegistryTask.objects.create(
+        review=review, registration=registration, kind="results_posted", key="results", message=f"{tag} task"
+    )
+    for name, row in {"registrysearchrun": run, "registration": registration, "registrytask": task}.items():
+        world.objects.setdefault(name, {})[key] = row
+
+
 def _review_world(world: World, key: str, review: Review, users: dict, outcome) -> None:
     rc = make_citation(review, 1, title=f"{review.slug} citation")
     world.objects.setdefault("citation", {})[key] = rc.citation
@@ -192,6 +215,7 @@ def _review_world(world: World, key: str, review: Review, users: dict, outcome) 
     _ledgers(world, key, review, outcome)
     _screening(world, key, review, users["s1"], users["s2"], users["senior"])
     _extraction(world, key, review, study, users["x1"], users["x2"], users["editor"])
+    _registry_rows(world, key, review)
     world.objects.setdefault("reviewmembership", {})[key] = ReviewMembership.objects.get(
         review=review, user=users["s1"]
     )

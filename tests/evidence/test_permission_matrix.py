@@ -68,6 +68,12 @@ EXPECT: dict[str, Expect] = {
     "extractiondraft": Expect(CURATORS | {"extractor"}, CURATORS, superuser=NOBODY),
     "studyapproval": Expect(CURATORS, CURATORS, superuser=NOBODY),
     "accessrefusal": Expect(NOBODY, NOBODY, superuser=NOBODY),
+    # Trial-registry surveillance: registrations and tasks come from the registry search, never added by hand.
+    "registration": Expect(
+        MEMBERS, MEMBERS, change=frozenset({"screener", "senior", "review_admin"}), superuser=NOBODY
+    ),
+    "registrytask": Expect(MEMBERS, MEMBERS, change=MEMBERS, superuser=NOBODY),
+    "registrysearchrun": LEDGER,
 }
 
 DENIED = {403, 404}
