@@ -305,7 +305,7 @@ class AccessRefusalAdmin(ReviewScopedAdminMixin, ReadOnlyAdminMixin, admin.Model
     date_hierarchy = "created_at"
 
 
-from evidence import (
-    admin_quarantine,  # noqa: F401  registers the search quarantine
-    admin_registry,  # noqa: F401  registers the trial-registry models
+from evidence import (  # noqa: E402  registers the search quarantine and the trial-registry models
+    admin_quarantine,  # noqa: F401
+    admin_registry,  # noqa: F401
 )
