@@ -1,5 +1,6 @@
-# The two commands: `make run` (the whole system on the embedded default) and `make test` (the whole suite).
+# The two commands: `make run` (the whole system on the embedded default; `make run PORT=8001` for another port) and `make test` (the whole suite).
 PYTHON ?= python3
+PORT ?= 8000
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -15,7 +16,7 @@ run: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_seed
 	$(BIN)/python manage.py ensure_superuser
-	$(BIN)/python manage.py runstack
+	$(BIN)/python manage.py runstack --addrport 127.0.0.1:$(PORT)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
