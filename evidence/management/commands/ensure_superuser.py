@@ -20,4 +20,9 @@ class Command(BaseCommand):
             return
         password = secrets.token_urlsafe(12)
         users.create_superuser(username="admin", email="admin@example.org", password=password)
-        self.stdout.write(self.style.SUCCESS(f"Superuser created: username 'admin', password '{password}'"))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Superuser created: username 'admin', password '{password}' (shown once; to reset it later: "
+                f"python manage.py changepassword admin)"
+            )
+        )
