@@ -197,7 +197,11 @@ def screening_agreement(request: HttpRequest, review_id: int) -> HttpResponse:
         request,
         "admin/screening/agreement.html",
         _context(
-            request, title="Agreement (Cohen's kappa)", review=review, pairs=sel.reviewer_pair_agreement(review=review)
+            request,
+            title="Agreement (Cohen's kappa)",
+            review=review,
+            pairs=sel.reviewer_pair_agreement(review=review),
+            min_n=sel.KAPPA_MIN_N,
         ),
     )
 

@@ -1,5 +1,6 @@
 """A reviewer lands on their work: the admin index lists their queues with counts; refusals say why and where."""
 
+import pytest
 from django.urls import reverse
 
 from evidence.models import Decision, ScreeningStage
@@ -54,3 +55,34 @@ def test_a_refusal_is_a_styled_page_saying_why_and_where_to_go(client, review, t
     assert "evidence/pages.css" in body and "<h1>You cannot open this page</h1>" in body
     assert "You need the senior_reviewer role in this review." in body
     assert f'href="{reverse("admin:index")}"' in body and f'href="{reverse("admin:screening_home")}"' in body
+
+
+def test_kappa_has_a_hand_computed_confidence_interval():
+    from evidence.selectors_screening import kappa_interval
+
+    # The 10-item example of test_kappa_matches_a_hand_computed_example: po = 0.7, pe = 0.5, kappa = 0.4;
+    # SE = sqrt(0.7 * 0.3 / (10 * 0.5**2)) = 0.289828, so 0.4 ± 1.959964 * SE = (-0.168052, 0.968052).
+    pairs = [("include", "include")] * 4 + [("exclude", "exclude")] * 3
+    pairs += [("include", "exclude")] * 2 + [("exclude", "include")]
+    low, high = kappa_interval(pairs)
+    assert (low, high) == (pytest.approx(-0.168052, abs=1e-6), pytest.approx(0.968052, abs=1e-6))
+    assert kappa_interval([("include", "include")] * 3) is None
+    assert kappa_interval([("include", "exclude"), ("exclude", "include")]) == (-1.0, pytest.approx(-1.0))
+
+
+def test_the_kappa_page_names_the_stage_and_n_and_warns_below_twenty(client, review, team):
+    for n, (a, b) in enumerate([(Decision.INCLUDE, Decision.INCLUDE), (Decision.EXCLUDE, Decision.INCLUDE)]):
+        record = make_citation(review, n)
+        for screener, decision in (("alice", a), ("bob", b)):
+            screening_decision_record(
+                review_citation=record, reviewer=team[screener], stage=TA, decision=decision,
+                exclusion_reason="Not systemic sclerosis" if decision == Decision.EXCLUDE else "",
+            )  # fmt: skip
+
+    body = (
+        client_for(client, team["senior"]).get(reverse("admin:screening_agreement", args=[review.pk])).content.decode()
+    )
+
+    assert "<td>Title/abstract screening</td>" in body and "title_abstract" not in body
+    assert "Only 2 citations: too few to judge agreement" in body
+    assert "95% CI" in body
