@@ -1,11 +1,15 @@
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from evidence import feeds, http_cache, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    # Browsers ask for /favicon.ico whatever the page says; send them to the static icon.
+    path("favicon.ico", RedirectView.as_view(url=static("evidence/favicon.svg"), permanent=True)),
     path("admin/", admin.site.urls),
     path("api/", include("evidence.api.urls")),
     # Public evidence pages (no account needed).
