@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.urls import reverse
 
 from evidence import policy
 from evidence import selectors_screening as sel
-from evidence.models import DraftStatus, ExtractionDraft, Review, ScreeningStage
+from evidence.models import DraftStatus, ExtractionDraft, Review, ReviewCitation, ScreeningStage, TriageStage
 
 
 @dataclass(frozen=True)
@@ -75,3 +75,18 @@ def _extraction_tasks(user: AbstractBaseUser, review: Review) -> list[Task]:
         ready = queue.filter(Q(n_submitted__gte=2)).exclude(Exists(reconciled)).count()
         tasks.append(Task("To reconcile", ready, url))
     return tasks
+
+
+AWAITING_STAGES = (TriageStage.TITLE_ABSTRACT, TriageStage.FULL_TEXT, TriageStage.EXTRACTION)
+
+
+def records_awaiting(*, review: Review) -> list[tuple[str, int]]:
+    """Records now waiting at each stage (PRISMA counts only what a stage has finished), e.g.
+    [("Title/abstract screening", 16), ("Full-text screening", 0), ("Data extraction", 1)]."""
+    counts = dict(
+        ReviewCitation.objects.filter(review=review, stage__in=AWAITING_STAGES)
+        .values_list("stage")
+        .annotate(n=Count("id"))
+        .values_list("stage", "n")
+    )
+    return [(str(stage.label), counts.get(stage.value, 0)) for stage in AWAITING_STAGES]

@@ -86,3 +86,13 @@ def test_the_kappa_page_names_the_stage_and_n_and_warns_below_twenty(client, rev
     assert "<td>Title/abstract screening</td>" in body and "title_abstract" not in body
     assert "Only 2 citations: too few to judge agreement" in body
     assert "95% CI" in body
+
+
+def test_the_prisma_counts_show_records_awaiting_each_stage(client, review, team):
+    for n in range(3):
+        make_citation(review, n)
+
+    body = client_for(client, team["alice"]).get(reverse("admin:screening_prisma", args=[review.pk])).content.decode()
+
+    assert "<tr><th>Awaiting title/abstract screening</th><td>3</td></tr>" in body
+    assert "<tr><th>Awaiting full-text screening</th><td>0</td></tr>" in body
