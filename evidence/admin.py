@@ -231,14 +231,17 @@ from evidence import admin_screening  # noqa: E402, F401  registers the workflow
 class RecomputeRunAdmin(ReviewScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Every recompute attempt, failures included, so an editor sees why a version did not appear."""
 
-    list_display = [
-        "review", "status", "requested_at", "enqueued_at", "started_at", "heartbeat_at", "attempts", "finished_at",
-        "version", "short_error", "not_entered",
-    ]  # fmt: skip
+    # The columns that fit a page; timings, attempts and inputs are on the run's own page.
+    list_display = ["review", "status", "requested_at", "finished_at", "version", "triggers_text", "short_error"]
     list_filter = ["review", "status"]
     search_fields = ["review__slug", "error"]
-    readonly_fields = ["not_entered"]
+    exclude = ["triggers"]  # shown as text (triggers_text), not as JSON
+    readonly_fields = ["triggers_text", "not_entered"]
     list_select_related = ["review", "version"]
+
+    @admin.display(description="Requested by")
+    def triggers_text(self, run: RecomputeRun) -> str:
+        return "; ".join(str(trigger) for trigger in run.triggers or [])
 
     @admin.display(description="Inputs not entered, and why")
     def not_entered(self, run: RecomputeRun) -> str:
@@ -265,23 +268,8 @@ class GradeAssessmentAdmin(ReviewScopedAdminMixin, SimpleHistoryAdmin):
 class SearchRunAdmin(ReviewScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """The search ledger: every run, failures included, with what it asked and what it found."""
 
-    list_display = [
-        "review",
-        "status",
-        "window_start",
-        "window_end",
-        "triggered_by",
-        "started_at",
-        "finished_at",
-        "records_found",
-        "records_new",
-        "records_known",
-        "records_quarantined",
-        "possible_duplicates",
-        "citations_flagged",
-        "requests_made",
-        "short_error",
-    ]
+    # The columns that fit a page; every count, the query and the full error are on the run's own page.
+    list_display = ["started_at", "review", "status", "window", "triggered_by", "records", "short_error"]
     list_filter = ["review", "status", "triggered_by"]
     search_fields = ["review__slug", "query", "error", "triggered_by"]
     date_hierarchy = "started_at"
@@ -290,6 +278,15 @@ class SearchRunAdmin(ReviewScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmi
     @admin.display(description="Error")
     def short_error(self, run: SearchRun) -> str:
         return run.error.strip().splitlines()[-1][:120] if run.error else ""
+
+    @admin.display(description="Window")
+    def window(self, run: SearchRun) -> str:
+        return f"{run.window_start} to {run.window_end}"
+
+    @admin.display(description="Records")
+    def records(self, run: SearchRun) -> str:
+        held = f", {run.records_quarantined:,} quarantined" if run.records_quarantined else ""
+        return f"{run.records_found:,} found, {run.records_new:,} new{held}"
 
 
 # --- end PubMed search runs --------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from evidence import policy
 from evidence import selectors_screening as sel
 from evidence.admin_extraction_forms import draft_forms, draft_payload
 from evidence.admin_screening_views import _context, _error_messages, _review
+from evidence.extraction_labels import comparison_rows
 from evidence.models import ExtractionDraft, ReviewCitation, Study
 from evidence.selectors_extraction import extraction_queue, reported_study
 from evidence.services.approval import study_approve, study_send_back
@@ -123,7 +124,7 @@ def extraction_compare(request: HttpRequest, review_id: int, review_citation_id:
             review=review,
             review_citation=review_citation,
             drafts=drafts,
-            comparisons=comparisons,
+            comparisons=comparison_rows(comparisons),
             n_differ=sum(comparison.differs for comparison in comparisons),
             overlaps=citation_overlaps(review=review, citation=review_citation.citation),
         ),

@@ -17,6 +17,7 @@ from evidence import policy
 from evidence import selectors_screening as sel
 from evidence.admin_screening_forms import AdjudicationForm, ScreeningDecisionForm
 from evidence.models import Review, ReviewCitation, ScreeningStage
+from evidence.selectors_work import records_awaiting
 from evidence.services import prisma
 from evidence.services.screening import adjudication_record, screening_decision_record, screening_decision_undo
 from evidence.services.search.flags import citation_overlaps
@@ -197,7 +198,11 @@ def screening_agreement(request: HttpRequest, review_id: int) -> HttpResponse:
         request,
         "admin/screening/agreement.html",
         _context(
-            request, title="Agreement (Cohen's kappa)", review=review, pairs=sel.reviewer_pair_agreement(review=review)
+            request,
+            title="Agreement (Cohen's kappa)",
+            review=review,
+            pairs=sel.reviewer_pair_agreement(review=review),
+            min_n=sel.KAPPA_MIN_N,
         ),
     )
 
@@ -212,5 +217,12 @@ def screening_prisma(request: HttpRequest, review_id: int) -> HttpResponse:
     return render(
         request,
         "admin/screening/prisma.html",
-        _context(request, title="PRISMA 2020 flow", review=review, counts=counts, since=since_dt),
+        _context(
+            request,
+            title="PRISMA 2020 flow",
+            review=review,
+            counts=counts,
+            since=since_dt,
+            awaiting=records_awaiting(review=review),
+        ),
     )

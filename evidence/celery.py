@@ -18,7 +18,7 @@ def ensure_broker_folders() -> None:
 
     if settings.USES_REDIS or not settings.CELERY_BROKER_URL.startswith("filesystem"):
         return
-    for key in ("data_folder_out", "processed_folder"):
+    for key in ("data_folder_out", "processed_folder", "control_folder"):
         os.makedirs(settings.CELERY_BROKER_TRANSPORT_OPTIONS[key], exist_ok=True)
     backend = settings.CELERY_RESULT_BACKEND
     if backend.startswith("file://"):

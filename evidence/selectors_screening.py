@@ -21,6 +21,7 @@ from evidence.models import (
     ReviewCitation,
     ScreeningDecision,
     ScreeningResolution,
+    ScreeningStage,
     Study,
     StudyStatus,
     TriageStage,
@@ -127,6 +128,27 @@ def cohen_kappa(pairs: list[tuple[str, str]]) -> float | None:
     return (observed - expected) / (1 - expected)
 
 
+# Below this many citations decided by both, kappa's interval is too wide to judge agreement by (the page says so).
+KAPPA_MIN_N = 20
+
+
+def kappa_interval(pairs: list[tuple[str, str]], z: float = 1.959964) -> tuple[float, float] | None:
+    """95% confidence interval of Cohen's kappa from its large-sample standard error,
+    SE = sqrt(po (1 - po) / (n (1 - pe)^2)) (Cohen 1960, Educ Psychol Meas 20:37-46), clipped to [-1, 1];
+    None when kappa is undefined."""
+    n = len(pairs)
+    if n == 0:
+        return None
+    observed = sum(1 for a, b in pairs if a == b) / n
+    first, second = Counter(a for a, _ in pairs), Counter(b for _, b in pairs)
+    expected = sum(first[label] * second[label] for label in set(first) | set(second)) / (n * n)
+    if expected == 1:
+        return None
+    kappa = (observed - expected) / (1 - expected)
+    se = (observed * (1 - observed) / (n * (1 - expected) ** 2)) ** 0.5
+    return max(-1.0, kappa - z * se), min(1.0, kappa + z * se)
+
+
 @dataclass(frozen=True)
 class PairAgreement:
     stage: str
@@ -135,6 +157,15 @@ class PairAgreement:
     n: int
     observed_agreement: float
     kappa: float | None
+    interval: tuple[float, float] | None = None
+
+    @property
+    def stage_label(self) -> str:
+        return str(ScreeningStage(self.stage).label) if self.stage in ScreeningStage.values else self.stage
+
+    @property
+    def too_few(self) -> bool:
+        return self.n < KAPPA_MIN_N
 
 
 def reviewer_pair_agreement(*, review: Review) -> list[PairAgreement]:
@@ -150,7 +181,15 @@ def reviewer_pair_agreement(*, review: Review) -> list[PairAgreement]:
         for a, b in combinations(sorted(decisions), 2):
             pairs[(stage, a, b)].append((decisions[a], decisions[b]))
     return [
-        PairAgreement(stage, a, b, len(items), sum(x == y for x, y in items) / len(items), cohen_kappa(items))
+        PairAgreement(
+            stage,
+            a,
+            b,
+            len(items),
+            sum(x == y for x, y in items) / len(items),
+            cohen_kappa(items),
+            kappa_interval(items),
+        )
         for (stage, a, b), items in sorted(pairs.items())
     ]
 

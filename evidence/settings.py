@@ -8,9 +8,13 @@ any server installed. Production sets ``DATABASE_URL`` (PostgreSQL), ``CELERY_BR
 
 from __future__ import annotations
 
+import atexit
 import datetime
 import os
 import secrets
+import shutil
+import sys
+import tempfile
 from pathlib import Path
 
 from csp.constants import NONE, SELF
@@ -19,6 +23,12 @@ from django.core.exceptions import ImproperlyConfigured
 from evidence.env import database_from_url, envbool, envint, envlist, envstr, envurl
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+if "pytest" in sys.modules and not envstr("EVIDENCE_VAR_DIR"):
+    # A test run that names no folder gets its own: its broker folder, result store, throttle files and SQLite
+    # test database never meet those of a site running from this checkout (`make run` uses var/), whose worker
+    # would otherwise take the tests' tasks. Exported, so the workers a test starts use the same folder.
+    os.environ["EVIDENCE_VAR_DIR"] = tempfile.mkdtemp(prefix="evidence-test-")
+    atexit.register(shutil.rmtree, os.environ["EVIDENCE_VAR_DIR"], ignore_errors=True)
 VAR_DIR = Path(envstr("EVIDENCE_VAR_DIR", str(BASE_DIR / "var")))
 
 DEBUG = envbool("DEBUG", True)
@@ -199,6 +209,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
         "data_folder_in": str(BROKER_DIR / "out"),
         "data_folder_out": str(BROKER_DIR / "out"),
         "processed_folder": str(BROKER_DIR / "processed"),
+        # kombu's default is "control" in the working directory: the exchange tables then leave var/ and are shared
+        # by every process started from the checkout.
+        "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
     }
 )

@@ -1,11 +1,23 @@
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from evidence import feeds, http_cache, views
+
+
+class FaviconRedirect(RedirectView):
+    """Resolved per request: the hashed static name exists only once collectstatic wrote its manifest."""
+
+    def get_redirect_url(self, *args, **kwargs) -> str:
+        return static("evidence/favicon.svg")
+
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    # Browsers ask for /favicon.ico whatever the page says; send them to the static icon.
+    path("favicon.ico", FaviconRedirect.as_view(permanent=True)),
     path("admin/", admin.site.urls),
     path("api/", include("evidence.api.urls")),
     # Public evidence pages (no account needed).

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 from django.db import models
 from django.db.models import F, Q
 
@@ -59,6 +61,18 @@ class ReviewVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.review.slug} v{self.number}"
+
+    @property
+    def dated(self) -> datetime.date | datetime.datetime | None:
+        """The date readers see: an imported synthesis is dated by its publication, which its settings record;
+        ``published_at`` stays the snapshot's moment (pages read the records as of it)."""
+        source_day = (self.analysis_settings or {}).get("source_published_on")
+        if source_day:
+            try:
+                return datetime.date.fromisoformat(source_day)
+            except ValueError:
+                pass  # a malformed record falls back to the snapshot's moment
+        return self.published_at
 
 
 class PooledResult(models.Model):

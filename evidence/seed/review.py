@@ -98,6 +98,11 @@ SEED_PAPER = {
     "publication_types": ["Meta-Analysis", "Systematic Review"],
 }
 
+# The day the review was published (Stem Cell Res Ther 2022;13:118, "2022 Mar 21": evidence/seed/paper.md and
+# https://pmc.ncbi.nlm.nih.gov/articles/PMC8935249): readers see version 0 dated by it, not by the day of the import.
+PUBLISHED_ON = datetime.date(2022, 3, 21)
+
+
 ATTRIBUTION = (
     "Published synthesis: Cui J, Jin L, Ding M, et al. Efficacy and safety of mesenchymal stem cells in the "
     "treatment of systemic sclerosis: a systematic review and meta-analysis. Stem Cell Res Ther 2022;13:118. "

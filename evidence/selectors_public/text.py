@@ -100,6 +100,26 @@ def certainty_reasons(reasons: dict) -> list[str]:
     return listed
 
 
+def _ratio_sentence(row: PooledResult, where: str, benefit: str) -> str:
+    """A ratio in words a clinician reads: what 1 means, whether the interval excludes it, and what the review
+    left unsaid (odds or risk ratio, the counts), rather than a bare number."""
+    words = [f"{row.outcome.name}: ratio {interval_text(row.estimate, row.ci_lb, row.ci_ub)} {where}{benefit}."]
+    if row.ci_lb is not None and row.ci_ub is not None:
+        if row.ci_lb > 1 or row.ci_ub < 1:
+            side = "above" if row.ci_lb > 1 else "below"
+            words.append(f"A ratio of 1 would mean no change; the whole interval lies {side} 1.")
+        else:
+            words.append("A ratio of 1 would mean no change, and the interval includes 1: there may be none.")
+    if "not stated" in (row.effect_measure_note or "").lower():
+        words.append(
+            "The review does not say whether this is an odds ratio or a risk ratio, nor how many patients had"
+            " the event before and after, so it cannot be restated as “x of y patients”."
+        )
+    if row.certainty:
+        words.append(f"Certainty: {row.get_certainty_display().lower()}.")
+    return " ".join(words)
+
+
 def plain_sentence(row: PooledResult) -> str:
     """'Modified Rodnan skin score (mRSS) fell by 5.09 points (95% CI 3.38 to 6.81) at 6 months in 5 studies,
     52 patients (lower mRSS = less skin thickening); moderate certainty.'"""
@@ -109,8 +129,7 @@ def plain_sentence(row: PooledResult) -> str:
     certainty = f"; {row.get_certainty_display().lower()} certainty" if row.certainty else ""
     benefit = f" ({row.outcome.benefit_in_words})" if row.outcome.benefit_in_words else ""
     if row.effect_measure == "ratio":
-        body = f"{row.outcome.name}: ratio {interval_text(row.estimate, row.ci_lb, row.ci_ub)}"
-        return f"{body} {where}{benefit}{certainty}."
+        return _ratio_sentence(row, where, benefit)
     sign = 1 if _fell_is_positive(row) else -1  # express the change as "score fell by"
     change, low, high = (
         sign * row.estimate,

@@ -120,10 +120,25 @@ def _included_study_require(review_citation: ReviewCitation, payload: dict) -> N
 
 
 def _saved(instance, user):
-    instance.full_clean()
+    try:
+        instance.full_clean()
+    except ValidationError as error:
+        raise _field_named(error, instance) from None
     instance._history_user = user
     instance.save()
     return instance
+
+
+def _field_named(error: ValidationError, instance) -> ValidationError:
+    """Django's "This field cannot be blank." names no field; say which record and which field it is."""
+    if not hasattr(error, "error_dict"):
+        return error
+    record = str(instance._meta.verbose_name).capitalize()
+    messages = []
+    for name, field_messages in error.message_dict.items():
+        field = str(instance._meta.get_field(name).verbose_name).capitalize() if name != "__all__" else ""
+        messages += [f"{record}: {field}: {message}" if field else f"{record}: {message}" for message in field_messages]
+    return ValidationError(messages)
 
 
 STUDY_FIELDS = (

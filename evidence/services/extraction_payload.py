@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from evidence.models import MeasurementFormat, Outcome, Review, Study, StudyDesign
+from evidence.models import CellSource, MeasurementFormat, Outcome, Review, Route, Study, StudyDesign
 from evidence.services.extraction_arms import (
     arm_errors,
     change_sign_errors,
@@ -49,7 +49,7 @@ def _enrolment(payload: dict, review: Review) -> int | None:
 
 def payload_errors(*, payload: dict, review: Review) -> list[str]:
     """Every problem with a payload, each a sentence that says what to fix; empty when it is valid."""
-    errors = _study_errors(payload.get("study") or {}, review)
+    errors = _study_errors(payload.get("study") or {}, review) + _intervention_errors(payload.get("intervention") or {})
     enrolment = _enrolment(payload, review)
     errors += arm_errors(payload, review, enrolment)
     arms = payload_arms(payload, enrolment, existing=existing_arms(payload, review))
@@ -81,6 +81,22 @@ def _study_errors(study: dict, review: Review) -> list[str]:
         errors.append(f"Study: design must be one of {', '.join(StudyDesign.values)}.")
     if study.get("enrolment_n") is not None and study["enrolment_n"] < 1:
         errors.append("Study: enrolment must be at least 1.")
+    return errors
+
+
+def _intervention_errors(intervention: dict) -> list[str]:
+    """The checks the Intervention row makes at reconcile, made at submit, so the extractor hears of them first."""
+    given = {name: value for name, value in intervention.items() if value not in (None, "")}
+    if not given:
+        return []  # no intervention entered: none is written
+    errors = []
+    if given.get("cell_source") not in CellSource.values:
+        errors.append(
+            "Intervention: Cell source: choose the cell product (required once any intervention field is filled)."
+        )
+    if given.get("route") not in Route.values:
+        labels = ", ".join(str(label) for label in Route.labels)
+        errors.append(f"Intervention: Route: choose how the cells were given ({labels}).")
     return errors
 
 

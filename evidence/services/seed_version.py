@@ -48,11 +48,12 @@ def version_zero_create(*, review: Review, outcomes: dict, paper: Citation, repo
         review=review,
         number=0,
         kind=VersionKind.PUBLISHED_PAPER,
-        published_at=timezone.now(),
+        published_at=timezone.now(),  # the snapshot's moment: pages read the records as of it
         trigger="Imported from the published review (seed)",
         inputs_hash=_pooled_hash(),
         analysis_settings={
             "source": "Cui et al. 2022, as printed",
+            "source_published_on": seed_review.PUBLISHED_ON.isoformat(),  # what readers see as its date
             "effect_measure": "MD (baseline − follow-up)",
             "model": "not stated; mRSS consistent with inverse-variance fixed effect",
         },

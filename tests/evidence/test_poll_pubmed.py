@@ -71,12 +71,10 @@ def test_it_reports_a_failed_run_and_leaves_the_reason_in_the_ledger(seeded, eut
     error = b"<eSearchResult><ERROR>Search Backend failed</ERROR></eSearchResult>"
     server = eutils_replay(scripted({"esearch": [Reply(body=error)]}, fallback=SyntheticPubmed([])))
     monkeypatch.setattr("evidence.services.search.eutils_client_from_settings", lambda: fast_client(server))
-    err = io.StringIO()
+    with pytest.raises(CommandError, match="PubMed search failed for msc-ssc") as failed:
+        call_command("poll_pubmed", "--review", "msc-ssc", stdout=io.StringIO(), stderr=io.StringIO())
 
-    with pytest.raises(CommandError, match="PubMed search failed for msc-ssc"):
-        call_command("poll_pubmed", "--review", "msc-ssc", stdout=io.StringIO(), stderr=err)
-
-    assert "Search Backend failed" in err.getvalue()
+    assert "Search Backend failed" in str(failed.value)
     run = SearchRun.objects.get()
     assert run.status == SearchRunStatus.FAILED and "Search Backend failed" in run.error
 
@@ -86,3 +84,24 @@ def test_it_says_so_when_the_review_is_already_being_searched(seeded):
 
     with pytest.raises(CommandError, match="already has a PubMed search running"):
         poll("--review", "msc-ssc")
+
+
+class _Offline:
+    base_url = "http://127.0.0.1:1/"  # nothing listens on port 1: connection refused, as without a network
+
+
+def test_without_network_it_ends_in_one_clear_line(seeded, monkeypatch, caplog):
+    monkeypatch.setattr("evidence.services.search.eutils_client_from_settings", lambda: fast_client(_Offline()))
+    caplog.set_level("INFO")
+    err = io.StringIO()
+
+    with pytest.raises(CommandError) as failed:
+        call_command("poll_pubmed", "--review", "msc-ssc", stdout=io.StringIO(), stderr=err)
+
+    message = str(failed.value)
+    assert "\n" not in message and "Traceback" not in message
+    assert message.startswith("PubMed search failed for msc-ssc: cannot reach PubMed (Connection refused, 3 attempts)")
+    assert "HTTPConnectionPool" not in message
+    assert err.getvalue().strip() == ""  # no retry lines, no second report of the same failure
+    assert not [r.getMessage() for r in caplog.records if r.name.startswith("evidence")]
+    assert SearchRun.objects.get().status == SearchRunStatus.FAILED

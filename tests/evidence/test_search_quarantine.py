@@ -246,10 +246,12 @@ def test_poll_pubmed_ends_a_database_failure_in_one_line(seeded, eutils_replay, 
     monkeypatch.setattr("evidence.services.search.batch_ingest", broken)
     err = io.StringIO()
 
-    with pytest.raises(CommandError, match="PubMed search failed for msc-ssc"):
+    with pytest.raises(CommandError, match="PubMed search failed for msc-ssc") as failed:
         call_command("poll_pubmed", "--review", "msc-ssc", stdout=io.StringIO(), stderr=err)
 
-    assert err.getvalue().strip().splitlines()[-1].strip() == "msc-ssc: failed: DataError: smallint out of range"
+    # The command's last line (its error) is the one line that names the failure; stderr holds the bar alone.
+    assert str(failed.value).startswith("PubMed search failed for msc-ssc: DataError: smallint out of range")
+    assert "\n" not in str(failed.value) and "DataError" not in err.getvalue()
     assert not [r for r in caplog.records if r.exc_info and r.levelno >= logging.INFO], "a traceback was logged"
 
 

@@ -93,3 +93,31 @@ def test_compose_runs_db_redis_web_worker_and_beat():
     assert "gunicorn" in services["web"]["command"]
     app_env = services["worker"]["environment"]
     assert app_env["DATABASE_URL"].startswith("postgres://") and app_env["CELERY_BROKER_URL"].startswith("redis://")
+
+
+def test_it_refuses_a_taken_port_in_one_line_and_starts_nothing(stack_env):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+
+        ran = subprocess.run(
+            [sys.executable, "manage.py", "runstack", "--addrport", f"127.0.0.1:{port}"],
+            cwd=ROOT, env=stack_env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+
+    assert ran.returncode != 0
+    assert "Running on" not in ran.stdout
+    errors = ran.stderr.strip().splitlines()
+    assert len(errors) == 1 and f"Port {port}" in errors[0] and "in use" in errors[0], ran.stderr
+    assert "beat: Starting" not in ran.stdout + ran.stderr
+
+
+def test_make_run_passes_the_port_and_tells_how_to_reset_the_admin_password(stack_env):
+    makefile = (ROOT / "Makefile").read_text()
+    assert "--addrport 127.0.0.1:$(PORT)" in makefile and "PORT ?= 8000" in makefile
+    for _ in range(2):
+        said = subprocess.run(
+            [sys.executable, "manage.py", "ensure_superuser"], cwd=ROOT, env=stack_env, capture_output=True, text=True, timeout=60
+        )  # fmt: skip
+    assert "manage.py changepassword admin" in said.stdout, said.stdout

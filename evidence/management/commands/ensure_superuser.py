@@ -12,8 +12,17 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         users = get_user_model().objects
         if users.filter(is_superuser=True).exists():
-            self.stdout.write("A superuser exists; none created.")
+            names = ", ".join(users.filter(is_superuser=True).order_by("pk").values_list("username", flat=True)[:3])
+            self.stdout.write(
+                f"A superuser exists ({names}); none created. Forgot the password? "
+                f"Set a new one with: python manage.py changepassword {names.split(', ')[0]}"
+            )
             return
         password = secrets.token_urlsafe(12)
         users.create_superuser(username="admin", email="admin@example.org", password=password)
-        self.stdout.write(self.style.SUCCESS(f"Superuser created: username 'admin', password '{password}'"))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Superuser created: username 'admin', password '{password}' (shown once; to reset it later: "
+                f"python manage.py changepassword admin)"
+            )
+        )

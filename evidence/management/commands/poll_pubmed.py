@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import logging
+import re
 
 from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 from django.utils import timezone
 
 from evidence.models import LivingStatus, Review, SearchRun
-from evidence.pubmed import EutilsError
+from evidence.pubmed import EutilsError, EutilsTransientError
 from evidence.pubmed_xml import PubmedXmlError
 from evidence.services.search import SearchRunAlreadyRunning, search_run_execute
 
@@ -38,11 +41,39 @@ class ProgressBar:
         self.stream.flush()
 
 
+# The innermost reason requests buries in its repr: "[Errno 111] Connection refused", a name-resolution failure.
+_OS_REASON = re.compile(r"\[Errno -?\d+\] ([^'\")(]+)")
+_ATTEMPTS = re.compile(r"after (\d+) attempts")
+
+
 def _one_line(exc: BaseException) -> str:
     """The error's type (unless it is one of ours, which say what happened) and its first line."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    if isinstance(exc, EutilsTransientError) and ("ConnectionError" in text or "Timeout" in text):
+        reason = _OS_REASON.search(text)
+        attempts = _ATTEMPTS.search(text)
+        why = reason.group(1).strip() if reason else ("timed out" if "Timeout" in text else "no connection")
+        tries = f", {attempts.group(1)} attempts" if attempts else ""
+        return f"cannot reach PubMed ({why}{tries}); check the network or EUTILS_BASE_URL"
     known = isinstance(exc, (EutilsError, PubmedXmlError))
     return text if known and text else f"{type(exc).__name__}: {text}".rstrip(": ")
+
+
+@contextlib.contextmanager
+def _quiet_logs(verbosity: int):
+    """The command reports each run itself; the client's retry lines and the service's log would repeat it."""
+    if verbosity >= 2:
+        yield
+        return
+    loggers = [logging.getLogger(name) for name in ("evidence.pubmed", "evidence.services.search")]
+    levels = [each.level for each in loggers]
+    for each in loggers:
+        each.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for each, level in zip(loggers, levels):
+            each.setLevel(level)
 
 
 def _date(value: str) -> dt.date:
@@ -68,9 +99,15 @@ class Command(BaseCommand):
         start = _date(since) if since else None
         if start and start > timezone.localdate():
             raise CommandError(f"--since {start} is in the future.")
-        failures = [slug for found in self._reviews(review) if (slug := self._search(found, start))]
+        with _quiet_logs(options.get("verbosity", 1)):
+            failures = [failed for found in self._reviews(review) if (failed := self._search(found, start))]
+        if len(failures) == 1:  # one review: its reason is the last line, and the only one
+            raise CommandError(f"PubMed search failed for {failures[0]}; nothing was queued.")
         if failures:
-            raise CommandError(f"PubMed search failed for {', '.join(failures)}; see the search runs in the admin.")
+            for failure in failures:
+                self.stderr.write(f"  {failure}")
+            slugs = ", ".join(failure.split(":")[0] for failure in failures)
+            raise CommandError(f"PubMed search failed for {slugs}; see the search runs in the admin.")
 
     def _reviews(self, slug: str | None) -> list[Review]:
         if slug is None:
@@ -85,7 +122,7 @@ class Command(BaseCommand):
         return [found]
 
     def _search(self, review: Review, since: dt.date | None) -> str | None:
-        """Run one review's search; its slug if the run failed."""
+        """Run one review's search; "<slug>: <reason> (search run N)" if the run failed."""
         self.stdout.write(f"Searching PubMed for {review.slug}…")
         bar = ProgressBar(self.stderr)
         try:
@@ -93,9 +130,8 @@ class Command(BaseCommand):
         except SearchRunAlreadyRunning as exc:
             raise CommandError(str(exc)) from exc
         except Exception as exc:
-            bar.close()  # before the message, so it starts on its own line
-            self.stderr.write(f"  {review.slug}: failed: {_one_line(exc)}")
-            return review.slug
+            run = SearchRun.objects.filter(review=review).order_by("-pk").first()
+            return f"{review.slug}: {_one_line(exc)}" + (f" (search run {run.pk})" if run else "")
         finally:
             bar.close()
         self._summary(run)
