@@ -247,9 +247,14 @@ class RecomputeRunAdmin(ReviewScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelA
     def not_entered(self, run: RecomputeRun) -> str:
         return "; ".join(run.version.input_problems) if run.version_id else ""
 
-    @admin.display(description="Error")
+    @admin.display(description="Error, or inputs not entered")
     def short_error(self, run: RecomputeRun) -> str:
-        return run.error.strip().splitlines()[-1][:120] if run.error else ""
+        """The list keeps one column for what went wrong: the run's error, else the first input it could not enter."""
+        if run.error:
+            return run.error.strip().splitlines()[-1][:120]
+        problems = run.version.input_problems if run.version_id else []
+        more = f" (+{len(problems) - 1} more on the run's page)" if len(problems) > 1 else ""
+        return f"{problems[0][:120]}{more}" if problems else ""
 
 
 @admin.register(GradeAssessment)
