@@ -8,9 +8,9 @@ import logging
 import re
 
 from django.core.management.base import BaseCommand, CommandError, OutputWrapper
-from django.utils import timezone
 
-from evidence.models import LivingStatus, Review, SearchRun
+from evidence.management.commands._search_args import reviews_to_search, since_date
+from evidence.models import Review, SearchRun
 from evidence.pubmed import EutilsError, EutilsTransientError
 from evidence.pubmed_xml import PubmedXmlError
 from evidence.services.search import SearchRunAlreadyRunning, search_run_execute
@@ -76,13 +76,6 @@ def _quiet_logs(verbosity: int):
             each.setLevel(level)
 
 
-def _date(value: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError as exc:
-        raise CommandError(f"--since {value!r} is not a date; use YYYY-MM-DD, e.g. 2024-01-31.") from exc
-
-
 class Command(BaseCommand):
     help = (
         "Search PubMed now for new records of a review (default: every living review) and queue them for "
@@ -96,9 +89,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, review: str | None, since: str | None, **options) -> None:
-        start = _date(since) if since else None
-        if start and start > timezone.localdate():
-            raise CommandError(f"--since {start} is in the future.")
+        start = since_date(since)
         with _quiet_logs(options.get("verbosity", 1)):
             failures = [failed for found in self._reviews(review) if (failed := self._search(found, start))]
         if len(failures) == 1:  # one review: its reason is the last line, and the only one
@@ -110,16 +101,10 @@ class Command(BaseCommand):
             raise CommandError(f"PubMed search failed for {slugs}; see the search runs in the admin.")
 
     def _reviews(self, slug: str | None) -> list[Review]:
-        if slug is None:
-            reviews = list(Review.objects.filter(living_status=LivingStatus.LIVING).order_by("slug"))
-            if not reviews:
-                self.stdout.write("No living review to search.")
-            return reviews
-        found = Review.objects.filter(slug=slug).first()
-        if found is None:
-            known = ", ".join(Review.objects.order_by("slug").values_list("slug", flat=True)) or "none"
-            raise CommandError(f"No review with slug {slug!r}; known reviews: {known}.")
-        return [found]
+        reviews = reviews_to_search(slug)
+        if slug is None and not reviews:
+            self.stdout.write("No living review to search.")
+        return reviews
 
     def _search(self, review: Review, since: dt.date | None) -> str | None:
         """Run one review's search; "<slug>: <reason> (search run N)" if the run failed."""

@@ -5,18 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
 
 from evidence.ctgov import CtgovError
-from evidence.models import LivingStatus, Review
+from evidence.management.commands._search_args import reviews_to_search, since_date
+from evidence.models import Review
 from evidence.services.registry import RegistryRunAlreadyRunning, registry_run_execute
-
-
-def _date(value: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError as exc:
-        raise CommandError(f"--since {value!r} is not a date; use YYYY-MM-DD, e.g. 2024-01-31.") from exc
 
 
 class Command(BaseCommand):
@@ -32,21 +25,13 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, review: str | None, since: str | None, **options) -> None:
-        start = _date(since) if since else None
-        if start and start > timezone.localdate():
-            raise CommandError(f"--since {start} is in the future.")
+        start = since_date(since)
         failures = [slug for found in self._reviews(review) if (slug := self._search(found, start))]
         if failures:
             raise CommandError(f"Registry search failed for {', '.join(failures)}; see Registry search runs.")
 
     def _reviews(self, slug: str | None) -> list[Review]:
-        if slug is None:
-            return list(Review.objects.filter(living_status=LivingStatus.LIVING).order_by("slug"))
-        found = Review.objects.filter(slug=slug).first()
-        if found is None:
-            known = ", ".join(Review.objects.order_by("slug").values_list("slug", flat=True)) or "none"
-            raise CommandError(f"No review with slug {slug!r}; known reviews: {known}.")
-        return [found]
+        return reviews_to_search(slug)
 
     def _search(self, review: Review, since: dt.date | None) -> str | None:
         self.stdout.write(f"Searching ClinicalTrials.gov for {review.slug}…")
