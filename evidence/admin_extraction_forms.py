@@ -43,7 +43,27 @@ class ArmRowForm(forms.Form):
     dose = forms.CharField(required=False)
 
 
-class ArmMeasurementRowForm(MeasurementRowForm):
+class EffectEstimateFields(forms.Form):
+    """A reported effect estimate with its CI or SE (e.g. read off a forest plot or a meta-analysis's table)."""
+
+    effect_measure = forms.CharField(required=False, label="Effect measure", help_text="MD, RR, OR…")
+    effect_estimate = forms.FloatField(required=False, label="Effect estimate")
+    effect_ci_lb = forms.FloatField(required=False, label="Effect 95% CI lower")
+    effect_ci_ub = forms.FloatField(required=False, label="Effect 95% CI upper")
+    effect_se = forms.FloatField(required=False, label="Effect SE")
+    effect_n = forms.IntegerField(required=False, min_value=1, label="Effect n")
+    effect_orientation = forms.ChoiceField(
+        required=False,
+        label="Mean difference as reported",
+        choices=[
+            ("", "—"),
+            ("followup_minus_baseline", "follow-up − baseline"),
+            ("baseline_minus_followup", "baseline − follow-up (a fall is positive)"),
+        ],
+    )
+
+
+class ArmMeasurementRowForm(EffectEstimateFields, MeasurementRowForm):
     arm = forms.CharField(required=False, help_text="The arm's name; required when the study has several arms.")
     baseline_se = forms.FloatField(required=False, label="Baseline SE")
     followup_se = forms.FloatField(required=False, label="Follow-up SE")

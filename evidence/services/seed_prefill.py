@@ -12,7 +12,6 @@ from evidence.seed import seed_json
 from evidence.seed.outcomes import SEED_KEY_TO_CODE
 from evidence.services.seed_mapping import timepoint_months
 
-FORM_FORMATS = (MeasurementFormat.BASELINE_FOLLOWUP, MeasurementFormat.CHANGE, MeasurementFormat.MEDIAN)
 VALUE_FIELDS = (
     "baseline_mean",
     "baseline_sd",
@@ -29,11 +28,25 @@ VALUE_FIELDS = (
     "q3",
     "range_min",
     "range_max",
+    # A reported effect estimate (Keyszer 2011's mRSS at 6 months, read off Cui 2022's Table 3) keeps the
+    # orientation it was stored with: the form states it, nobody flips the sign by hand.
+    "effect_measure",
+    "effect_estimate",
+    "effect_ci_lb",
+    "effect_ci_ub",
+    "effect_se",
+    "effect_n",
+    "effect_orientation",
 )
+SEED_ORIGINS = ("primary", "meta-analysis")
+ATTRIBUTIONS = ("Primary paper", "Cui 2022 table")
 
 
 def _attribution(origin: str, source: str) -> str:
-    who = "Primary paper" if (origin or "").startswith("primary") else "Cui 2022 table"
+    """A seeded value's source, named as Cui 2022's table or the primary paper; an extractor's own source as typed."""
+    if not (origin or "").startswith(SEED_ORIGINS) or (source or "").startswith(ATTRIBUTIONS):
+        return source or ""
+    who = ATTRIBUTIONS[0] if origin.startswith("primary") else ATTRIBUTIONS[1]
     return f"{who}: {source}"[:300] if source else who
 
 
@@ -48,7 +61,7 @@ def _measurement_row(measurement: OutcomeMeasurement) -> dict:
     row.update(
         {name: getattr(measurement, name) for name in VALUE_FIELDS if getattr(measurement, name) not in (None, "")}
     )
-    if row.get("change_mean") is not None and measurement.effect_orientation == "baseline_minus_followup":
+    if row.get("change_mean") is not None and row.pop("effect_orientation", "") == "baseline_minus_followup":
         row["change_mean"] = -row["change_mean"]  # stored as an improvement; the form's change is follow-up − baseline
     return row
 
@@ -59,9 +72,11 @@ def _primary_rows(study: Study, known: set[tuple[str, float]]) -> list[dict]:
     rows = []
     for key, by_time in (entry or {}).get("outcomes", {}).items():
         for time_key, data in by_time.items():
-            code, months = SEED_KEY_TO_CODE.get(key), float(timepoint_months(time_key))
             base, follow, change = data.get("baseline"), data.get("followup"), data.get("change")
-            if code is None or (code, months) in known or not ((base and follow) or change):
+            if not ((base and follow) or change):
+                continue  # no numbers (e.g. Granel's '22-30m' percentages): nothing to pre-fill, nothing to parse
+            code, months = SEED_KEY_TO_CODE.get(key), float(timepoint_months(time_key))
+            if code is None or (code, months) in known:
                 continue
             row = {"outcome": code, "timepoint_months": months, "arm": _intervention_arm(study)}
             if base and follow:
@@ -82,10 +97,10 @@ def _intervention_arm(study: Study) -> str:
 def study_draft_prefill(*, study: Study) -> dict:
     """A payload for ``study``'s report: its arms, intervention, measurements and adverse events as stored."""
     intervention = study.interventions.order_by("id").first()
+    # Every stored row, numbers or not ("measured, not yet extracted"), so a reconciled draft loses none.
     measurements = [
         _measurement_row(m)
         for m in study.measurements.select_related("outcome", "study_arm").order_by("outcome__display_order", "id")
-        if m.data_format in FORM_FORMATS
     ]
     known = {(row["outcome"], row["timepoint_months"]) for row in measurements}
     arms = [
