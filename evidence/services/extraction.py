@@ -154,14 +154,18 @@ STUDY_FIELDS = (
     "recruitment_end_year",
     "contrast_basis",
 )
+EXISTING_STUDY_FIELDS = ("contrast_basis", "centre", "recruitment_start_year", "recruitment_end_year")
 TEXT_FIELDS = {"label", "first_author", "design", "country", "centre", "contrast_basis"}
 
 
 def _study_upsert(review_citation: ReviewCitation, fields: dict, user, *, previous: Study | None) -> Study:
     if fields.get("existing_study_id"):
         study = Study.objects.select_for_update().get(pk=fields["existing_study_id"], review=review_citation.review)
-        if fields.get("contrast_basis"):
-            study.contrast_basis = fields["contrast_basis"]
+        # A further report may state the contrast, the centre or the recruitment years (the overlap check's input).
+        given = {name: fields[name] for name in EXISTING_STUDY_FIELDS if fields.get(name) not in (None, "")}
+        if given:
+            for name, value in given.items():
+                setattr(study, name, value)
             _saved(study, user)
     else:
         study = previous or Study(review=review_citation.review)

@@ -70,11 +70,11 @@ def payload_errors(*, payload: dict, review: Review) -> list[str]:
 
 
 def _study_errors(study: dict, review: Review) -> list[str]:
+    errors = _recruitment_errors(study)
     if study.get("existing_study_id"):
         if not Study.objects.filter(pk=study["existing_study_id"], review=review).exists():
             return [f"Study: no study #{study['existing_study_id']} in this review."]
-        return []
-    errors = []
+        return errors
     if not (study.get("label") or "").strip():
         errors.append("Study: give a label (e.g. 'Zhang 2017') or choose an existing study.")
     if study.get("design") not in StudyDesign.values:
@@ -82,6 +82,14 @@ def _study_errors(study: dict, review: Review) -> list[str]:
     if study.get("enrolment_n") is not None and study["enrolment_n"] < 1:
         errors.append("Study: enrolment must be at least 1.")
     return errors
+
+
+def _recruitment_errors(study: dict) -> list[str]:
+    """Recruitment years feed the overlapping-cohort check; reversed years would hide an overlap."""
+    start, end = study.get("recruitment_start_year"), study.get("recruitment_end_year")
+    if start is not None and end is not None and end < start:
+        return [f"Study: recruitment_end_year: {end} is before the first year recruited, {start}."]
+    return []
 
 
 def _intervention_errors(intervention: dict) -> list[str]:

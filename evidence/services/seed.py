@@ -141,6 +141,9 @@ def _study_fields(row: dict) -> dict:
     for key in ("n_note", "adverse_events_note", "trial_registration_note", "possible_review_entry"):
         if row.get(key):
             notes.append(str(row[key]))
+    cohort = _cohort(row["label"])
+    if cohort.get("source"):
+        notes.append(f"Centre and recruitment years: {cohort['source']}")
     return dict(
         first_author=row["first_author"],
         year=row["year"],
@@ -162,8 +165,16 @@ def _study_fields(row: dict) -> dict:
         data_quality_notes="\n".join(notes),
         public_note="\n".join(caveats),
         reports_no_adverse_events=row["label"].startswith(seed_review.NO_ADVERSE_EVENTS) and not row["adverse_events"],
+        centre=cohort.get("centre") or "",
+        recruitment_start_year=cohort.get("recruitment_start_year"),
+        recruitment_end_year=cohort.get("recruitment_end_year"),
         status=StudyStatus.INCLUDED,
     )
+
+
+def _cohort(label: str) -> dict:
+    """Centre and recruitment years where the seed states them (``cohorts.json``), for the overlap check."""
+    return seed_json("cohorts.json")["studies"].get(label, {})
 
 
 def _baseline_characteristics(row: dict) -> dict:
@@ -178,8 +189,9 @@ def _reports_create(review: Review, study: Study, row: dict, identity: dict, rep
     main.update(first_author=row["first_author"], publication_year=row["year"])
     if identity.get("journal") or row.get("journal"):
         main["journal"] = identity.get("journal") or row.get("journal")
-    if identity.get("authors"):
-        main["authors"] = [name.strip() for name in identity["authors"].split(",")]
+    by_line = identity.get("authors") or row.get("authors")  # the first author's initial, for the overlap check
+    if by_line:
+        main["authors"] = [name.strip() for name in by_line.split(",")]
     reports = [(main, True, "Main report")]
     for companion in row.get("companion_reports", []):
         author, _, year = companion["label"].partition(" ")

@@ -38,6 +38,7 @@ VALUE_FIELDS = (
     "effect_n",
     "effect_orientation",
 )
+COHORT_FIELDS = ("centre", "recruitment_start_year", "recruitment_end_year")  # for the overlap check
 SEED_ORIGINS = ("primary", "meta-analysis")
 ATTRIBUTIONS = ("Primary paper", "Cui 2022 table")
 
@@ -114,7 +115,10 @@ def study_draft_prefill(*, study: Study) -> dict:
         for arm in study.arms.order_by("id")
     ]
     return {
-        "study": {"existing_study_id": study.pk},
+        "study": {
+            "existing_study_id": study.pk,
+            **{name: getattr(study, name) for name in COHORT_FIELDS if getattr(study, name) not in (None, "")},
+        },
         "arms": [{key: value for key, value in arm.items() if value not in (None, "")} for arm in arms],
         "intervention": {
             name: getattr(intervention, name)

@@ -171,7 +171,10 @@ def test_same_centre_and_overlapping_recruitment_is_a_weaker_flag(seeded, team):
     [overlap] = study_overlaps(study=other)
 
     assert overlap.strength == "weak" and overlap.study_label == "Zhang 2017"
-    assert "same centre (Nanjing Drum Tower Hospital), recruitment 2011–2017 overlapping 2009–2012" in overlap.reason
+    assert overlap.reason == (
+        "same centre (Nanjing Drum Tower Hospital) as included study Zhang 2017 and overlapping recruitment "
+        "2011–2017 (Zhang 2017: 2009–2012) — possible overlap"
+    )
 
 
 def test_the_adjudication_page_shows_the_overlap(seeded, team, client):

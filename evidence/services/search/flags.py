@@ -24,6 +24,12 @@ from evidence.models import (
 )
 from evidence.pubmed import EutilsClient
 from evidence.pubmed_xml import ParsedCitation, parse_citations
+from evidence.services.search.overlap_keys import (
+    centres_match,
+    first_author_key,
+    recruitment_interval,
+    years_overlap,
+)
 from evidence.services.search.records import FLAG_FIELDS, flag_fields
 
 logger = logging.getLogger(__name__)
@@ -104,6 +110,7 @@ class StudyOverlapIndex:
 
     registry: dict[str, list[Study]] = field(default_factory=dict)
     doi: dict[str, list[Study]] = field(default_factory=dict)
+    authors: dict[str, list[Study]] = field(default_factory=dict)  # first author's key ('zhang h') → studies
     report_citations: dict[int, set[int]] = field(default_factory=dict)  # study id → its citation ids
 
     @classmethod
@@ -118,7 +125,23 @@ class StudyOverlapIndex:
                 index.registry.setdefault(registry_id, []).append(study)
             for doi in {citation.doi.lower() for citation in citations if citation.doi}:
                 index.doi.setdefault(doi, []).append(study)
+            key = study_author_key(study, citations)
+            if key:
+                index.authors.setdefault(key, []).append(study)
         return index
+
+    def __bool__(self) -> bool:
+        return bool(self.registry or self.doi or self.authors)
+
+    def match_author(self, *, key: str, shown: str, citation_id: int | None, skip: set[int]) -> list[Overlap]:
+        """Weaker: studies whose first author has this key (recruitment years are compared at extraction)."""
+        found = []
+        for study in self.authors.get(key, []) if key else []:
+            if study.pk in skip or citation_id in self.report_citations.get(study.pk, set()):
+                continue
+            reason = f"same first author as {_described(study)} ({shown}) — possible overlap; compare recruitment years"
+            found.append(Overlap(study.pk, study.label, OverlapStrength.WEAK, reason))
+        return found
 
     def match(
         self, *, registry_ids: set[str], doi: str, citation_id: int | None = None, study_id: int | None = None
@@ -136,10 +159,24 @@ class StudyOverlapIndex:
         return list(found.values())
 
 
+def study_author_key(study: Study, citations: list[Citation]) -> str:
+    """The study's first author as surname + initial, from its main report's by-line when the study has none."""
+    main = next((c for c in citations if c.authors and first_author_key(c.authors, study.first_author)), None)
+    return first_author_key(main.authors if main else [], study.first_author)
+
+
 def citation_overlaps(*, review: Review, citation: Citation, index: StudyOverlapIndex | None = None) -> list[Overlap]:
-    """Studies of the review that this citation may report (same registry id or DOI)."""
-    index = index or StudyOverlapIndex.for_review(review)
-    return index.match(registry_ids=registry_ids_in(citation.registry_ids), doi=citation.doi, citation_id=citation.pk)
+    """Studies of the review that this citation may report: same registry id or DOI; weaker, same first author."""
+    index = index if index is not None else StudyOverlapIndex.for_review(review)
+    strong = index.match(registry_ids=registry_ids_in(citation.registry_ids), doi=citation.doi, citation_id=citation.pk)
+    shown = citation.authors[0] if citation.authors else citation.first_author
+    weak = index.match_author(
+        key=first_author_key(citation.authors, citation.first_author),
+        shown=shown,
+        citation_id=citation.pk,
+        skip={overlap.study_id for overlap in strong},
+    )
+    return strong + weak
 
 
 def study_overlaps(*, study: Study) -> list[Overlap]:
@@ -151,34 +188,40 @@ def study_overlaps(*, study: Study) -> list[Overlap]:
     for doi in [c.doi for c in citations] or [""]:
         for overlap in index.match(registry_ids=ids, doi=doi, study_id=study.pk):
             found.setdefault(overlap.study_id, overlap)
+    key = study_author_key(study, citations)
     others = Study.objects.filter(review=study.review, status__in=ACTIVE).exclude(pk=study.pk)
-    for other in others.exclude(pk__in=list(found)).order_by("id"):
-        reason = _weak_reason(study, other)
+    for other in others.exclude(pk__in=list(found)).prefetch_related("reports__citation").order_by("id"):
+        other_key = study_author_key(other, [report.citation for report in other.reports.all()])
+        reason = _weak_reason(study, other, same_author=bool(key) and key == other_key)
         if reason:
-            found[other.pk] = Overlap(other.pk, other.label, OverlapStrength.WEAK, f"{reason} {_described(other)}")
+            found[other.pk] = Overlap(other.pk, other.label, OverlapStrength.WEAK, reason)
     return list(found.values())
 
 
-def _weak_reason(study: Study, other: Study) -> str:
-    """Same first author or centre with overlapping recruitment years (both must state their years)."""
-    years = (study.recruitment_start_year, study.recruitment_end_year)
-    other_years = (other.recruitment_start_year, other.recruitment_end_year)
-    if None in years or None in other_years or years[0] > other_years[1] or other_years[0] > years[1]:
+def _weak_reason(study: Study, other: Study, *, same_author: bool) -> str:
+    """Same first author or centre with overlapping recruitment years; with a year unknown, the first author alone.
+
+    Years that do not overlap clear the flag; a shared centre with unknown years is too weak to flag.
+    """
+    same_centre = centres_match(study.centre, other.centre)
+    years = recruitment_interval(study.recruitment_start_year, study.recruitment_end_year)
+    other_years = recruitment_interval(other.recruitment_start_year, other.recruitment_end_year)
+    overlapping = years_overlap(years, other_years)
+    if overlapping is False or not (same_author or same_centre) or (overlapping is None and not same_author):
         return ""
-    if study.centre and study.centre.strip().lower() == other.centre.strip().lower():
-        who = f"same centre ({study.centre})"
-    elif study.first_author and study.first_author.strip().lower() == other.first_author.strip().lower():
-        who = f"same first author ({study.first_author})"
-    else:
-        return ""
-    return f"{who}, recruitment {years[0]}–{years[1]} overlapping {other_years[0]}–{other_years[1]} of"
+    what = " and ".join(name for name, same in (("first author", same_author), ("centre", same_centre)) if same)
+    who = f"same {what}" + (f" ({study.centre})" if same_centre else "") + f" as {_described(other)}"
+    if overlapping is None:
+        return f"{who}; recruitment years not stated for both — possible overlap"
+    stated = f"{years[0]}–{years[1]} ({other.label}: {other_years[0]}–{other_years[1]})"
+    return f"{who} and overlapping recruitment {stated} — possible overlap"
 
 
 def study_overlaps_flag(*, review: Review, citation_ids: list[int]) -> int:
     """Record, for the review's queue entries of these citations, every study they may report; the number
     of entries newly flagged that carry no near-duplicate flag already (the run counts them once)."""
     index = StudyOverlapIndex.for_review(review)
-    if not index.registry and not index.doi:
+    if not index:
         return 0
     entries = ReviewCitation.objects.filter(review=review, citation_id__in=citation_ids).select_related("citation")
     flagged = 0
