@@ -237,3 +237,25 @@ def test_recruitment_years_in_the_wrong_order_are_a_field_named_error(seeded):
     errors = payload_errors(payload=bad, review=seeded)
 
     assert "Study: recruitment_end_year: 2017 is before the first year recruited, 2018." in errors
+
+
+def test_the_approval_page_shows_the_weaker_flag_and_asks_for_the_choice(seeded, team, client):
+    from django.urls import reverse
+
+    zhang = zhang_recruited(seeded)
+    follow_up = reconciled(seeded, team)
+    client.force_login(team["editor"])
+    url = reverse("admin:approval_list", args=[seeded.pk])
+
+    page = client.get(url).content.decode()
+    assert "overlapping recruitment 2009–2017 (Zhang 2017: 2009–2012) — possible overlap (weaker flag)" in page
+    assert 'name="distinct_cohort_reason"' in page
+
+    refused = client.post(url, {"study": follow_up.pk, "action": "approve"}, follow=True)
+    assert refused.status_code == 200 and "confirm a distinct cohort and say why" in refused.content.decode()
+    follow_up.refresh_from_db()
+    assert follow_up.status == StudyStatus.EXTRACTION
+
+    client.post(url, {"study": follow_up.pk, "action": "link", "existing_study": zhang.pk})
+    follow_up.refresh_from_db()
+    assert follow_up.merged_into == zhang
