@@ -259,3 +259,20 @@ def test_the_approval_page_shows_the_weaker_flag_and_asks_for_the_choice(seeded,
     client.post(url, {"study": follow_up.pk, "action": "link", "existing_study": zhang.pk})
     follow_up.refresh_from_db()
     assert follow_up.merged_into == zhang
+
+
+def test_a_linked_report_by_another_group_does_not_change_the_studys_first_author(seeded, team):
+    from evidence.services.search.flags import StudyOverlapIndex
+
+    zhang = zhang_recruited(seeded)
+    Citation.objects.filter(study_reports__study=zhang).update(authors=[])  # a main report without its by-line
+    alip = Citation.objects.create(
+        pmid="38206544", first_author="Alip", authors=["Alip M", "Sun L"], publication_year=2024, origin="manual"
+    )
+    zhang.reports.create(citation=alip, is_main_report=False, note="5-year follow-up")
+
+    index = StudyOverlapIndex.for_review(seeded)
+
+    assert "alip m" not in index.authors and "zhang h" not in index.authors  # no initial known for Zhang 2017
+    [overlap] = study_overlaps(study=reconciled(seeded, team))
+    assert overlap.study_label == "Zhang 2017" and overlap.reason.startswith("same centre")

@@ -27,6 +27,7 @@ from evidence.pubmed_xml import ParsedCitation, parse_citations
 from evidence.services.search.overlap_keys import (
     centres_match,
     first_author_key,
+    has_surname,
     recruitment_interval,
     years_overlap,
 )
@@ -160,9 +161,13 @@ class StudyOverlapIndex:
 
 
 def study_author_key(study: Study, citations: list[Citation]) -> str:
-    """The study's first author as surname + initial, from its main report's by-line when the study has none."""
-    main = next((c for c in citations if c.authors and first_author_key(c.authors, study.first_author)), None)
-    return first_author_key(main.authors if main else [], study.first_author)
+    """The study's first author as surname + initial: the first report (main first) whose by-line starts with the
+    study's first author gives the initial; a later report by another group (Alip 2024 of Zhang 2017) never does."""
+    for citation in citations:
+        key = first_author_key(citation.authors, study.first_author)
+        if key and has_surname(key, study.first_author):
+            return key
+    return first_author_key([], study.first_author)
 
 
 def citation_overlaps(*, review: Review, citation: Citation, index: StudyOverlapIndex | None = None) -> list[Overlap]:
@@ -182,7 +187,7 @@ def citation_overlaps(*, review: Review, citation: Citation, index: StudyOverlap
 def study_overlaps(*, study: Study) -> list[Overlap]:
     """Other active studies this study may duplicate: strong (registry id, DOI), then weak (author/centre)."""
     index = StudyOverlapIndex.for_review(study.review)
-    citations = list(Citation.objects.filter(study_reports__study=study))
+    citations = [report.citation for report in study.reports.select_related("citation")]  # main report first
     found: dict[int, Overlap] = {}
     ids = registry_ids_in(study.trial_registration, *[c.registry_ids for c in citations])
     for doi in [c.doi for c in citations] or [""]:

@@ -61,6 +61,12 @@ def first_author_key(authors: list[str], first_author: str) -> str:
     return author_key(authors[0] if authors else "", first_author) or author_key(first_author)
 
 
+def has_surname(key: str, surname: str) -> bool:
+    """Whether ``key`` ('zhang h') is of this surname ('Zhang'); any key when no surname is stated."""
+    words = " ".join(_words(surname))
+    return not words or key.rpartition(" ")[0] == words
+
+
 def centres_match(one: str, other: str) -> bool:
     """'Nanjing Drum Tower Hospital' matches 'The Affiliated Drum Tower Hospital of Nanjing University'."""
     words, other_words = _words(one), _words(other)
