@@ -103,7 +103,11 @@ def study_draft_prefill(*, study: Study) -> dict:
         _measurement_row(m)
         for m in study.measurements.select_related("outcome", "study_arm").order_by("outcome__display_order", "id")
     ]
-    known = {(row["outcome"], row["timepoint_months"]) for row in measurements}
+    numbered = [row for row in measurements if row["data_format"] != MeasurementFormat.NOT_EXTRACTED]
+    primary = _primary_rows(study, {(row["outcome"], row["timepoint_months"]) for row in numbered})
+    filled = {(row["outcome"], row["timepoint_months"], row["arm"]) for row in primary}
+    # A primary paper's numbers take the place of the row that only said the outcome was measured.
+    measurements = [row for row in measurements if (row["outcome"], row["timepoint_months"], row["arm"]) not in filled]
     arms = [
         {
             "label": arm.label,
@@ -125,7 +129,7 @@ def study_draft_prefill(*, study: Study) -> dict:
             for name in ("cell_source", "cell_source_detail", "donor", "route", "route_detail", "dose")
             if intervention is not None and getattr(intervention, name)
         },
-        "measurements": measurements + _primary_rows(study, known),
+        "measurements": measurements + primary,
         "adverse_events": [
             {
                 "term": event.term,

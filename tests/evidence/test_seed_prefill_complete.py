@@ -161,3 +161,19 @@ def test_every_seeded_study_goes_through_the_workflow_unchanged(seeded, team):
     for study in studies:
         assert _per_outcome(study) == counts[study.pk], study.label
         assert lines[study.pk] <= _forest_lines(after, study), study.label
+
+
+def test_a_primary_papers_numbers_replace_a_row_that_only_says_measured(seeded):
+    zhang = Study.objects.get(review=seeded, label="Zhang 2017")
+    OutcomeMeasurement.objects.filter(study=zhang, outcome__code="mrss", timepoint_months=12).update(
+        data_format="not_extracted", baseline_mean=None, baseline_sd=None, followup_mean=None, followup_sd=None
+    )
+
+    rows = [
+        r
+        for r in study_draft_prefill(study=zhang)["measurements"]
+        if (r["outcome"], r["timepoint_months"]) == ("mrss", 12.0)
+    ]
+
+    assert len(rows) == 1 and rows[0]["data_format"] == "baseline_followup" and rows[0]["baseline_mean"] == 20.1
+    assert rows[0]["source_location"].startswith("Primary paper")
