@@ -46,7 +46,8 @@ def study_approve(
 ) -> StudyApproval:
     """extraction → included; its reports are included; recomputation is requested once this commits.
 
-    A study flagged as overlapping another (shared registry id, DOI, centre) is approved as a cohort of its
+    A study flagged as overlapping another (shared registry id or DOI; weaker: same first author or centre with
+    overlapping recruitment years) is approved as a cohort of its
     own only with ``distinct_cohort_reason``; otherwise the editor links it (``study_link_as_report``).
     """
     review_role_require(user=editor, review=study.review, roles=APPROVE, action="approve studies")

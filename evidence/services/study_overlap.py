@@ -1,6 +1,7 @@
 """An editor resolves a study flagged as overlapping another: a report of the existing study, or a distinct cohort.
 
-Approval of a flagged study is refused until the editor chooses. Linking moves the flagged study's reports,
+A study is flagged for a shared registry id or DOI, or (a weaker flag, the same choice) for the same first author
+or centre with overlapping recruitment years. Approval of a flagged study is refused until the editor chooses. Linking moves the flagged study's reports,
 measurements and adverse events to the existing study (they supersede its values at the time points they
 report) and withdraws the flagged study, so its patients are never added twice; confirming a distinct cohort
 needs a reason, shown on the public study page.
