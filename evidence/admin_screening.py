@@ -11,6 +11,7 @@ from django.urls import path
 from simple_history.admin import SimpleHistoryAdmin
 
 from evidence import admin_extraction_views as extraction_views
+from evidence import admin_full_text_views as full_text_views
 from evidence import admin_screening_views as views
 from evidence.admin_mixins import ReadOnlyAdminMixin, ReviewScopedAdminMixin, audited
 from evidence.models import (
@@ -75,6 +76,16 @@ class ReviewMembershipAdmin(ReviewScopedAdminMixin, SimpleHistoryAdmin):
                 "workspace/<int:review_id>/extraction/<int:review_citation_id>/compare/",
                 wrap(extraction_views.extraction_compare),
                 name="extraction_compare",
+            ),
+            path(
+                "workspace/<int:review_id>/full-text/<int:review_citation_id>/pdf/",
+                wrap(full_text_views.full_text_file),
+                name="full_text_file",
+            ),
+            path(
+                "workspace/<int:review_id>/full-text/<int:review_citation_id>/attach/",
+                wrap(full_text_views.full_text_upload),
+                name="full_text_upload",
             ),
             path("workspace/<int:review_id>/approval/", wrap(extraction_views.approval_list), name="approval_list"),
             path("workspace/<int:review_id>/<str:stage>/", wrap(views.screening_screen), name="screening_screen"),

@@ -62,7 +62,8 @@ class FullTextExclusionReason(models.TextChoices):
     WRONG_STUDY_DESIGN = "wrong_study_design", "Wrong study design"
     WRONG_PUBLICATION_TYPE = "wrong_publication_type", "Wrong publication type"
     DUPLICATE_REPORT = "duplicate_report", "Duplicate report"
-    NOT_RETRIEVABLE = "not_retrievable", "Full text not retrievable"
+    # PRISMA 2020 counts it apart ("reports not retrieved"), before the reports assessed for eligibility.
+    NOT_RETRIEVED = "not_retrievable", "Report not retrieved"
     OTHER = "other", "Other"
 
 
