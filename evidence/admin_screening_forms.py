@@ -41,7 +41,7 @@ class ScreeningDecisionForm(forms.Form):
             self.fields["decision"].choices = [*Decision.choices, (NOT_RETRIEVED, "Report not retrieved")]
 
     def clean(self) -> dict:
-        """"Report not retrieved" is an exclusion with that PRISMA reason: one decision like any other, so dual
+        """A "report not retrieved" is an exclusion with that PRISMA reason: one decision like any other, so dual
         screening, conflicts and adjudication treat it as they treat an exclusion (see services.screening)."""
         cleaned = super().clean()
         if cleaned.get("decision") == NOT_RETRIEVED:

@@ -99,7 +99,7 @@ class ScreeningDecision(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.reviewer} {self.decision} {self.review_citation_id} [{self.stage}]"
+        return f"{self.reviewer}: {self.get_decision_display()} {self.review_citation_id} [{self.get_stage_display()}]"
 
 
 class Adjudication(models.Model):
@@ -125,7 +125,9 @@ class Adjudication(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.adjudicator} {self.decision} {self.review_citation_id} [{self.stage}]"
+        return (
+            f"{self.adjudicator}: {self.get_decision_display()} {self.review_citation_id} [{self.get_stage_display()}]"
+        )
 
 
 class ScreeningResolution(models.Model):
@@ -155,4 +157,4 @@ class ScreeningResolution(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.review_citation_id} {self.stage}: {self.outcome}"
+        return f"{self.review_citation_id} {self.get_stage_display()}: {self.get_outcome_display()}"

@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import URLValidator
 from django.db import transaction
+from django.template.defaultfilters import filesizeformat
 
 from evidence.models import FullText, ReviewCitation
 from evidence.policy import FULL_TEXT
@@ -30,8 +31,8 @@ def _pdf_check(upload: UploadedFile) -> str:
     """The upload's SHA-256 once it is known to be a PDF within the size limit; a field-named error otherwise."""
     limit = settings.FULL_TEXT_MAX_BYTES
     if upload.size is None or upload.size > limit:
-        size = f"{upload.size / 1024 / 1024:.1f} MB" if upload.size else "of unknown size"
-        raise ValidationError({"pdf": f"The file is {size}; a full text may be at most {limit // 1024 // 1024} MB."})
+        size = filesizeformat(upload.size) if upload.size else "of unknown size"
+        raise ValidationError({"pdf": f"The file is {size}; a full text may be at most {filesizeformat(limit)}."})
     upload.seek(0)
     if upload.read(len(PDF_MAGIC)) != PDF_MAGIC:
         raise ValidationError({"pdf": "This file is not a PDF (it does not start with %PDF-); attach the PDF."})
@@ -94,4 +95,3 @@ def full_text_attach(
 def _forget(storage, name: str) -> None:
     if name:
         storage.delete(name)
-
