@@ -7,7 +7,8 @@ never edited here: their history is visible and cannot be reverted.
 from __future__ import annotations
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import path, reverse
+from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
 from evidence import admin_extraction_views as extraction_views
@@ -17,6 +18,7 @@ from evidence.admin_mixins import ReadOnlyAdminMixin, ReviewScopedAdminMixin, au
 from evidence.models import (
     Adjudication,
     ExtractionDraft,
+    FullText,
     ReviewMembership,
     ScreeningDecision,
     ScreeningResolution,
@@ -134,3 +136,20 @@ class ExtractionDraftAdmin(AuditedReadOnlyAdmin):
 class StudyApprovalAdmin(AuditedReadOnlyAdmin):
     list_display = ["study", "action", "editor", "comment", "created_at"]
     list_filter = ["action", "study__review"]
+
+
+@admin.register(FullText)
+class FullTextAdmin(AuditedReadOnlyAdmin):
+    """The audit trail of attached full texts: who attached which PDF (its SHA-256) or link, and when."""
+
+    list_display = ["review_citation", "pdf_name", "pdf_bytes", "url", "updated_by", "updated_at"]
+    list_filter = ["review_citation__review"]
+    exclude = ["pdf"]  # never the storage's name or URL: the PDF is read through the access-checked page
+    readonly_fields = ["pdf_link"]
+
+    @admin.display(description="PDF")
+    def pdf_link(self, obj: FullText) -> str:
+        if not obj.pdf:
+            return "—"
+        url = reverse("admin:full_text_file", args=[obj.review_citation.review_id, obj.review_citation_id])
+        return format_html('<a href="{}">Open the PDF</a>', url)
