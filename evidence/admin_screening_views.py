@@ -191,6 +191,9 @@ def screening_adjudicate(request: HttpRequest, review_id: int, stage: str, revie
             ),
             form=form,
             overlaps=citation_overlaps(review=review, citation=review_citation.citation),
+            # At full text the senior reads the report too (and may attach the one a screener could not find).
+            full_text_beside=stage == ScreeningStage.FULL_TEXT,
+            **full_text_context(user=request.user, review=review, review_citation=review_citation, show_abstract=False),
         ),
     )
 

@@ -101,6 +101,11 @@ class ScreeningDecision(models.Model):
     def __str__(self) -> str:
         return f"{self.reviewer}: {self.get_decision_display()} {self.review_citation_id} [{self.get_stage_display()}]"
 
+    @property
+    def exclusion_reason_label(self) -> str:
+        """A full-text reason as PRISMA words it; a review's own title/abstract reason is already words."""
+        return dict(FullTextExclusionReason.choices).get(self.exclusion_reason, self.exclusion_reason)
+
 
 class Adjudication(models.Model):
     """A senior reviewer's final word on a conflict, with the reason for it."""

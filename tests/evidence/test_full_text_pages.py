@@ -144,3 +144,14 @@ def test_history_pages_show_choice_labels_and_field_names_not_stored_values(clie
     assert "Title/abstract screening" in body and "&nbsp;&rarr;&nbsp;&nbsp;Excluded" in body
     assert "Wrong population" in body
     assert "wrong_population" not in body and "title_abstract" not in body
+
+
+def test_the_adjudication_page_at_full_text_shows_the_reason_in_words_and_the_full_text(client, review, team):
+    rc = make_citation(review, 1, stage=TriageStage.FULL_TEXT)
+    not_retrieved_by(client, team["alice"], rc)
+    screening_decision_record(review_citation=rc, reviewer=team["bob"], stage=FT, decision=Decision.INCLUDE)
+    full_text_attach(review_citation=rc, user=team["bob"], url="https://doi.org/10.1000/found")
+    url = reverse("admin:screening_adjudicate", args=[review.pk, FT, rc.pk])
+    body = client_for(client, team["senior"]).get(url).content.decode()
+    assert "<td>Report not retrieved</td>" in body and "<td>not_retrievable</td>" not in body
+    assert 'id="full-text-link" href="https://doi.org/10.1000/found"' in body
