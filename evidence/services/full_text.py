@@ -68,8 +68,9 @@ def full_text_attach(
     if pdf is None and not url:
         raise ValidationError({"pdf": "Choose a PDF to upload, or give a link to the full text."})
     sha256 = _pdf_check(pdf) if pdf is not None else ""
-    full_text = FullText.objects.select_for_update().filter(review_citation=review_citation).first()
-    full_text = full_text or FullText(review_citation=review_citation)
+    # Two reviewers attaching at once are serialised on the report's row: the later one replaces the earlier.
+    locked = ReviewCitation.objects.select_for_update().get(pk=review_citation.pk)
+    full_text = FullText.objects.filter(review_citation=locked).first() or FullText(review_citation=locked)
     old_name, stored = full_text.pdf.name, ""
     if url:
         full_text.url = url
