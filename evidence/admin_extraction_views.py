@@ -14,6 +14,7 @@ from evidence.admin_screening_views import _context, _error_messages, _review
 from evidence.extraction_labels import comparison_rows
 from evidence.models import ExtractionDraft, ReviewCitation, Study
 from evidence.selectors_extraction import extraction_queue, reported_study
+from evidence.selectors_full_text import full_text_context
 from evidence.services.approval import study_approve, study_send_back
 from evidence.services.extraction import extraction_draft_save, extraction_reconcile
 from evidence.services.extraction_payload import payload_compare, payload_merge
@@ -86,6 +87,7 @@ def extraction_draft(request: HttpRequest, review_id: int, review_citation_id: i
             review_citation=review_citation,
             draft=draft,
             overlaps=citation_overlaps(review=review, citation=review_citation.citation),
+            **full_text_context(user=request.user, review=review, review_citation=review_citation, show_abstract=True),
             **forms,
         ),
     )

@@ -19,6 +19,7 @@ from django.db.models import Q
 from django.http import Http404
 
 from evidence import policy
+from evidence.history_labels import LabelledHistoryContextHelper
 from evidence.policy import Action
 from evidence.services.audit import access_refusal_record
 
@@ -193,6 +194,10 @@ class ReviewScopedAdminMixin(ScopedForeignKeysMixin):
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         view = audited(super().history_form_view, model=self._label())
         return view(request, object_id, version_id, extra_context)
+
+    def get_historical_record_context_helper(self, request, historical_record):
+        """History pages list changes in words: choice labels, yes/no, PRISMA reasons (evidence.history_labels)."""
+        return LabelledHistoryContextHelper(self.model, historical_record)
 
 
 class ReviewScopedInlineMixin(ScopedForeignKeysMixin):

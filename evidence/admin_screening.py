@@ -7,15 +7,18 @@ never edited here: their history is visible and cannot be reverted.
 from __future__ import annotations
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import path, reverse
+from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
 from evidence import admin_extraction_views as extraction_views
+from evidence import admin_full_text_views as full_text_views
 from evidence import admin_screening_views as views
 from evidence.admin_mixins import ReadOnlyAdminMixin, ReviewScopedAdminMixin, audited
 from evidence.models import (
     Adjudication,
     ExtractionDraft,
+    FullText,
     ReviewMembership,
     ScreeningDecision,
     ScreeningResolution,
@@ -76,6 +79,16 @@ class ReviewMembershipAdmin(ReviewScopedAdminMixin, SimpleHistoryAdmin):
                 wrap(extraction_views.extraction_compare),
                 name="extraction_compare",
             ),
+            path(
+                "workspace/<int:review_id>/full-text/<int:review_citation_id>/pdf/",
+                wrap(full_text_views.full_text_file),
+                name="full_text_file",
+            ),
+            path(
+                "workspace/<int:review_id>/full-text/<int:review_citation_id>/attach/",
+                wrap(full_text_views.full_text_upload),
+                name="full_text_upload",
+            ),
             path("workspace/<int:review_id>/approval/", wrap(extraction_views.approval_list), name="approval_list"),
             path("workspace/<int:review_id>/<str:stage>/", wrap(views.screening_screen), name="screening_screen"),
             path("workspace/<int:review_id>/<str:stage>/undo/", wrap(views.screening_undo), name="screening_undo"),
@@ -123,3 +136,20 @@ class ExtractionDraftAdmin(AuditedReadOnlyAdmin):
 class StudyApprovalAdmin(AuditedReadOnlyAdmin):
     list_display = ["study", "action", "editor", "comment", "created_at"]
     list_filter = ["action", "study__review"]
+
+
+@admin.register(FullText)
+class FullTextAdmin(AuditedReadOnlyAdmin):
+    """The audit trail of attached full texts: who attached which PDF (its SHA-256) or link, and when."""
+
+    list_display = ["review_citation", "pdf_name", "pdf_bytes", "url", "updated_by", "updated_at"]
+    list_filter = ["review_citation__review"]
+    exclude = ["pdf"]  # never the storage's name or URL: the PDF is read through the access-checked page
+    readonly_fields = ["pdf_link"]
+
+    @admin.display(description="PDF")
+    def pdf_link(self, obj: FullText) -> str:
+        if not obj.pdf:
+            return "—"
+        url = reverse("admin:full_text_file", args=[obj.review_citation.review_id, obj.review_citation_id])
+        return format_html('<a href="{}">Open the PDF</a>', url)

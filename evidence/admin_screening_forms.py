@@ -25,6 +25,9 @@ def _reason_choices(review: Review, stage: str) -> list[tuple[str, str]]:
     return [("", "— reason —"), *[(reason, reason) for reason in review.exclusion_reasons]]
 
 
+NOT_RETRIEVED = "not_retrieved"
+
+
 class ScreeningDecisionForm(forms.Form):
     review_citation = forms.IntegerField(widget=forms.HiddenInput)
     decision = forms.ChoiceField(choices=Decision.choices)
@@ -34,6 +37,17 @@ class ScreeningDecisionForm(forms.Form):
     def __init__(self, *args, review: Review, stage: str, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["exclusion_reason"].choices = _reason_choices(review, stage)
+        if stage == ScreeningStage.FULL_TEXT:
+            self.fields["decision"].choices = [*Decision.choices, (NOT_RETRIEVED, "Report not retrieved")]
+
+    def clean(self) -> dict:
+        """A "report not retrieved" is an exclusion with that PRISMA reason: one decision like any other, so dual
+        screening, conflicts and adjudication treat it as they treat an exclusion (see services.screening)."""
+        cleaned = super().clean()
+        if cleaned.get("decision") == NOT_RETRIEVED:
+            cleaned["decision"] = Decision.EXCLUDE
+            cleaned["exclusion_reason"] = FullTextExclusionReason.NOT_RETRIEVED
+        return cleaned
 
 
 class AdjudicationForm(forms.Form):
@@ -154,3 +168,12 @@ def draft_payload(forms_by_part: dict) -> dict | None:
             _drop_blank(row) for row in forms_by_part["adverse_events"].cleaned_data if _drop_blank(row).get("term")
         ],
     }
+
+
+class FullTextForm(forms.Form):
+    """A PDF of the report, a link to it, or both; the service checks the file and the address."""
+
+    pdf = forms.FileField(
+        required=False, label="PDF", widget=forms.ClearableFileInput(attrs={"accept": "application/pdf,.pdf"})
+    )
+    url = forms.CharField(required=False, max_length=1000, label="Link to the full text")

@@ -17,6 +17,7 @@ from evidence import policy
 from evidence import selectors_screening as sel
 from evidence.admin_screening_forms import AdjudicationForm, ScreeningDecisionForm
 from evidence.models import Review, ReviewCitation, ScreeningStage
+from evidence.selectors_full_text import full_text_context
 from evidence.selectors_work import records_awaiting
 from evidence.services import prisma
 from evidence.services.screening import adjudication_record, screening_decision_record, screening_decision_undo
@@ -100,6 +101,8 @@ def screening_screen(request: HttpRequest, review_id: int, stage: str) -> HttpRe
             progress=sel.screening_progress(review=review, reviewer=request.user, stage=stage),
             is_full_text=stage == ScreeningStage.FULL_TEXT,
             overlaps=citation_overlaps(review=review, citation=citation) if citation else [],
+            # The abstract is already on the citation card; the column shows the PDF or the link.
+            **full_text_context(user=request.user, review=review, review_citation=current, show_abstract=False),
         ),
     )
 
@@ -188,6 +191,9 @@ def screening_adjudicate(request: HttpRequest, review_id: int, stage: str, revie
             ),
             form=form,
             overlaps=citation_overlaps(review=review, citation=review_citation.citation),
+            # At full text the senior reads the report too (and may attach the one a screener could not find).
+            full_text_beside=stage == ScreeningStage.FULL_TEXT,
+            **full_text_context(user=request.user, review=review, review_citation=review_citation, show_abstract=False),
         ),
     )
 
@@ -222,6 +228,7 @@ def screening_prisma(request: HttpRequest, review_id: int) -> HttpResponse:
             title="PRISMA 2020 flow",
             review=review,
             counts=counts,
+            full_text_reasons=prisma.reasons_in_words(counts.full_texts_excluded_by_reason),
             since=since_dt,
             awaiting=records_awaiting(review=review),
         ),

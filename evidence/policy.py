@@ -39,6 +39,7 @@ RECONCILE = (SENIOR,)
 APPROVE = (EDITOR,)
 SEE_AGREEMENT = (SENIOR, EDITOR)
 SEE_PRISMA = MEMBER
+FULL_TEXT = (SCREENER, SENIOR, EXTRACTOR)  # who reads and attaches full texts: those who screen or extract
 GRANT_ROLES = (ADMIN,)
 
 
@@ -93,6 +94,7 @@ RULES: dict[type[Model], Rule] = {
     m.ScreeningResolution: Rule("review_citation__review", view=CURATOR),
     m.ExtractionDraft: Rule("review_citation__review", view=(EXTRACTOR, *CURATOR)),
     m.StudyApproval: Rule("study__review", view=CURATOR),
+    m.FullText: Rule("review_citation__review", view=FULL_TEXT, add=FULL_TEXT, change=FULL_TEXT),
     m.AccessRefusal: Rule(None, view=()),  # the refusal log: superusers only
     # Trial-registry surveillance: registrations come from the registry; screeners and seniors screen them.
     m.Registration: Rule("review", change=(SCREENER, SENIOR)),

@@ -38,6 +38,11 @@ class PrismaFlow:
     new_studies: int = 0
     new_reports: int = 0
     previous_label: str = "previous version of review"
+    reports_not_retrieved: int = 0  # a version stored before this count existed reads 0
+
+    @property
+    def reports_sought(self) -> int:
+        return self.reports_assessed + self.reports_not_retrieved
 
     @property
     def total_studies(self) -> int:
@@ -79,6 +84,8 @@ def _boxes(flow: PrismaFlow) -> dict[str, _Box]:
          ("duplicates", ("Records removed before screening:", f"duplicate records (n = {flow.duplicates_removed})"))),
         (("screened", (f"Records screened (n = {flow.records_screened})",)),
          ("excluded", (f"Records excluded (n = {flow.records_excluded})",))),
+        (("sought", (f"Reports sought for retrieval (n = {flow.reports_sought})",)),
+         ("not_retrieved", (f"Reports not retrieved (n = {flow.reports_not_retrieved})",))),
         (("assessed", (f"Reports assessed for eligibility (n = {flow.reports_assessed})",)),
          ("reasons", (f"Reports excluded (n = {excluded}){':' if reasons else ''}", *reasons))),
         (("new", (f"New studies included in review (n = {flow.new_studies})",
@@ -116,9 +123,10 @@ def _arrow(x1: float, y1: float, x2: float, y2: float, prefix: str) -> str:
 
 def _arrows(b: dict[str, _Box], prefix: str) -> list[str]:
     mid = COLUMNS["main"] + BOX_W / 2
-    down = [("identified", "screened"), ("screened", "assessed"), ("assessed", "new"), ("new", "total")]
-    parts = [_arrow(mid, b[a].y + b[a].height, mid, b[c].y, prefix) for a, c in down]
-    for main, side in (("identified", "duplicates"), ("screened", "excluded"), ("assessed", "reasons")):
+    down = [("identified", "screened"), ("screened", "sought"), ("sought", "assessed"), ("assessed", "new")]
+    parts = [_arrow(mid, b[a].y + b[a].height, mid, b[c].y, prefix) for a, c in [*down, ("new", "total")]]
+    sides = (("identified", "duplicates"), ("screened", "excluded"), ("sought", "not_retrieved"))
+    for main, side in (*sides, ("assessed", "reasons")):
         y = b[main].y + min(b[main].height, b[side].height) / 2
         parts.append(_arrow(COLUMNS["main"] + BOX_W, y, COLUMNS["side"], y, prefix))
     previous, total = b["previous"], b["total"]
@@ -136,7 +144,9 @@ def count_rows(flow: PrismaFlow) -> list[tuple[str, int]]:
     rows.append((f"Reports of studies included in {flow.previous_label}", flow.previous_reports))
     rows += [(f"Records identified: {source}", n) for source, n in flow.identified_by_source.items()]
     rows += [("Duplicate records removed", flow.duplicates_removed), ("Records screened", flow.records_screened)]
-    rows += [("Records excluded", flow.records_excluded), ("Reports assessed for eligibility", flow.reports_assessed)]
+    rows += [("Records excluded", flow.records_excluded), ("Reports sought for retrieval", flow.reports_sought)]
+    rows += [("Reports not retrieved", flow.reports_not_retrieved)]
+    rows += [("Reports assessed for eligibility", flow.reports_assessed)]
     rows += [(f"Reports excluded: {reason}", n) for reason, n in flow.reports_excluded_by_reason.items()]
     rows += [("New studies included", flow.new_studies), ("Reports of new included studies", flow.new_reports)]
     rows += [("Total studies included", flow.total_studies), ("Reports of total included studies", flow.total_reports)]
@@ -150,6 +160,7 @@ def describe(flow: PrismaFlow) -> str:
         f"Studies included in {flow.previous_label}: {flow.previous_studies} ({flow.previous_reports} reports). "
         f"Records identified: {sources}. Duplicates removed: {flow.duplicates_removed}. "
         f"Records screened: {flow.records_screened}; excluded: {flow.records_excluded}. "
+        f"Reports sought for retrieval: {flow.reports_sought}; not retrieved: {flow.reports_not_retrieved}. "
         f"Reports assessed for eligibility: {flow.reports_assessed}; excluded: {reasons}. "
         f"New studies included: {flow.new_studies} ({flow.new_reports} reports). "
         f"Total studies included: {flow.total_studies} ({flow.total_reports} reports)."

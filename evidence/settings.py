@@ -155,6 +155,13 @@ STORAGES = {
     },
 }
 
+# Uploaded files (full texts of reports) go to the default storage: files under MEDIA_ROOT (the var folder on the
+# embedded stack; a volume in docker-compose). MEDIA_URL is deliberately never routed: a full text is read only
+# through the workspace view that asks the review policy first, so no public URL can leak a paywalled PDF.
+MEDIA_ROOT = Path(envstr("MEDIA_ROOT", str(VAR_DIR / "media")))
+MEDIA_URL = "/media-not-served/"
+FULL_TEXT_MAX_BYTES = envint("FULL_TEXT_MAX_MB", 50, minimum=1) * 1024 * 1024
+
 # Security: strict in production (DEBUG off); `manage.py check --deploy` is clean there.
 SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", not DEBUG)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

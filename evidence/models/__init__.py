@@ -153,3 +153,8 @@ __all__ += [
     "RegistryTask",
     "RegistryTaskKind",
 ]
+
+# --- Full texts of reports (attached in the workspace, streamed to members only) ---------------------
+from evidence.models.fulltext import FullText  # noqa: E402
+
+__all__ += ["FullText"]

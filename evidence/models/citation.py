@@ -122,4 +122,4 @@ class ReviewCitation(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.review.slug}: {self.citation} [{self.stage}]"
+        return f"{self.review.slug}: {self.citation} [{self.get_stage_display()}]"

@@ -42,7 +42,7 @@ class ExtractionDraft(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.extractor} · {self.review_citation_id} [{self.status}]"
+        return f"{self.extractor} · {self.review_citation_id} [{self.get_status_display()}]"
 
 
 class ApprovalAction(models.TextChoices):
@@ -73,4 +73,4 @@ class StudyApproval(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.study} {self.action} by {self.editor}"
+        return f"{self.study}: {self.get_action_display()} by {self.editor}"

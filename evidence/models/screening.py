@@ -62,7 +62,8 @@ class FullTextExclusionReason(models.TextChoices):
     WRONG_STUDY_DESIGN = "wrong_study_design", "Wrong study design"
     WRONG_PUBLICATION_TYPE = "wrong_publication_type", "Wrong publication type"
     DUPLICATE_REPORT = "duplicate_report", "Duplicate report"
-    NOT_RETRIEVABLE = "not_retrievable", "Full text not retrievable"
+    # PRISMA 2020 counts it apart ("reports not retrieved"), before the reports assessed for eligibility.
+    NOT_RETRIEVED = "not_retrievable", "Report not retrieved"
     OTHER = "other", "Other"
 
 
@@ -98,7 +99,12 @@ class ScreeningDecision(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.reviewer} {self.decision} {self.review_citation_id} [{self.stage}]"
+        return f"{self.reviewer}: {self.get_decision_display()} {self.review_citation_id} [{self.get_stage_display()}]"
+
+    @property
+    def exclusion_reason_label(self) -> str:
+        """A full-text reason as PRISMA words it; a review's own title/abstract reason is already words."""
+        return dict(FullTextExclusionReason.choices).get(self.exclusion_reason, self.exclusion_reason)
 
 
 class Adjudication(models.Model):
@@ -124,7 +130,9 @@ class Adjudication(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.adjudicator} {self.decision} {self.review_citation_id} [{self.stage}]"
+        return (
+            f"{self.adjudicator}: {self.get_decision_display()} {self.review_citation_id} [{self.get_stage_display()}]"
+        )
 
 
 class ScreeningResolution(models.Model):
@@ -154,4 +162,4 @@ class ScreeningResolution(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.review_citation_id} {self.stage}: {self.outcome}"
+        return f"{self.review_citation_id} {self.get_stage_display()}: {self.get_outcome_display()}"

@@ -189,7 +189,7 @@ class StudyArm(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.study}: {self.label} ({self.role})"
+        return f"{self.study}: {self.label} ({self.get_role_display()})"
 
     @property
     def n(self) -> int | None:

@@ -16,6 +16,7 @@ from evidence.models import (
     ApprovalAction,
     CitationOrigin,
     Decision,
+    FullTextExclusionReason,
     Registration,
     RegistrationScreening,
     Review,
@@ -43,6 +44,12 @@ class PrismaCounts:
     full_texts_excluded_by_reason: dict[str, int] = field(default_factory=dict)
     studies_included: int = 0
     reports_included: int = 0
+    reports_not_retrieved: int = 0
+
+    @property
+    def reports_sought(self) -> int:
+        """PRISMA 2020: reports sought for retrieval = those not retrieved + those assessed for eligibility."""
+        return self.full_texts_assessed + self.reports_not_retrieved
 
     @property
     def records_identified(self) -> int:
@@ -125,8 +132,10 @@ def _included(review: Review, since: datetime.datetime | None) -> tuple[int, int
 def prisma_counts(*, review: Review, since: datetime.datetime | None = None) -> PrismaCounts:
     title_abstract = _resolutions(review, ScreeningStage.TITLE_ABSTRACT, since)
     full_text = _resolutions(review, ScreeningStage.FULL_TEXT, since)
+    not_retrieved = full_text.filter(outcome=Decision.EXCLUDE, exclusion_reason=FullTextExclusionReason.NOT_RETRIEVED)
     reasons = (
         full_text.filter(outcome=Decision.EXCLUDE)
+        .exclude(pk__in=not_retrieved.values("pk"))
         .values("exclusion_reason")
         .annotate(n=Count("id"))
         .order_by("exclusion_reason")
@@ -138,7 +147,8 @@ def prisma_counts(*, review: Review, since: datetime.datetime | None = None) -> 
         duplicates_removed=_duplicates_removed(review, since),
         records_screened=title_abstract.count() + registrations_screened,
         records_excluded=title_abstract.filter(outcome=Decision.EXCLUDE).count() + registrations_excluded,
-        full_texts_assessed=full_text.count(),
+        full_texts_assessed=full_text.count() - not_retrieved.count(),
+        reports_not_retrieved=not_retrieved.count(),
         full_texts_excluded_by_reason={row["exclusion_reason"]: row["n"] for row in reasons},
         studies_included=studies,
         reports_included=reports,
@@ -154,6 +164,17 @@ SOURCE_LABELS = {
     "registers": "ClinicalTrials.gov (register)",
 }
 FLOW_PAIRS = ("identified_by_source", "reports_excluded_by_reason")
+
+
+def reasons_in_words(by_reason: dict[str, int]) -> dict[str, int]:
+    """PRISMA's reasons as a reader reads them ("Wrong population"), not as stored ("wrong_population");
+    a reason typed in words (the seed's) is kept as it is."""
+    labels = dict(FullTextExclusionReason.choices)
+    worded: dict[str, int] = {}
+    for reason, n in by_reason.items():
+        label = labels.get(reason, reason)
+        worded[label] = worded.get(label, 0) + n
+    return worded
 
 
 @dataclass(frozen=True)
@@ -180,7 +201,8 @@ def prisma_flow(counts: PrismaCounts, *, previous: tuple[int, int], new: tuple[i
         records_screened=counts.records_screened,
         records_excluded=counts.records_excluded,
         reports_assessed=counts.full_texts_assessed,
-        reports_excluded_by_reason=dict(counts.full_texts_excluded_by_reason),
+        reports_excluded_by_reason=reasons_in_words(counts.full_texts_excluded_by_reason),
+        reports_not_retrieved=counts.reports_not_retrieved,
         new_studies=new[0],
         new_reports=new[1],
         previous_label=label,
@@ -247,7 +269,7 @@ def prisma_in_progress(*, latest: ReviewVersion) -> PrismaPanel | None:
         sum(flow.identified_by_source.values()),
         flow.duplicates_removed,
         flow.records_screened,
-        flow.reports_assessed,
+        flow.reports_sought,
         flow.new_studies,
     )
     if not any(active):

@@ -4,6 +4,13 @@ Concurrency: every write locks the ReviewCitation row first (``select_for_update
 deciding the same citation at once are serialised: the later one sees the earlier decision. The unique
 constraints on ScreeningDecision and ScreeningResolution are the last line: an IntegrityError becomes a
 clear ValidationError and nothing is half-written.
+
+"Report not retrieved" (full text) is a decision like an exclusion, with the PRISMA reason "not retrieved"
+(FullTextExclusionReason.NOT_RETRIEVED), recorded by a reviewer who tried to obtain the report and could not.
+Two reviewers who both could not retrieve it agree, and the report leaves the stage. One reviewer who read and
+included it (or excluded it for another reason) against one who could not retrieve it is a conflict like any
+other: a senior reviewer adjudicates (and can attach the full text the other found). PRISMA 2020 counts a
+report that left full-text screening with this reason as "reports not retrieved", never as assessed.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
+from django.core.files.base import ContentFile
 
 from evidence.models import (
     AccessRefusal,
@@ -24,6 +25,7 @@ from evidence.models import (
     Decision,
     DraftStatus,
     ExtractionDraft,
+    FullText,
     GradeAssessment,
     Intervention,
     OutcomeMeasurement,
@@ -206,6 +208,14 @@ def _registry_rows(world: World, key: str, review: Review) -> None:
         world.objects.setdefault(name, {})[key] = row
 
 
+def _full_text(world: World, key: str, rc) -> None:
+    """A PDF attached to the review's first citation; B's PDF carries the marker, so serving it leaks it."""
+    full_text = FullText(review_citation=rc, url=f"https://example.org/{rc.review.slug}", pdf_name=f"{key}.pdf")
+    full_text.pdf.save(f"{key}.pdf", ContentFile(f"%PDF-1.4 {rc.review.slug} full text".encode()), save=False)
+    full_text.save()
+    world.objects.setdefault("fulltext", {})[key] = full_text
+
+
 def _review_world(world: World, key: str, review: Review, users: dict, outcome) -> None:
     rc = make_citation(review, 1, title=f"{review.slug} citation")
     world.objects.setdefault("citation", {})[key] = rc.citation
@@ -216,6 +226,7 @@ def _review_world(world: World, key: str, review: Review, users: dict, outcome) 
     _screening(world, key, review, users["s1"], users["s2"], users["senior"])
     _extraction(world, key, review, study, users["x1"], users["x2"], users["editor"])
     _registry_rows(world, key, review)
+    _full_text(world, key, rc)
     world.objects.setdefault("reviewmembership", {})[key] = ReviewMembership.objects.get(
         review=review, user=users["s1"]
     )

@@ -43,4 +43,5 @@ def test_it_gives_every_prisma_count_as_a_row():
     assert rows["Records identified: PubMed searches"] == 41
     assert rows["Reports excluded: Not SSc"] == 5
     assert rows["Total studies included"] == 9 and rows["Reports of total included studies"] == 11
-    assert len(rows) == 12
+    assert rows["Reports sought for retrieval"] == 8 and rows["Reports not retrieved"] == 0
+    assert len(rows) == 14

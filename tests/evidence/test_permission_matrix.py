@@ -24,6 +24,7 @@ MEMBERS = frozenset({"screener", "senior", "extractor", "editor", "review_admin"
 CURATORS = frozenset({"senior", "editor", "review_admin"})  # study data; and who sees a lifted blind
 REVIEW_ADMIN = frozenset({"review_admin"})
 NOBODY: frozenset[str] = frozenset()
+FULL_TEXT_READERS = frozenset({"screener", "senior", "extractor", "review_admin"})
 ALL = frozenset({"add", "change", "delete"})
 
 
@@ -68,6 +69,8 @@ EXPECT: dict[str, Expect] = {
     "extractiondraft": Expect(CURATORS | {"extractor"}, CURATORS, superuser=NOBODY),
     "studyapproval": Expect(CURATORS, CURATORS, superuser=NOBODY),
     "accessrefusal": Expect(NOBODY, NOBODY, superuser=NOBODY),
+    # Full texts (licensed PDFs): read by those who screen or extract; attached in the workspace, never here.
+    "fulltext": Expect(FULL_TEXT_READERS, FULL_TEXT_READERS, superuser=NOBODY),
     # Trial-registry surveillance: registrations and tasks come from the registry search, never added by hand.
     "registration": Expect(
         MEMBERS, MEMBERS, change=frozenset({"screener", "senior", "review_admin"}), superuser=NOBODY
@@ -234,6 +237,7 @@ WORKSPACE = {
     "draft": {"extractor"},
     "compare": {"senior"},
     "approval": {"editor"},
+    "full_text_pdf": {"screener", "senior", "extractor"},
 }
 
 
@@ -252,10 +256,12 @@ def _workspace_url(world, page: str, which: str) -> str:
         "draft": [review.pk, draft_rc.pk],
         "compare": [review.pk, draft_rc.pk],
         "approval": [review.pk],
+        "full_text_pdf": [review.pk, world.rc["A" if which == "A" else "B"].pk],
     }[page]
     names = {"screen": "screening_screen", "conflicts": "screening_conflicts", "adjudicate": "screening_adjudicate"}
     names |= {"agreement": "screening_agreement", "prisma": "screening_prisma", "extraction": "extraction_list"}
     names |= {"draft": "extraction_draft", "compare": "extraction_compare", "approval": "approval_list"}
+    names |= {"full_text_pdf": "full_text_file"}
     return reverse(f"admin:{names[page]}", args=args)
 
 
@@ -273,7 +279,8 @@ def _workspace_expected(role: str, page: str, which: str) -> set[int]:
 def test_workspace_page(world, db, role, page, which):
     response = world.clients[role].get(_workspace_url(world, page, which))
     assert response.status_code in _workspace_expected(role, page, which), response.status_code
-    body = response.content.decode().lower()
+    content = b"".join(response.streaming_content) if response.streaming else response.content  # the PDF streams
+    body = content.decode().lower()
     leaked = [value for value in _forbidden(world, role) if value.lower() in body]
     assert not leaked, f"{role} saw {leaked} on the {page} page of {which}"
 
