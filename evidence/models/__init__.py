@@ -153,3 +153,8 @@ __all__ += [
     "RegistryTask",
     "RegistryTaskKind",
 ]
+
+# --- Per-review operations: the review's search schedule and the ledgers' trigger -------------------------
+from evidence.models.schedule import Frequency, ReviewSchedule, RunTrigger, Weekday  # noqa: E402
+
+__all__ += ["Frequency", "ReviewSchedule", "RunTrigger", "Weekday"]
