@@ -5,6 +5,7 @@ from django.db import transaction
 from simple_history.admin import SimpleHistoryAdmin
 
 from evidence.admin_mixins import ReadOnlyAdminMixin, ReviewScopedAdminMixin, ReviewScopedInlineMixin
+from evidence.admin_operations import ReviewOperationsMixin
 from evidence.models import (
     AccessRefusal,
     AdverseEvent,
@@ -24,14 +25,20 @@ from evidence.models import (
     StudyArm,
     StudyReport,
 )
+from evidence.selectors_public.stamp import next_search_text
+from evidence.services.review_operations import review_create
 
 
 @admin.register(Review)
-class ReviewAdmin(ReviewScopedAdminMixin, SimpleHistoryAdmin):
+class ReviewAdmin(ReviewOperationsMixin, ReviewScopedAdminMixin, SimpleHistoryAdmin):
+    """A review's settings (its admins) and its operations (its editors: search now, recompute now, pause,
+    resume). Any editor may create a review and becomes its admin (``evidence.policy.CREATE_REVIEW``)."""
+
     list_display = [
         "title",
         "slug",
         "living_status",
+        "search_schedule",
         "estimator",
         "ci_method",
         "continuous_measure",
@@ -40,8 +47,17 @@ class ReviewAdmin(ReviewScopedAdminMixin, SimpleHistoryAdmin):
     list_filter = ["living_status", "estimator", "ci_method"]
     search_fields = ["title", "slug", "pubmed_query"]
     prepopulated_fields = {"slug": ["title"]}
+    list_select_related = ["schedule"]
+
+    @admin.display(description="Search schedule")
+    def search_schedule(self, review: Review) -> str:
+        return next_search_text(review=review)
 
     def save_model(self, request, obj, form, change):
+        if not change:  # the creator becomes the review's admin; a service writes both, audited
+            obj._history_user = request.user
+            review_create(review=obj, user=request.user)
+            return
         super().save_model(request, obj, form, change)
         from evidence.services.recompute.primary import PRIMARY_ANALYSIS_FIELDS, primary_analysis_changed
 
@@ -152,7 +168,7 @@ class InterventionAdmin(ReviewScopedAdminMixin, SimpleHistoryAdmin):
 
 @admin.register(Outcome)
 class OutcomeAdmin(ReviewScopedAdminMixin, admin.ModelAdmin):
-    """The shared outcome catalogue: every member reads it, only a superuser edits it."""
+    """Outcomes a review pools: its members read them, its editors define them."""
 
     list_display = ["code", "name", "unit", "direction", "outcome_type", "display_order"]
     list_filter = ["outcome_type", "direction"]
@@ -232,8 +248,10 @@ class RecomputeRunAdmin(ReviewScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelA
     """Every recompute attempt, failures included, so an editor sees why a version did not appear."""
 
     # The columns that fit a page; timings, attempts and inputs are on the run's own page.
-    list_display = ["review", "status", "requested_at", "finished_at", "version", "triggers_text", "short_error"]
-    list_filter = ["review", "status"]
+    list_display = [
+        "review", "status", "trigger", "requested_at", "finished_at", "version", "triggers_text", "short_error"
+    ]  # fmt: skip
+    list_filter = ["review", "status", "trigger"]
     search_fields = ["review__slug", "error"]
     exclude = ["triggers"]  # shown as text (triggers_text), not as JSON
     readonly_fields = ["triggers_text", "not_entered"]
@@ -274,8 +292,8 @@ class SearchRunAdmin(ReviewScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmi
     """The search ledger: every run, failures included, with what it asked and what it found."""
 
     # The columns that fit a page; every count, the query and the full error are on the run's own page.
-    list_display = ["started_at", "review", "status", "window", "triggered_by", "records", "short_error"]
-    list_filter = ["review", "status", "triggered_by"]
+    list_display = ["started_at", "review", "status", "window", "trigger", "triggered_by", "records", "short_error"]
+    list_filter = ["review", "status", "trigger"]
     search_fields = ["review__slug", "query", "error", "triggered_by"]
     date_hierarchy = "started_at"
     list_select_related = ["review"]

@@ -41,6 +41,11 @@ SEE_AGREEMENT = (SENIOR, EDITOR)
 SEE_PRISMA = MEMBER
 FULL_TEXT = (SCREENER, SENIOR, EXTRACTOR)  # who reads and attaches full texts: those who screen or extract
 GRANT_ROLES = (ADMIN,)
+# Running a review (issue 20): search now, recompute now, pause/resume, its schedule, its outcomes and GRADE.
+OPERATE = (EDITOR,)
+# Who may create a review (and becomes its admin): whoever holds the editor or review-admin role in any
+# review. A first review on a fresh site is created by a superuser, who then makes its editors members.
+CREATE_REVIEW = (EDITOR,)
 
 
 class Action(StrEnum):
@@ -67,11 +72,15 @@ class Rule:
         return getattr(self, str(action))
 
 
+def _has_field(model: type[Model], name: str) -> bool:
+    return any(field.name == name for field in model._meta.get_fields())
+
+
 _STUDY_DATA = dict(view=MEMBER, add=CURATOR, change=CURATOR, delete=(ADMIN,))
 _LEDGER = dict(view=MEMBER)
 
 RULES: dict[type[Model], Rule] = {
-    m.Review: Rule("pk", change=(ADMIN,)),
+    m.Review: Rule("pk", add=CREATE_REVIEW, change=(ADMIN,)),
     m.Citation: Rule("review_citations__review", add=(ADMIN,), change=(ADMIN,), many_reviews=True),
     m.ReviewCitation: Rule("review", add=(ADMIN,), change=(ADMIN,), delete=(ADMIN,)),
     m.Study: Rule("review", **_STUDY_DATA),
@@ -81,8 +90,12 @@ RULES: dict[type[Model], Rule] = {
     m.OutcomeMeasurement: Rule("study__review", **_STUDY_DATA),
     m.AdverseEvent: Rule("study__review", **_STUDY_DATA),
     m.QualityAssessment: Rule("study__review", **_STUDY_DATA),
-    m.GradeAssessment: Rule("review", **_STUDY_DATA),
-    m.Outcome: Rule(None, **_LEDGER),
+    m.GradeAssessment: Rule("review", **_STUDY_DATA),  # rated by editors (and senior reviewers)
+    # A review's outcomes are its editors' to define (issue 20: outcomes belong to a review). Until the
+    # Outcome.review foreign key lands the catalogue is shared: an editor of any review may edit it.
+    m.Outcome: Rule(
+        "review" if _has_field(m.Outcome, "review") else None, view=MEMBER, add=OPERATE, change=OPERATE, delete=(ADMIN,)
+    ),
     m.ReviewVersion: Rule("review", **_LEDGER),
     m.PooledResult: Rule("version__review", **_LEDGER),
     m.RecomputeRun: Rule("review", **_LEDGER),
@@ -101,6 +114,8 @@ RULES: dict[type[Model], Rule] = {
     m.RegistrationStatusChange: Rule("registration__review", **_LEDGER),
     m.RegistrySearchRun: Rule("review", **_LEDGER),
     m.RegistryTask: Rule("review", change=MEMBER),
+    # Per-review operations: the review's own search schedule, set by its editors.
+    m.ReviewSchedule: Rule("review", view=MEMBER, add=OPERATE, change=OPERATE),
 }
 
 
@@ -168,8 +183,7 @@ def allows_on_model(*, user: AbstractBaseUser, action: Action, model: type[Model
     if _is_superuser(user):
         return True
     rule = _rule(model)
-    if rule.review_path is None:  # shared catalogues: any member reads them, only a superuser writes
-        return bool(rule.roles(action)) and bool(roles_by_review(user=user))
+    # A shared catalogue (no review): whoever holds one of the rule's roles in any review.
     return bool(review_ids_allowing(user=user, roles=rule.roles(action)))
 
 
@@ -259,5 +273,18 @@ def allows(*, user: AbstractBaseUser, action: Action, obj: Model) -> bool:
         return False  # another review's row, a blinded one, or a deleted one (its history stays hidden)
     if rule.many_reviews:
         return obj.pk is not None or allows_on_model(user=user, action=Action.ADD, model=model)
+    if rule.review_path == "pk" and obj.pk is None:  # a new review: its creator becomes its admin
+        return action == Action.ADD and may_create_review(user=user)
     target = review_id_in_memory(obj, rule.review_path)
     return target in review_ids_allowing(user=user, roles=rule.roles(action))
+
+
+def may_create_review(*, user: AbstractBaseUser) -> bool:
+    """A superuser, or a user holding the editor or review-admin role in any review (see CREATE_REVIEW)."""
+    return _is_superuser(user) or bool(review_ids_allowing(user=user, roles=CREATE_REVIEW))
+
+
+def forget_roles(*, user: AbstractBaseUser) -> None:
+    """Drop the memberships remembered for this request (one was just granted, e.g. to a review's creator)."""
+    if hasattr(user, "_review_roles"):
+        del user._review_roles

@@ -92,7 +92,7 @@ def review_recompute(self, run_id: int) -> str:
     max_retries=4,
     ignore_result=True,
 )
-def search_run_for_review(self, review_id: int, triggered_by: str = "celery") -> dict | None:
+def search_run_for_review(self, review_id: int, triggered_by: str = "celery", trigger: str = "schedule") -> dict | None:
     """Run the review's PubMed search. Each attempt is its own SearchRun row; only a transient E-utilities
     error (429, 5xx, timeout) is retried: a permanent or XML error leaves the run failed with its reason."""
     from evidence.models import Review
@@ -104,29 +104,20 @@ def search_run_for_review(self, review_id: int, triggered_by: str = "celery") ->
         return None
     attempt = f" (retry {self.request.retries})" if self.request.retries else ""
     try:
-        run = search_run_execute(review=review, triggered_by=f"{triggered_by}{attempt}")
+        run = search_run_execute(review=review, triggered_by=f"{triggered_by}{attempt}", trigger=trigger)
     except SearchRunAlreadyRunning as exc:
         logger.info("search_run_for_review: %s", exc)
         return {"review_id": review_id, "status": "already running"}
     return {"review_id": review_id, "run_id": run.pk, "status": run.status, "records_new": run.records_new}
 
 
-@shared_task(name="evidence.search_runs_nightly", ignore_result=True)
-def search_runs_nightly() -> list[int]:
-    """Enqueue one search per living review (the beat entry "PubMed nightly search" runs this)."""
-    from functools import partial
+@shared_task(name="evidence.search_schedule_dispatch", ignore_result=True)
+def search_schedule_dispatch() -> list[int]:
+    """Every few minutes (beat entry "Dispatch due review searches"): search each living review whose own
+    schedule's slot has come. Idempotent: a slot is claimed by a conditional UPDATE before anything is sent."""
+    from evidence.services.search.schedule import search_schedule_dispatch_due
 
-    from django.db import transaction
-
-    from evidence.selectors import living_review_ids
-
-    review_ids = living_review_ids()
-    for review_id in review_ids:
-        publish = partial(
-            task_publish, search_run_for_review, args=[review_id], kwargs={"triggered_by": "beat (nightly)"}
-        )
-        transaction.on_commit(publish)
-    return review_ids
+    return search_schedule_dispatch_due()
 
 
 # --- end PubMed search runs --------------------------------------------------------------------------------

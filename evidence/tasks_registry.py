@@ -6,7 +6,6 @@ Registered by ``evidence.celery`` (``autodiscover_tasks(..., related_name="tasks
 from __future__ import annotations
 
 import logging
-from functools import partial
 
 from celery import shared_task
 
@@ -43,16 +42,3 @@ def registry_run_for_review(self, review_id: int, triggered_by: str = "celery") 
     if run is None:
         return {"review_id": review_id, "status": "no registry query"}
     return {"review_id": review_id, "run_id": run.pk, "status": run.status, "records_new": run.records_new}
-
-
-@shared_task(name="evidence.registry_runs_nightly")
-def registry_runs_nightly() -> list[int]:
-    """Enqueue one registry search per living review (the beat entry "ClinicalTrials.gov nightly search")."""
-    from django.db import transaction
-
-    from evidence.selectors import living_review_ids
-
-    review_ids = living_review_ids()
-    for review_id in review_ids:
-        transaction.on_commit(partial(registry_run_for_review.delay, review_id, triggered_by="beat (nightly)"))
-    return review_ids

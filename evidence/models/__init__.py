@@ -158,3 +158,8 @@ __all__ += [
 from evidence.models.fulltext import FullText  # noqa: E402
 
 __all__ += ["FullText"]
+
+# --- Per-review operations: the review's search schedule and the ledgers' trigger -------------------------
+from evidence.models.schedule import Frequency, ReviewSchedule, RunTrigger, Weekday  # noqa: E402
+
+__all__ += ["Frequency", "ReviewSchedule", "RunTrigger", "Weekday"]

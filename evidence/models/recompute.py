@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
+from evidence.models.schedule import RunTrigger
 from evidence.models.version import Certainty
 
 
@@ -21,6 +22,8 @@ class RecomputeRun(models.Model):
     review = models.ForeignKey("evidence.Review", on_delete=models.CASCADE, related_name="recompute_runs")
     status = models.CharField(max_length=10, choices=RecomputeStatus.choices, default=RecomputeStatus.QUEUED)
     triggers = models.JSONField(default=list, help_text="Every request folded into this run (debounce).")
+    # The entry point of the request that created the run (later requests fold into ``triggers``).
+    trigger = models.CharField(max_length=10, choices=RunTrigger.choices, default=RunTrigger.CHANGE)
     requested_at = models.DateTimeField(auto_now_add=True)
     # When its task was last handed to the broker; empty while the broker could not take it (the sweeper sends it).
     enqueued_at = models.DateTimeField(null=True, blank=True)

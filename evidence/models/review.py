@@ -11,7 +11,7 @@ from simple_history.models import HistoricalRecords
 
 
 class LivingStatus(models.TextChoices):
-    LIVING = "living", "Living (searched nightly)"
+    LIVING = "living", "Living (searched on its schedule)"
     PAUSED = "paused", "Paused"
     RETIRED = "retired", "Retired"
 

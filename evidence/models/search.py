@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import F, Q
 
+from evidence.models.schedule import RunTrigger
+
 
 class SearchRunStatus(models.TextChoices):
     RUNNING = "running", "Running"
@@ -18,6 +20,7 @@ class SearchRun(models.Model):
     window_start = models.DateField(help_text="Creation date [crdt] from (inclusive).")
     window_end = models.DateField(help_text="Creation date [crdt] to (inclusive).")
     status = models.CharField(max_length=10, choices=SearchRunStatus.choices, default=SearchRunStatus.RUNNING)
+    trigger = models.CharField(max_length=10, choices=RunTrigger.choices, default=RunTrigger.SCHEDULE)
     triggered_by = models.CharField(max_length=100, blank=True, help_text="beat, poll_pubmed, admin…")
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)

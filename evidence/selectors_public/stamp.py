@@ -5,13 +5,15 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Max, OuterRef, Subquery
+from django.db.models import F, Max, OuterRef, Subquery
 from django.utils import timezone
 
 from evidence.models import (
+    LivingStatus,
     Registration,
     Review,
     ReviewCitation,
+    ReviewSchedule,
     ReviewVersion,
     SearchRun,
     SearchRunStatus,
@@ -33,6 +35,9 @@ class ReviewStamp:
     approved_at: datetime.datetime | None
     studies_changed_at: datetime.datetime | None = None
     registrations_changed_at: datetime.datetime | None = None  # the ongoing-trials section
+    # The "Next search" line: the review's living status (review row) and its schedule.
+    review_changed_at: datetime.datetime | None = None
+    schedule_changed_at: datetime.datetime | None = None
 
     @property
     def last_modified(self) -> datetime.datetime | None:
@@ -44,6 +49,8 @@ class ReviewStamp:
                 self.approved_at,
                 self.studies_changed_at,
                 self.registrations_changed_at,
+                self.review_changed_at,
+                self.schedule_changed_at,
             )
             if m
         ]
@@ -54,9 +61,10 @@ class ReviewStamp:
         approved = self.approved_at.timestamp() if self.approved_at else 0
         studies = self.studies_changed_at.timestamp() if self.studies_changed_at else 0
         registrations = self.registrations_changed_at.timestamp() if self.registrations_changed_at else 0
+        operations = max((m.timestamp() for m in (self.review_changed_at, self.schedule_changed_at) if m), default=0)
         return (
             f"{self.review_id}.{self.latest_version_id}.{self.last_search_id}.{changed}.{approved}.{studies}"
-            f".{registrations}"
+            f".{registrations}.{operations}"
         )
 
 
@@ -90,6 +98,8 @@ def review_stamp(*, slug: str) -> ReviewStamp | None:
             approved_at=Subquery(approved.values("m")),
             studies_changed_at=Subquery(studies.values("m")),
             registrations_changed_at=Subquery(registrations.values("m")),
+            review_changed_at=F("updated_at"),
+            schedule_changed_at=F("schedule__updated_at"),
         )
         .values(
             "id",
@@ -100,6 +110,8 @@ def review_stamp(*, slug: str) -> ReviewStamp | None:
             "approved_at",
             "studies_changed_at",
             "registrations_changed_at",
+            "review_changed_at",
+            "schedule_changed_at",
         )
         .first()
     )
@@ -148,24 +160,11 @@ def last_search_text(*, review: Review) -> str:
 
 
 def next_search_text(*, review: Review) -> str:
-    """From the review's beat schedule when one exists; the platform's default otherwise."""
-    from django_celery_beat.models import PeriodicTask
-
-    task = (
-        PeriodicTask.objects.filter(name__icontains=review.slug)
-        .select_related("crontab", "interval")
-        .order_by("-enabled", "id")
-        .first()
-    )
-    if task is None:
-        return "nightly"
-    if not task.enabled:
-        return "scheduled search disabled"
-    if task.crontab is not None:
-        c = task.crontab
-        if c.minute.isdigit() and c.hour.isdigit() and c.day_of_week == "*" and c.day_of_month == "*":
-            return f"nightly at {int(c.hour):02d}:{int(c.minute):02d} ({c.timezone})"
-        return f"on schedule '{c.minute} {c.hour} {c.day_of_month} {c.month_of_year} {c.day_of_week}' ({c.timezone})"
-    if task.interval is not None:
-        return f"every {task.interval.every} {task.interval.period}"
-    return "scheduled"
+    """The review's own schedule in words ("daily at 02:30 UTC"), or why it is not searched."""
+    if review.living_status != LivingStatus.LIVING:
+        return f"none: the review is {review.get_living_status_display().lower()}"
+    try:
+        schedule = review.schedule
+    except ReviewSchedule.DoesNotExist:  # created with the defaults at the next dispatch
+        return ReviewSchedule(review=review).describe()
+    return schedule.describe()

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from django.db.models import Exists, Max, OuterRef, Q
 from django.utils import timezone
 
-from evidence.models import RecomputeRun, RecomputeStatus, Review, SearchRun
+from evidence.models import RecomputeRun, RecomputeStatus, Review, RunTrigger, SearchRun
 from evidence.models.extraction import ApprovalAction
 from evidence.services.heartbeat import stale_filter
 from evidence.services.recompute.runs import (
@@ -91,6 +91,8 @@ def _stale_searches_restart() -> int:
     search_runs_abandon_stale()
     for review_id in review_ids:
         task_publish(
-            search_run_for_review, args=[review_id], kwargs={"triggered_by": f"{SWEEPER_TRIGGER} (worker lost)"}
+            search_run_for_review,
+            args=[review_id],
+            kwargs={"triggered_by": f"{SWEEPER_TRIGGER} (worker lost)", "trigger": RunTrigger.SWEEPER},
         )
     return len(review_ids)

@@ -36,6 +36,7 @@ from evidence.models import (
     Review,
     ReviewMembership,
     ReviewRole,
+    ReviewSchedule,
     ReviewVersion,
     ScreeningDecision,
     ScreeningResolution,
@@ -142,6 +143,7 @@ def _ledgers(world: World, key: str, review: Review, outcome) -> None:
             triggered_by=tag,
         ),
     }
+    rows["reviewschedule"] = ReviewSchedule.objects.create(review=review, time_of_day=datetime.time(4, 5))
     rows["quarantinedrecord"] = QuarantinedRecord.objects.create(
         review=review, search_run=rows["searchrun"], pmid="99", stage="parse", reason=f"{tag} reason", raw_xml="<x/>"
     )

@@ -2,6 +2,7 @@
 of one change make one version on both databases. Real threads and real processes, no retries."""
 
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -11,7 +12,7 @@ import pytest
 from django.db import close_old_connections, connection
 
 from evidence import tasks
-from evidence.models import ScreeningStage
+from evidence.models import RecomputeRun, RecomputeStatus, RunTrigger, ScreeningStage
 from evidence.services.screening import screening_decision_record
 from tests.conftest import _test_database_url
 from tests.evidence.recompute_helpers import WANG_MRSS_12M, measurement_set
@@ -97,4 +98,10 @@ def test_concurrent_manage_py_recompute_processes_make_one_version():
 
     assert [p.returncode for p in processes] == [0] * 4, outputs
     assert review.versions.count() == before + 1, outputs
-    assert sum("published" in out for out in outputs) == 1 and sum("unchanged" in out for out in outputs) == 3
+    # Each process's run is in the ledger (trigger: command); processes that joined the same queued run report
+    # that run, so exactly one run published and the others found the inputs unchanged.
+    published = {re.search(r"\(run (\d+)\)", out).group(1) for out in outputs if "published" in out}
+    assert len(published) == 1, outputs
+    runs = RecomputeRun.objects.filter(review=review)
+    assert set(runs.values_list("trigger", flat=True)) == {RunTrigger.COMMAND}
+    assert runs.filter(status=RecomputeStatus.PUBLISHED).count() == 1

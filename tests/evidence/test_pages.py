@@ -81,13 +81,13 @@ def test_it_attributes_version_zero_to_the_published_paper_and_draws_its_rows_as
 
 def test_it_shows_the_status_banner_with_defaults_when_never_searched(client, seeded):
     body = client.get(URL).content.decode()
-    assert "Living (searched nightly)" in body and "not yet searched" in body
-    assert "<dt>Next search</dt><dd>nightly</dd>" in body
+    assert "Living (searched on its schedule)" in body and "not yet searched" in body
+    assert "<dt>Next search</dt><dd>daily at 02:30 UTC</dd>" in body
     assert "Version 0 of" in body
 
 
-def test_it_shows_the_last_successful_search_and_the_beat_schedule(client, seeded):
-    from django_celery_beat.models import CrontabSchedule, PeriodicTask
+def test_it_shows_the_last_successful_search_and_the_review_schedule(client, seeded):
+    from evidence.models import Frequency, ReviewSchedule, Weekday
 
     SearchRun.objects.create(
         review=seeded, query="q", window_start=datetime.date(2026, 1, 1), window_end=datetime.date(2026, 3, 4),
@@ -97,11 +97,12 @@ def test_it_shows_the_last_successful_search_and_the_beat_schedule(client, seede
         review=seeded, query="q", window_start=datetime.date(2026, 3, 5), window_end=datetime.date(2026, 3, 9),
         status=SearchRunStatus.FAILED,
     )  # fmt: skip
-    crontab = CrontabSchedule.objects.create(minute="30", hour="2")
-    PeriodicTask.objects.create(name="search msc-ssc nightly", task="evidence.tasks.search", crontab=crontab)
+    ReviewSchedule.objects.create(
+        review=seeded, frequency=Frequency.WEEKLY, weekday=Weekday.TUESDAY, time_of_day=datetime.time(5, 15)
+    )
     body = client.get(URL).content.decode()
     assert "PubMed searched up to 4 Mar 2026" in body
-    assert "nightly at 02:30 (UTC)" in body
+    assert "<dt>Next search</dt><dd>weekly on Tuesday at 05:15 UTC</dd>" in body
 
 
 def test_it_states_serious_adverse_events_explicitly(client, seeded):

@@ -23,6 +23,7 @@ from tests.evidence.permission_world import MARKER_B, ROLES, TA, build_world
 MEMBERS = frozenset({"screener", "senior", "extractor", "editor", "review_admin"})
 CURATORS = frozenset({"senior", "editor", "review_admin"})  # study data; and who sees a lifted blind
 REVIEW_ADMIN = frozenset({"review_admin"})
+EDITORS = frozenset({"editor", "review_admin"})  # who runs a review (issue 20)
 NOBODY: frozenset[str] = frozenset()
 FULL_TEXT_READERS = frozenset({"screener", "senior", "extractor", "review_admin"})
 ALL = frozenset({"add", "change", "delete"})
@@ -44,7 +45,8 @@ STUDY_DATA = Expect(MEMBERS, MEMBERS, add=CURATORS, change=CURATORS, delete=REVI
 LEDGER = Expect(MEMBERS, MEMBERS, superuser=NOBODY)
 
 EXPECT: dict[str, Expect] = {
-    "review": Expect(MEMBERS, MEMBERS, change=REVIEW_ADMIN),
+    # An editor in any review may create a review (and becomes its admin); only its admins change its settings.
+    "review": Expect(MEMBERS, MEMBERS, add=EDITORS, change=REVIEW_ADMIN),
     "citation": Expect(MEMBERS, MEMBERS, add=REVIEW_ADMIN, change=REVIEW_ADMIN),
     "reviewcitation": Expect(MEMBERS, MEMBERS, add=REVIEW_ADMIN, change=REVIEW_ADMIN, delete=REVIEW_ADMIN),
     "study": STUDY_DATA,
@@ -53,7 +55,7 @@ EXPECT: dict[str, Expect] = {
     "adverseevent": STUDY_DATA,
     "qualityassessment": STUDY_DATA,
     "gradeassessment": STUDY_DATA,
-    "outcome": Expect(MEMBERS, MEMBERS),  # the outcome catalogue is shared: only a superuser edits it
+    "outcome": Expect(MEMBERS, MEMBERS, add=EDITORS, change=EDITORS, delete=REVIEW_ADMIN),  # editors define them
     "reviewversion": LEDGER,
     "pooledresult": LEDGER,
     "recomputerun": LEDGER,
@@ -77,6 +79,8 @@ EXPECT: dict[str, Expect] = {
     ),
     "registrytask": Expect(MEMBERS, MEMBERS, change=MEMBERS, superuser=NOBODY),
     "registrysearchrun": LEDGER,
+    # Per-review operations: the review's search schedule, set by its editors.
+    "reviewschedule": Expect(MEMBERS, MEMBERS, add=EDITORS, change=EDITORS),
 }
 
 DENIED = {403, 404}

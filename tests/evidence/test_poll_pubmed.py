@@ -7,7 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from evidence.models import ReviewCitation, SearchRun, SearchRunStatus, TriageStage
+from evidence.models import ReviewCitation, RunTrigger, SearchRun, SearchRunStatus, TriageStage
 from tests import eutils_replay as replay
 from tests.eutils_replay import Reply, SyntheticPubmed, msc_ssc_records, scripted
 from tests.evidence.test_search_run import fast_client
@@ -31,6 +31,7 @@ def test_it_fills_the_triage_queue_and_the_ledger(seeded, eutils_replay, setting
     assert sorted(queued.values_list("citation__pmid", flat=True)) == ["35358372", "38206544"]
     run = SearchRun.objects.get()
     assert run.status == SearchRunStatus.SUCCEEDED and run.triggered_by == "poll_pubmed"
+    assert run.trigger == RunTrigger.COMMAND  # the ledger says which entry point started it
     assert (run.window_start, run.window_end) == (seeded.search_start_date, timezone.localdate())
     assert (run.records_found, run.records_new, run.requests_made) == (2, 2, 3)
     assert "2 found, 2 new in the screening queue" in out

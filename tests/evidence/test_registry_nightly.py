@@ -6,20 +6,23 @@ page lists the trials a reviewer included as ongoing; plus the command, the beat
 from __future__ import annotations
 
 import datetime as dt
+from unittest import mock
 
 import pytest
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import CommandError, call_command
 from django.test import Client
+from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from evidence.celery import app
-from evidence.models import Registration, RegistrySearchRun, RegistryTask, ReviewRole
+from evidence.models import Registration, RegistrySearchRun, RegistryTask, Review, ReviewRole, ReviewSchedule
 from evidence.pubmed import EutilsClient, EutilsConfig
 from evidence.services.registry.screening import registration_screen, registry_task_complete
 from evidence.services.search import search_run_execute
-from evidence.tasks_registry import registry_runs_nightly
+from evidence.services.search.schedule import review_schedule_ensure, search_schedule_dispatch_due
+from evidence.tasks import search_run_for_review
 from tests import eutils_replay as replay
 from tests.ctgov_replay import SyntheticCtgov, base_url
 from tests.eutils_replay import SyntheticPubmed, msc_ssc_records
@@ -66,8 +69,16 @@ def eager():
 
 
 def nightly(django_capture_on_commit_callbacks) -> None:
-    with django_capture_on_commit_callbacks(execute=True):
-        registry_runs_nightly()
+    """The review's scheduled slot comes: the dispatcher sends its registry search (its PubMed search is
+    stubbed out here; this test runs the PubMed search itself)."""
+    for review in Review.objects.all():
+        review_schedule_ensure(review=review)
+    ReviewSchedule.objects.update(next_search_at=timezone.now() - dt.timedelta(minutes=1))
+    with (
+        mock.patch.object(search_run_for_review, "apply_async", lambda *args, **kwargs: None),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        search_schedule_dispatch_due()
 
 
 def test_the_nightly_job_stores_links_raises_tasks_and_publishes_ongoing_trials(
@@ -185,9 +196,9 @@ def test_poll_registry_fails_with_the_reason_on_a_bad_body(review, eutils_replay
     assert not Registration.objects.exists()
 
 
-def test_the_nightly_beat_entry_exists_and_its_task_is_registered(db):
-    entry = PeriodicTask.objects.get(task="evidence.registry_runs_nightly")
-
-    assert entry.enabled and (entry.crontab.hour, entry.crontab.minute) == ("3", "30")
+def test_the_registry_search_follows_the_review_schedule_and_its_task_is_registered(db):
+    """No global registry entry: the dispatcher's entry sends each due review's registry search."""
+    assert not PeriodicTask.objects.filter(task="evidence.registry_runs_nightly").exists()
+    assert PeriodicTask.objects.get(task="evidence.search_schedule_dispatch").enabled
     app.loader.import_default_modules()
-    assert {"evidence.registry_runs_nightly", "evidence.registry_run_for_review"} <= set(app.tasks)
+    assert {"evidence.search_schedule_dispatch", "evidence.registry_run_for_review"} <= set(app.tasks)

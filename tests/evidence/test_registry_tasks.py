@@ -1,13 +1,13 @@
 """The registry Celery tasks: idempotent, retry only transient errors (a run row per attempt), skip a missing
-review, the nightly fan-out, and a real worker running the nightly search end to end."""
+review, and a real worker running the registry search end to end (the schedule's fan-out: test_review_schedule)."""
 
 import time
 
 import pytest
 
 from evidence.ctgov import CtgovClient, CtgovConfig, CtgovPermanentError, CtgovTransientError
-from evidence.models import LivingStatus, Registration, RegistrySearchRun, Review
-from evidence.tasks_registry import registry_run_for_review, registry_runs_nightly
+from evidence.models import Registration, RegistrySearchRun, Review
+from evidence.tasks_registry import registry_run_for_review
 from tests import eutils_replay as replay
 from tests.ctgov_replay import SyntheticCtgov, base_url
 from tests.eutils_replay import Reply
@@ -76,22 +76,6 @@ def test_it_ignores_a_review_that_no_longer_exists(db):
     assert not RegistrySearchRun.objects.exists()
 
 
-def test_the_nightly_task_enqueues_one_search_per_living_review(
-    review, monkeypatch, django_capture_on_commit_callbacks
-):
-    paused = Review.objects.create(
-        slug="paused", title="P", pubmed_query="q", search_start_date=review.search_start_date
-    )
-    Review.objects.filter(pk=paused.pk).update(living_status=LivingStatus.PAUSED)
-    enqueued = []
-    monkeypatch.setattr(registry_run_for_review, "delay", lambda *a, **kw: enqueued.append((a, kw)))
-
-    with django_capture_on_commit_callbacks(execute=True):
-        registry_runs_nightly()
-
-    assert enqueued == [((review.id,), {"triggered_by": "beat (nightly)"})]
-
-
 @pytest.fixture
 def worker_ctgov(eutils_replay, monkeypatch, settings):
     """The replay server, set in the environment before the worker subprocess starts (fixture order)."""
@@ -102,13 +86,13 @@ def worker_ctgov(eutils_replay, monkeypatch, settings):
 
 
 @pytest.mark.slow
-def test_a_celery_worker_runs_the_nightly_registry_search_end_to_end(worker_ctgov, celery_worker_process):
+def test_a_celery_worker_runs_the_registry_search_end_to_end(worker_ctgov, celery_worker_process):
     from evidence.services.seed import seed_load
 
     seed_load()
     Review.objects.filter(slug="msc-ssc").update(registry_condition="systemic sclerosis")
 
-    registry_runs_nightly.delay()
+    registry_run_for_review.delay(Review.objects.get(slug="msc-ssc").pk, triggered_by="schedule (daily at 02:30 UTC)")
 
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not RegistrySearchRun.objects.exclude(status="running").exists():
@@ -116,5 +100,5 @@ def test_a_celery_worker_runs_the_nightly_registry_search_end_to_end(worker_ctgo
         time.sleep(0.3)
     run = RegistrySearchRun.objects.get()
     assert run.status == "succeeded", run.error
-    assert (run.triggered_by, run.records_new) == ("beat (nightly)", 3)
+    assert (run.triggered_by, run.records_new) == ("schedule (daily at 02:30 UTC)", 3)
     assert Registration.objects.count() == 3 and len(worker_ctgov.requests) == 1

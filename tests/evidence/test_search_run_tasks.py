@@ -1,13 +1,22 @@
-"""The search Celery tasks: run twice, retry only transient errors, the nightly fan-out, a real worker."""
+"""The search Celery tasks: run twice, retry only transient errors, a real worker running the scheduled search."""
 
+import datetime as dt
 import time
 
 import pytest
-from django_celery_beat.models import PeriodicTask
+from django.utils import timezone
 
-from evidence.models import LivingStatus, Review, ReviewCitation, SearchRun, SearchRunStatus, TriageStage
+from evidence.models import (
+    Review,
+    ReviewCitation,
+    ReviewSchedule,
+    RunTrigger,
+    SearchRun,
+    SearchRunStatus,
+    TriageStage,
+)
 from evidence.pubmed import EutilsPermanentError, EutilsTransientError
-from evidence.tasks import search_run_for_review, search_runs_nightly
+from evidence.tasks import search_run_for_review, search_schedule_dispatch
 from tests import eutils_replay as replay
 from tests.eutils_replay import Reply, SyntheticPubmed, msc_ssc_records
 from tests.evidence.test_search_run import fast_client
@@ -67,33 +76,6 @@ def test_it_ignores_a_review_that_no_longer_exists(db):
     assert not SearchRun.objects.exists()
 
 
-def test_the_nightly_task_enqueues_one_search_per_living_review(
-    seeded, monkeypatch, django_capture_on_commit_callbacks
-):
-    paused = Review.objects.create(
-        slug="paused", title="Paused", pubmed_query="q", search_start_date=seeded.search_start_date
-    )
-    Review.objects.filter(pk=paused.pk).update(living_status=LivingStatus.PAUSED)
-    enqueued = []
-    monkeypatch.setattr(
-        search_run_for_review,
-        "apply_async",
-        lambda args=(), kwargs=None, **options: enqueued.append((tuple(args), kwargs)),
-    )
-
-    with django_capture_on_commit_callbacks(execute=True):
-        search_runs_nightly()
-
-    assert enqueued == [((seeded.id,), {"triggered_by": "beat (nightly)"})]
-
-
-def test_the_nightly_schedule_is_an_editable_beat_entry(db):
-    entry = PeriodicTask.objects.get(task="evidence.search_runs_nightly")
-
-    assert entry.enabled
-    assert (entry.crontab.minute, entry.crontab.hour, str(entry.crontab.timezone)) == ("30", "2", "UTC")
-
-
 # ---------------------------------------------------------------------- a real worker
 
 
@@ -107,13 +89,16 @@ def worker_eutils(eutils_replay, monkeypatch, settings):
 
 
 @pytest.mark.slow
-def test_a_celery_worker_runs_the_nightly_search_end_to_end(worker_eutils, celery_worker_process):
+def test_a_celery_worker_runs_the_scheduled_search_end_to_end(worker_eutils, celery_worker_process):
+    from evidence.services.search.schedule import review_schedule_ensure
     from evidence.services.seed import seed_load
 
     seed_load()
     review = Review.objects.get(slug="msc-ssc")
+    schedule = review_schedule_ensure(review=review)
+    ReviewSchedule.objects.filter(pk=schedule.pk).update(next_search_at=timezone.now() - dt.timedelta(minutes=1))
 
-    search_runs_nightly.delay()
+    search_schedule_dispatch.delay()
 
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not SearchRun.objects.exclude(status=SearchRunStatus.RUNNING).exists():
@@ -121,7 +106,7 @@ def test_a_celery_worker_runs_the_nightly_search_end_to_end(worker_eutils, celer
         time.sleep(0.3)
     run = SearchRun.objects.get()
     assert run.status == SearchRunStatus.SUCCEEDED, run.error
-    assert run.triggered_by == "beat (nightly)"
+    assert (run.trigger, run.triggered_by) == (RunTrigger.SCHEDULE, "schedule (daily at 02:30 UTC)")
     queued = ReviewCitation.objects.filter(review=review, stage=TriageStage.TITLE_ABSTRACT, search_run=run)
     assert sorted(queued.values_list("citation__pmid", flat=True)) == ["35358372", "38206544"]
     assert len(worker_eutils.requests_to("esearch")) == 1

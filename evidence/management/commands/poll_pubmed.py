@@ -1,4 +1,4 @@
-"""Run the nightly PubMed search by hand, with a progress bar on stderr."""
+"""Run a review's PubMed search by hand, with a progress bar on stderr."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import re
 from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 
 from evidence.management.commands._search_args import reviews_to_search, since_date
-from evidence.models import Review, SearchRun
+from evidence.models import Review, RunTrigger, SearchRun
 from evidence.pubmed import EutilsError, EutilsTransientError
 from evidence.pubmed_xml import PubmedXmlError
 from evidence.services.search import SearchRunAlreadyRunning, search_run_execute
@@ -79,7 +79,7 @@ def _quiet_logs(verbosity: int):
 class Command(BaseCommand):
     help = (
         "Search PubMed now for new records of a review (default: every living review) and queue them for "
-        "title/abstract screening; the same service the nightly Celery task runs."
+        "title/abstract screening; the same service its scheduled Celery task runs."
     )
 
     def add_arguments(self, parser) -> None:
@@ -111,7 +111,9 @@ class Command(BaseCommand):
         self.stdout.write(f"Searching PubMed for {review.slug}…")
         bar = ProgressBar(self.stderr)
         try:
-            run = search_run_execute(review=review, triggered_by="poll_pubmed", since=since, progress=bar)
+            run = search_run_execute(
+                review=review, triggered_by="poll_pubmed", trigger=RunTrigger.COMMAND, since=since, progress=bar
+            )
         except SearchRunAlreadyRunning as exc:
             raise CommandError(str(exc)) from exc
         except Exception as exc:

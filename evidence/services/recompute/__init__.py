@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
-from evidence.models import RecomputeRun, RecomputeStatus, Review, ReviewVersion
+from evidence.models import RecomputeRun, RecomputeStatus, Review, ReviewVersion, RunTrigger
 from evidence.services.heartbeat import heartbeat
 from evidence.services.recompute.analyses import pooled_rows
 from evidence.services.recompute.carry import published_synthesis, synthesis_plan
@@ -28,6 +29,7 @@ __all__ = [
     "recompute_run_execute",
     "recompute_run_is_waiting",
     "review_recompute",
+    "review_recompute_by_command",
     "review_recompute_request",
 ]
 
@@ -67,6 +69,19 @@ def _review_recompute(*, review: Review, trigger: str) -> RecomputeOutcome:
         safety_table=safety_table(inputs),
     )
     return RecomputeOutcome(version, True, inputs_hash)
+
+
+def review_recompute_by_command(*, review: Review, trigger: str, poll_seconds: float = 0.5) -> RecomputeRun:
+    """``manage.py recompute``: a run in the ledger (trigger "command"), executed here and now.
+
+    The request folds into a queued run if there is one; while another run of the review is running this
+    waits for it (then finds the inputs unchanged, or recomputes what changed since).
+    """
+    run = review_recompute_request(review=review, trigger=trigger, kind=RunTrigger.COMMAND, enqueue=False)
+    while recompute_run_execute(run_id=run.id) == "busy":
+        time.sleep(poll_seconds)
+    run.refresh_from_db()
+    return run
 
 
 def recompute_run_execute(*, run_id: int) -> str:

@@ -24,7 +24,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
-from evidence.models import RecomputeRun, RecomputeStatus, Review
+from evidence.models import RecomputeRun, RecomputeStatus, Review, RunTrigger
 from evidence.services.heartbeat import stale_after, stale_filter
 
 logger = logging.getLogger(__name__)
@@ -40,21 +40,35 @@ def _debounce_seconds() -> int:
 
 
 @transaction.atomic
-def review_recompute_request(*, review: Review, trigger: str) -> RecomputeRun:
-    """Ask for a recompute. Requests made while one is queued fold into it (debounce)."""
+def review_recompute_request(
+    *,
+    review: Review,
+    trigger: str,
+    kind: str = RunTrigger.CHANGE,
+    countdown: int | None = None,
+    enqueue: bool = True,
+) -> RecomputeRun:
+    """Ask for a recompute. Requests made while one is queued fold into it (debounce).
+
+    ``kind`` is the entry point (a data change, an editor's button, a command); a request folded into a
+    queued run is listed in its ``triggers``. ``enqueue=False``: the caller runs it now (``manage.py
+    recompute``); if the caller dies first, the sweeper sends the queued run to a worker.
+    """
     queued = RecomputeRun.objects.select_for_update().filter(review=review, status=RecomputeStatus.QUEUED).first()
     if queued:
         queued.triggers = [*queued.triggers, trigger]
         queued.save(update_fields=["triggers"])
-        if timezone.now() - (queued.enqueued_at or queued.requested_at) > STALE_QUEUED:
-            transaction.on_commit(lambda: recompute_run_enqueue(run_id=queued.id))  # a duplicate is harmless
+        stale = timezone.now() - (queued.enqueued_at or queued.requested_at) > STALE_QUEUED
+        if enqueue and (stale or countdown == 0):  # a duplicate message is harmless
+            transaction.on_commit(lambda: recompute_run_enqueue(run_id=queued.id, countdown=countdown))
         return queued
     try:
         with transaction.atomic():
-            run = RecomputeRun.objects.create(review=review, triggers=[trigger])
+            run = RecomputeRun.objects.create(review=review, triggers=[trigger], trigger=kind)
     except IntegrityError:  # a concurrent request created the queued run first: join it
-        return review_recompute_request(review=review, trigger=trigger)
-    transaction.on_commit(lambda: recompute_run_enqueue(run_id=run.id))
+        return review_recompute_request(review=review, trigger=trigger, kind=kind, countdown=countdown, enqueue=enqueue)
+    if enqueue:
+        transaction.on_commit(lambda: recompute_run_enqueue(run_id=run.id, countdown=countdown))
     return run
 
 

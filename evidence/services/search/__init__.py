@@ -1,4 +1,4 @@
-"""The nightly PubMed search of a living review: one SearchRun per run, recorded in the ledger.
+"""The scheduled PubMed search of a living review: one SearchRun per run, recorded in the ledger.
 
 A run claims the review (one running run per review, enforced by the database), re-checks the
 review's included reports for retractions and corrections, then searches the creation-date window,
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils import timezone
 
-from evidence.models import Review, SearchRun
+from evidence.models import Review, RunTrigger, SearchRun
 from evidence.pubmed import EutilsClient, EutilsConfig
 from evidence.services.heartbeat import heartbeat
 from evidence.services.search.batches import batch_ingest
@@ -76,6 +76,7 @@ def search_run_execute(
     *,
     review: Review,
     triggered_by: str,
+    trigger: str = RunTrigger.SCHEDULE,
     client: EutilsClient | None = None,
     since: dt.date | None = None,
     today: dt.date | None = None,
@@ -93,7 +94,7 @@ def search_run_execute(
     """
     window = search_window(review=review, today=today or timezone.localdate(), since=since)
     client = client or eutils_client_from_settings()
-    run = search_run_claim(review=review, triggered_by=triggered_by, window=window)
+    run = search_run_claim(review=review, triggered_by=triggered_by, window=window, trigger=trigger)
     context = _Context(run=run, client=client, baseline=client.requests_made, progress=progress)
     logger.info("search run %s: %s %s..%s (%s)", run.pk, review.slug, *window, triggered_by)
     try:

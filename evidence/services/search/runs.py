@@ -8,7 +8,7 @@ import logging
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from evidence.models import Review, SearchRun, SearchRunStatus
+from evidence.models import Review, RunTrigger, SearchRun, SearchRunStatus
 from evidence.selectors import search_run_last_succeeded
 from evidence.services.heartbeat import stale_after, stale_filter
 
@@ -62,7 +62,9 @@ def search_runs_abandon_stale(*, review: Review | None = None) -> int:
     )
 
 
-def search_run_claim(*, review: Review, triggered_by: str, window: tuple[dt.date, dt.date]) -> SearchRun:
+def search_run_claim(
+    *, review: Review, triggered_by: str, window: tuple[dt.date, dt.date], trigger: str = RunTrigger.SCHEDULE
+) -> SearchRun:
     """Create the review's running run; the one-running-per-review index refuses a second.
 
     Raises
@@ -77,6 +79,7 @@ def search_run_claim(*, review: Review, triggered_by: str, window: tuple[dt.date
         window_start=window[0],
         window_end=window[1],
         triggered_by=triggered_by[:100],
+        trigger=trigger,
     )
     run.full_clean(validate_constraints=False)  # the running index is the database's to enforce
     try:
