@@ -49,7 +49,12 @@ def test_a_risk_ratio_contrasts_event_counts():
         intervention={"data_format": "events", "events": 5, "total": 48},
         comparator={"data_format": "events", "events": 10, "total": 40},
         basis="change",
-        settings={"change_orientation": "baseline_minus_followup", "prepost_correlation": 0.5},
+        settings={
+            "change_orientation": "baseline_minus_followup",
+            "prepost_correlation": 0.5,
+            "binary_measure": "RR",
+            "continuity_correction": 0.5,
+        },
     )
     assert effect.scale == "log"
     assert effect.yi == pytest.approx(math.log((5 / 48) / (10 / 40)))

@@ -21,6 +21,7 @@ from evidence.models import (
 from evidence.plots import ForestLine, ForestSummary, forest_svg
 from evidence.services.prisma import prisma_snapshot
 from evidence.services.recompute.analyses import PooledRow, natural_scale
+from evidence.services.recompute.binary import PROPORTION_NAMES, PROPORTION_SCALES, natural, ratio_direction
 from evidence.services.recompute.carry import CarriedRow, SynthesisPlan
 from evidence.services.recompute.diff import row_title, version_changes
 from evidence.services.recompute.inputs import CODE_VERSION, RecomputeInputs
@@ -45,6 +46,7 @@ def version_write(
     safety: list[SafetyRow],
     safety_table: list[dict],
     plan: SynthesisPlan | None = None,
+    controlled_safety: list[dict] | None = None,
     published: ReviewVersion | None = None,
 ) -> ReviewVersion:
     Review.objects.select_for_update().get(pk=review.pk)  # one writer per review: numbers never collide
@@ -66,6 +68,7 @@ def version_write(
             for s in inputs.studies
         ],
         safety_table=safety_table,
+        safety_summary={"controlled": controlled_safety} if controlled_safety else {},
         narrative_findings=published_narrative(published, computed, plan.source if plan else ""),
         input_problems=input_problems(inputs, computed, carried),
     )
@@ -102,7 +105,7 @@ def _rows_by_key(version: ReviewVersion | None) -> dict:
 
 def _computed_row_write(version, row: PooledRow, outcome: Outcome, context: RowContext) -> None:
     inputs = context.inputs
-    core, log = row.core, row.scale == "log"
+    core = row.core
     nat = lambda value: natural_scale(row, value)  # noqa: E731
     months = Decimal(row.timepoint)
     previous = context.previous_rows.get((row.outcome_code, months, *row.key[2:]))
@@ -116,7 +119,9 @@ def _computed_row_write(version, row: PooledRow, outcome: Outcome, context: RowC
         subgroup_value=row.subgroup_value,
         k=row.k,
         n_participants=row.n_participants,
-        effect_measure="ratio" if log else _measure(inputs.settings),
+        effect_measure=_row_measure(row, inputs.settings),
+        effect_measure_note=_measure_note(row),
+        absolute_effect=row.absolute,
         orientation=inputs.settings["change_orientation"],
         model=core.method,
         ci_method=core.test,
@@ -201,15 +206,26 @@ def _study_result_values(pooled_id: int, row: PooledRow, context: RowContext):
             s.study.label[:120],
             s.study.year,
             s.study.n,
-            s.effect.yi,
-            s.effect.vi,
-            s.ci_lb,
-            s.ci_ub,
+            *_study_values(row, s),
             s.weight,
             s.effect.derivation[:200],
             role,
             source,
         )
+
+
+def _study_values(row: PooledRow, s) -> tuple:
+    """yi, vi, CI as pooled; a proportion's yi and CI back-transformed (vi stays on the pooled scale), since the
+    pages show study rows of a non-ratio row as stored."""
+    if row.scale not in PROPORTION_SCALES:
+        return s.effect.yi, s.effect.vi, s.ci_lb, s.ci_ub
+    n = [s.study.n or 1]
+    return (
+        natural(row.scale, s.effect.yi, n),
+        s.effect.vi,
+        natural(row.scale, s.ci_lb, n),
+        natural(row.scale, s.ci_ub, n),
+    )
 
 
 STUDY_RESULT_COLUMNS = (
@@ -352,13 +368,22 @@ def _cumulative_forest(pooled: PooledResult, row: PooledRow, outcome: Outcome) -
 
 def _axis(pooled: PooledResult, outcome: Outcome) -> str:
     if pooled.effect_measure == "ratio":
-        return "Ratio"
+        return (pooled.effect_measure_note or "Ratio").split(" (")[0] + " (log scale)"
+    if pooled.effect_measure == "proportion":
+        return "Proportion of patients with the event"
+    if pooled.effect_measure == "RD":
+        return "Risk difference (intervention − comparator)"
     orientation = "baseline − follow-up" if pooled.orientation == "baseline_minus_followup" else "follow-up − baseline"
     return f"{pooled.effect_measure} in {outcome.unit or 'points'} ({orientation})"
 
 
 def _favours(pooled: PooledResult, outcome: Outcome) -> tuple[str, str]:
-    """Which side of the null is improvement, given the outcome's direction and the orientation."""
+    """Which side of the null is improvement, given the outcome's direction and the orientation; for events,
+    which side has fewer events with the intervention (an event is not always a harm, so no side is 'better')."""
+    if pooled.effect_measure == "proportion":
+        return ("", "")
+    if "fewer events" in pooled.effect_measure_note:
+        return ("fewer events with the intervention", "more events with the intervention")
     fell_is_positive = pooled.orientation == "baseline_minus_followup"
     lower_better = outcome.direction == "lower_is_better"
     return ("worse", "improvement") if fell_is_positive == lower_better else ("improvement", "worse")
@@ -366,6 +391,23 @@ def _favours(pooled: PooledResult, outcome: Outcome) -> tuple[str, str]:
 
 def _measure(settings: dict) -> str:
     return settings["continuous_measure"]
+
+
+def _row_measure(row: PooledRow, settings: dict) -> str:
+    """'ratio' for any log-scale row (RR, OR, HR: the public pages read it so), 'RD', 'proportion', or the
+    review's continuous measure."""
+    if row.scale == "log":
+        return "ratio"
+    if row.scale in PROPORTION_SCALES:
+        return "proportion"
+    return row.measure or _measure(settings)
+
+
+def _measure_note(row: PooledRow) -> str:
+    """Which ratio and which side of it means fewer events; how a proportion was pooled."""
+    if row.scale in PROPORTION_SCALES:
+        return f"Proportion of patients with the event ({PROPORTION_NAMES[row.scale]}, back-transformed)"
+    return ratio_direction(row.measure) if row.measure else ""
 
 
 def _label(inputs: RecomputeInputs, study_id: int) -> str:
