@@ -88,7 +88,8 @@ def _fell_is_positive(row: PooledResult) -> bool:
 def direction_words(row: PooledResult) -> str:
     benefit = row.outcome.benefit_in_words
     if _events_row(row):  # the outcome's "higher = better" wording would read a ratio of events backwards
-        return row.effect_measure_note.split(": ", 1)[1].capitalize()
+        rule = row.effect_measure_note.split(": ", 1)[1]
+        return rule[0].upper() + rule[1:]
     if row.effect_measure == "proportion":
         return "Proportion of patients with the event; no comparator"
     if row.effect_measure == "ratio":
