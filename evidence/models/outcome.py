@@ -154,7 +154,8 @@ RATIO_EFFECTS = ("HR", "RR", "OR")
 
 def measurement_number_errors(data_format: str, values: dict) -> dict[str, str]:
     """What an events or effect-estimate row lacks, by field: such a row without its numbers says nothing
-    (an outcome measured but not yet extracted is "not_extracted")."""
+    (an outcome measured but not yet extracted is "not_extracted"). An estimate without its CI or SE is kept:
+    the recompute names it as not poolable, so the gap stays visible."""
     errors: dict[str, str] = {}
     if data_format == MeasurementFormat.EVENTS:
         for name, words in (("events", "patients with the event"), ("total", "patients in the arm")):
@@ -164,13 +165,9 @@ def measurement_number_errors(data_format: str, values: dict) -> dict[str, str]:
         if events is not None and total is not None and events > total:
             errors["events"] = f"{events} events is more than the {total} patients in the arm."
     if data_format == MeasurementFormat.EFFECT_ESTIMATE:
-        estimate, low, high, se = (
-            values.get(n) for n in ("effect_estimate", "effect_ci_lb", "effect_ci_ub", "effect_se")
-        )
+        estimate, low = values.get("effect_estimate"), values.get("effect_ci_lb")
         if estimate is None:
             errors["effect_estimate"] = "An effect estimate needs its value (e.g. HR 0.35)."
-        elif se is None and (low is None or high is None):
-            errors["effect_ci_lb"] = "Give the 95% CI (both bounds) or the SE of the estimate."
         elif (values.get("effect_measure") or "").upper() in RATIO_EFFECTS and (
             estimate <= 0 or (low is not None and low <= 0)
         ):

@@ -202,15 +202,16 @@ def test_an_events_row_without_numbers_is_refused_by_field_and_nothing_is_saved(
     assert set(raised.value.message_dict) == {"events", "total"}
 
 
-def test_a_hazard_ratio_without_its_ci_or_se_is_refused_by_field(review):
+def test_a_hazard_ratio_below_zero_or_without_its_value_is_refused_by_field(review):
     outcome("efs", "time_to_event")
     payload = single_arm("Lee 2019", 1, 20, code="efs")
-    payload["measurements"][0] = {"outcome": "efs", "timepoint_months": 12, "data_format": "effect_estimate",
-                                  "effect_measure": "HR", "effect_estimate": 0.35}  # fmt: skip
+    hr = {"outcome": "efs", "timepoint_months": 12, "data_format": "effect_estimate", "effect_measure": "HR"}
+    payload["measurements"] = [{**hr, "effect_estimate": 0.35, "effect_ci_lb": 0, "effect_ci_ub": 0.74}, hr]
 
     errors = payload_errors(payload=payload, review=review)
 
-    assert "Measurement 1: effect_ci_lb: Give the 95% CI (both bounds) or the SE of the estimate." in errors
+    assert "Measurement 1: effect_estimate: A ratio (HR, RR, OR) and its CI must be above 0." in errors
+    assert "Measurement 2: effect_estimate: An effect estimate needs its value (e.g. HR 0.35)." in errors
 
 
 def test_several_intervention_arms_are_combined_against_the_shared_comparator(review, team):
