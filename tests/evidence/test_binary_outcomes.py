@@ -20,6 +20,7 @@ from evidence.services.recompute import review_recompute
 from evidence.services.recompute.analyses import CONTROLLED_VARIABLE
 from evidence.services.recompute.binary import ratio_direction
 from pooling.effects import proportion
+from pooling.glmm import glmm_proportions
 from pooling.model import pool_arrays
 from pooling.transforms import back_transform
 from tests.evidence import screening_support
@@ -121,15 +122,30 @@ def test_single_arm_events_give_a_proportion_row(review, team):
 
     version = review_recompute(review=review, trigger="test").version
 
-    # then one before–after row: the proportion pooled on the review's logit scale, shown back-transformed
+    # then one before–after row: on the review's logit scale, by the logistic model (as the safety analysis),
+    # shown back-transformed
     [row] = PooledResult.objects.filter(version=version, outcome__code="flare")
-    es = proportion("PLO", [3, 5], [15, 20], add=0.5)  # studies in label order: Kim, Lee
-    fit = pool_arrays(es.yi, es.vi, method=review.estimator, test=review.ci_method)
+    fit = glmm_proportions([3, 5], [15, 20], level=95.0, add=0.5).back_transformed()
     assert (row.subgroup_variable, row.effect_measure, row.k, row.n_participants) == ("", "proportion", 2, 35)
-    assert row.estimate == pytest.approx(back_transform("PLO", fit.estimate))
-    assert row.ci_lb == pytest.approx(back_transform("PLO", fit.ci_lb))
+    assert row.model == "GLMM"
+    assert [row.estimate, row.ci_lb, row.ci_ub] == pytest.approx([fit["estimate"], fit["ci_lb"], fit["ci_ub"]])
     assert sorted(s.yi for s in StudyResult.objects.filter(pooled_result=row)) == pytest.approx([3 / 15, 5 / 20])
     assert "of patients had the event" in row_view(row, version).plain
+
+
+def test_a_single_study_proportion_is_pooled_on_the_reviews_scale_with_its_stated_correction(review, team):
+    # given one single-arm study with no flare (the logistic model needs two studies and an event)
+    outcome("flare", "binary", name="Disease flare")
+    approved(review, team, single_arm("Lee 2019", 0, 20), 1)
+
+    row = PooledResult.objects.get(version=review_recompute(review=review, trigger="t").version, outcome__code="flare")
+
+    es = proportion("PLO", [0], [20], add=0.5)
+    fit = pool_arrays(es.yi, es.vi, method=review.estimator, test=review.ci_method)
+    assert row.model == review.estimator
+    assert row.estimate == pytest.approx(back_transform("PLO", fit.estimate))  # 0.5 / 21, never 0 / 20 undefined
+    [line] = StudyResult.objects.filter(pooled_result=row)
+    assert "0.5 added" in line.derivation
 
 
 def test_a_zero_event_arm_takes_the_reviews_stated_correction_and_a_double_zero_study_is_named(review, team):
@@ -300,3 +316,17 @@ def test_the_extraction_form_takes_events_and_a_hazard_ratio_and_reconcile_names
     assert path_label("measurements[efs|24|HSCT].total", names).endswith(": Patients in the arm (n)")
     assert path_label("measurements[efs|24|HSCT].effect_ci_lb", names).endswith(": Effect 95% CI lower")
     assert value_label("measurements[efs|24|HSCT].effect_measure", "HR") == "Hazard ratio (time to event)"
+
+
+def test_event_counts_of_an_outcome_pooled_as_changes_are_named_not_a_second_row(review, team):
+    # given mRSS as change scores in one study and, wrongly typed, as events / n in another
+    screening_support.make_outcomes()
+    change = {"outcome": "mrss", "timepoint_months": 12, "data_format": "change", "change_mean": -5.0,
+              "change_sd": 4.0, "change_n": 20}  # fmt: skip
+    approved(review, team, {**single_arm("Lee 2019", 0, 20), "measurements": [change]}, 1)
+    approved(review, team, single_arm("Kim 2021", 3, 15, code="mrss"), 2)
+
+    version = review_recompute(review=review, trigger="t").version
+
+    [row] = PooledResult.objects.filter(version=version, outcome__code="mrss")
+    assert row.k == 1 and "Kim 2021: single-arm event counts: the row pools another kind of data" in row.notes

@@ -55,13 +55,15 @@ def _review_recompute(*, review: Review, trigger: str) -> RecomputeOutcome:
     effects, missing = study_effects(inputs)
     published = published_synthesis(review.id)
     plan = synthesis_plan(inputs, effects, published)
+    before_after, carried = pooled_rows(inputs, effects, missing, plan), plan.carried()
+    proportions = proportion_rows(inputs, before_after, {row.key[:2] for row in carried if not row.key[2]})
     version = version_write(
         review=review,
         inputs=inputs,
         inputs_hash=inputs_hash,
         trigger=trigger,
-        computed=pooled_rows(inputs, effects, missing, plan) + proportion_rows(inputs) + controlled_rows(inputs),
-        carried=plan.carried(),
+        computed=before_after + proportions + controlled_rows(inputs),
+        carried=carried,
         plan=plan,
         published=published,
         safety=safety_rows(inputs),

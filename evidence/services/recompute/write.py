@@ -26,7 +26,7 @@ from evidence.services.recompute.carry import CarriedRow, SynthesisPlan
 from evidence.services.recompute.diff import row_title, version_changes
 from evidence.services.recompute.inputs import CODE_VERSION, RecomputeInputs
 from evidence.services.recompute.problems import input_problems, published_narrative
-from evidence.services.recompute.safety import SAFETY_METHODS_NOTE, SafetyRow
+from evidence.services.recompute.safety import CONTROLLED_SAFETY_NOTE, SAFETY_METHODS_NOTE, SafetyRow
 from evidence.services.recompute.trace import study_row_sources
 
 # A forest plot with more study lines than this is unreadable; it shows the pooled result and the page's table
@@ -159,7 +159,7 @@ def _computed_row_write(version, row: PooledRow, outcome: Outcome, context: RowC
         _as_published(pooled, row.published)
     # Plots are drawn before the single INSERT: a row is written once and never updated.
     pooled.forest_svg = _forest(pooled, row, outcome, context.plan, previous)
-    if len(row.studies) > 1 and not row.subgroup_variable:
+    if len(row.studies) > 1 and not row.subgroup_variable and row.sensitivity.get("cumulative"):
         pooled.cumulative_svg = _cumulative_forest(pooled, row, outcome)
     pooled.save(force_insert=True)
     _study_results_insert(_study_result_values(pooled.id, row, context))
@@ -428,7 +428,10 @@ def _methods_note(settings: dict) -> str:
     return (
         f"Computed from study-level data: {settings['continuous_measure']} ({orientation}), {correlation}, "
         f"{settings['estimator']} estimator of τ², {'Hartung–Knapp' if settings['ci_method'] == 'knha' else 'Wald (z)'} "
-        f"confidence intervals; adverse events: {SAFETY_METHODS_NOTE}.{source} Each row of "
+        f"confidence intervals; events / n between arms: {settings.get('binary_measure', 'OR')}, in single arms: "
+        f"proportions ({settings.get('proportion_measure', 'PLO')}), a zero cell corrected by "
+        f"{settings.get('continuity_correction', 0.5):g}; time to event: hazard ratios on the log scale (generic "
+        f"inverse variance); adverse events: {SAFETY_METHODS_NOTE}; between arms: {CONTROLLED_SAFETY_NOTE}.{source} Each row of "
         "the published synthesis enters as its published remainder (the published estimate less the extracted "
         "studies it pooled, by inverse variance) beside the extracted and new studies; sensitivity analyses: "
         "the other model (REML with Hartung–Knapp, or fixed effect) and r = 0.2, 0.5, 0.8."
