@@ -19,6 +19,7 @@ from evidence.services.extraction_payload import payload_errors
 from evidence.services.recompute import review_recompute
 from evidence.services.recompute.analyses import CONTROLLED_VARIABLE
 from evidence.services.recompute.binary import ratio_direction
+from evidence.services.recompute.primary import review_primary_analysis_update
 from pooling.effects import proportion
 from pooling.glmm import glmm_proportions
 from pooling.model import pool_arrays
@@ -330,3 +331,23 @@ def test_event_counts_of_an_outcome_pooled_as_changes_are_named_not_a_second_row
 
     [row] = PooledResult.objects.filter(version=version, outcome__code="mrss")
     assert row.k == 1 and "Kim 2021: single-arm event counts: the row pools another kind of data" in row.notes
+
+
+def test_an_editor_changing_the_binary_measure_makes_a_version_that_says_so(review, team):
+    outcome("trm", "binary")
+    arms = [("HSCT", "intervention", 40), ("control", "comparator", 40)]
+    approved(
+        review, team, trial("Trial 2020", arms, [events("trm", "HSCT", 2, 40), events("trm", "control", 8, 40)]), 1
+    )
+    review_recompute(review=review, trigger="t")
+
+    review = review_primary_analysis_update(review=review, editor=team["editor"], binary_measure="RR")
+    version = review_recompute(review=review, trigger="primary analysis").version
+
+    assert version.change_summary[0].startswith("Primary analysis changed: ")
+    assert "events OR between arms" in version.change_summary[0]
+    assert (
+        "→ MC (follow-up − baseline), REML, Hartung–Knapp CI, pre–post r = 0.5, events RR" in version.change_summary[0]
+    )
+    row = PooledResult.objects.get(version=version, outcome__code="trm")
+    assert row.effect_measure_note.startswith("Risk ratio")
