@@ -351,3 +351,26 @@ def test_an_editor_changing_the_binary_measure_makes_a_version_that_says_so(revi
     )
     row = PooledResult.objects.get(version=version, outcome__code="trm")
     assert row.effect_measure_note.startswith("Risk ratio")
+
+
+def test_the_review_page_states_absolute_effects_and_adverse_event_risk_ratios(review, team, client):
+    review.binary_measure = "RR"
+    review.save()
+    outcome("trm", "binary", name="Treatment-related mortality")
+    arms = [("HSCT", "intervention", 40), ("control", "comparator", 40)]
+    payload = trial("Trial 2020", arms, [events("trm", "HSCT", 2, 40), events("trm", "control", 8, 40)])
+    payload["adverse_events"] = [
+        {"term": "Infection", "category": "infection", "arm": "HSCT", "patients_with_event": 6, "patients_at_risk": 40},
+        {"term": "Infection", "category": "infection", "arm": "control", "patients_with_event": 3, "patients_at_risk": 40},
+    ]  # fmt: skip
+    approved(review, team, payload, 1)
+    review_recompute(review=review, trigger="test")
+
+    body = client.get(f"/reviews/{review.slug}/").content.decode()
+
+    assert "Per 1,000 patients: 200 with the comparator, 50 (" in body  # the SoF row
+    assert (
+        "Absolute effect: Of 1,000 patients, 200 with the comparator had the event and 50 with the intervention" in body
+    )
+    assert "RR &lt; 1 = fewer events with the intervention" in body
+    assert "Controlled comparisons: patients with an adverse event" in body and "Trial 2020 6/40 vs 3/40" in body
