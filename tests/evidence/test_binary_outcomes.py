@@ -374,3 +374,21 @@ def test_the_review_page_states_absolute_effects_and_adverse_event_risk_ratios(r
     )
     assert "RR &lt; 1 = fewer events with the intervention" in body
     assert "Controlled comparisons: patients with an adverse event" in body and "Trial 2020 6/40 vs 3/40" in body
+
+
+def test_a_hazard_ratio_with_the_comparators_events_states_its_absolute_effect(review, team):
+    # given HR 0.35 (0.16 to 0.74) and 20 of 40 comparator patients with an event
+    outcome("efs", "time_to_event", name="Event-free survival")
+    arms = [("HSCT", "intervention", 40), ("control", "comparator", 40)]
+    hr_row = {"outcome": "efs", "arm": "HSCT", "data_format": "effect_estimate", "effect_measure": "HR",
+              "effect_estimate": 0.35, "effect_ci_lb": 0.16, "effect_ci_ub": 0.74, "events": 8, "total": 40}  # fmt: skip
+    approved(review, team, trial("ASTIS 2014", arms, [hr_row, events("efs", "control", 20, 40)]), 1)
+
+    row = PooledResult.objects.get(version=review_recompute(review=review, trigger="t").version, outcome__code="efs")
+
+    # then the intervention's risk is 1 − (1 − ACR)^HR (Cochrane Handbook §15.4.4), at the HR and its CI
+    assert row.estimate == pytest.approx(0.35) and row.k == 1
+    risk = [round(1000 * (1 - 0.5**hr)) for hr in (row.estimate, row.ci_lb, row.ci_ub)]
+    absolute = row.absolute_effect
+    assert (absolute["measure"], absolute["comparator_per_1000"]) == ("HR", 500)
+    assert [absolute["intervention_per_1000"], *absolute["intervention_per_1000_ci"]] == risk
