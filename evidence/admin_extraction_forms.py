@@ -59,11 +59,17 @@ class ArmMeasurementRowForm(MeasurementRowForm):
     effect_measure = forms.ChoiceField(
         required=False,
         label="Reported effect",
-        choices=[("", "—"), ("HR", "Hazard ratio (time to event)"), ("RR", "Risk ratio"), ("OR", "Odds ratio"),
-                 ("MD", "Mean difference")],
+        choices=[
+            ("", "—"),
+            ("HR", "Hazard ratio (time to event)"),
+            ("logHR", "Log hazard ratio, with its SE"),
+            ("RR", "Risk ratio"),
+            ("OR", "Odds ratio"),
+            ("MD", "Mean difference"),
+        ],
         help_text="Intervention vs comparator, as the report gives it; an HR below 1 means fewer events with the "
         "intervention.",
-    )  # fmt: skip
+    )
     effect_estimate = forms.FloatField(required=False, label="Effect estimate (e.g. HR)")
     effect_ci_lb = forms.FloatField(required=False, label="Effect 95% CI lower")
     effect_ci_ub = forms.FloatField(required=False, label="Effect 95% CI upper")

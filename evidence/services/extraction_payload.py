@@ -129,8 +129,11 @@ def _time_to_event_errors(row: dict, outcome: Outcome) -> list[str]:
     """A time-to-event outcome is pooled as a hazard ratio; another reported ratio would be pooled as one."""
     if outcome.outcome_type != OutcomeType.TIME_TO_EVENT or row.get("data_format") != MeasurementFormat.EFFECT_ESTIMATE:
         return []
-    if (row.get("effect_measure") or "HR") != "HR":
-        return [f"effect_measure: {outcome.code} is a time-to-event outcome; give its hazard ratio (HR)."]
+    measure = row.get("effect_measure") or "HR"
+    if measure not in ("HR", "logHR"):
+        return [f"effect_measure: {outcome.code} is a time-to-event outcome; give its hazard ratio (HR or log HR)."]
+    if measure == "logHR" and row.get("effect_se") is None:
+        return ["effect_se: a log hazard ratio needs its SE."]
     return []
 
 

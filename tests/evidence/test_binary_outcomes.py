@@ -392,3 +392,34 @@ def test_a_hazard_ratio_with_the_comparators_events_states_its_absolute_effect(r
     absolute = row.absolute_effect
     assert (absolute["measure"], absolute["comparator_per_1000"]) == ("HR", 500)
     assert [absolute["intervention_per_1000"], *absolute["intervention_per_1000_ci"]] == risk
+
+
+def test_a_log_hazard_ratio_with_its_se_pools_as_the_same_hazard_ratio(review, team):
+    # given one trial's HR entered as HR with CI and another's as log HR with SE
+    review.ci_method = "z"
+    review.save()
+    outcome("efs", "time_to_event")
+    arms = [("HSCT", "intervention", 40), ("control", "comparator", 40)]
+    expected = json.loads(HR_CASE.read_text())
+    as_hr = {"effect_measure": "HR", "effect_estimate": 0.35, "effect_ci_lb": 0.16, "effect_ci_ub": 0.74}
+    second = expected["request"]["studies"][1]
+    as_log = {"effect_measure": "logHR", "effect_estimate": second["yi"], "effect_se": math.sqrt(second["vi"])}
+    for n, (label, given) in enumerate((("ASTIS 2014", as_hr), ("SCOT 2018", as_log)), 1):
+        row = {"outcome": "efs", "arm": "HSCT", "data_format": "effect_estimate", **given}
+        approved(review, team, trial(label, arms, [row]), n)
+
+    row = PooledResult.objects.get(version=review_recompute(review=review, trigger="t").version, outcome__code="efs")
+
+    assert math.log(row.estimate) == pytest.approx(expected["expected"]["estimate"], rel=1e-6)
+    assert row.tau2 == pytest.approx(expected["expected"]["tau2"], rel=1e-6)
+
+
+def test_a_log_hazard_ratio_without_its_se_is_refused_by_field(review):
+    outcome("efs", "time_to_event")
+    payload = single_arm("Lee 2019", 1, 20, code="efs")
+    payload["measurements"] = [{"outcome": "efs", "timepoint_months": 12, "data_format": "effect_estimate",
+                                "effect_measure": "logHR", "effect_estimate": -1.05}]  # fmt: skip
+
+    assert "Measurement 1: effect_se: a log hazard ratio needs its SE." in payload_errors(
+        payload=payload, review=review
+    )

@@ -28,6 +28,8 @@ MEASURE_NAMES = {
     "HR": "Hazard ratio",
 }
 PROPORTION_SCALES = ("PR", "PLO", "PAS", "PFT")
+LOG_HR = "logHR"  # effect_measure of a log hazard ratio entered with its SE
+HAZARD_MEASURES = ("HR", LOG_HR)
 PROPORTION_NAMES = {
     "PR": "raw proportion",
     "PLO": "pooled on the logit scale",
@@ -66,8 +68,12 @@ def proportion_effect(study_id: int, events: int, total: int, settings: dict) ->
 
 
 def hazard_ratio_effect(study_id: int, v: dict) -> StudyEffect | str:
-    """A reported HR with its 95% CI or log-HR SE, on the log scale."""
+    """A reported HR with its 95% CI or log-HR SE, or a log HR with its SE, on the log scale."""
     estimate, low, high, se = v["effect_estimate"], v["effect_ci_lb"], v["effect_ci_ub"], v["effect_se"]
+    if (v["effect_measure"] or "") == LOG_HR:
+        if estimate is None or not se:
+            return "log hazard ratio without its SE"
+        return StudyEffect(study_id, float(estimate), float(se) ** 2, "log", "reported log hazard ratio and its SE")
     if estimate is None or (se is None and (low is None or high is None)):
         return "hazard ratio without its 95% CI or SE"
     if estimate <= 0 or (se is None and low <= 0):

@@ -27,7 +27,13 @@ import numpy as np
 
 from evidence.models import AdverseEvent, ArmRole, ContrastBasis, OutcomeMeasurement, Review, StudyStatus
 from evidence.services.recompute.analyses import CONTROLLED_VARIABLE, PooledRow, StudyRow
-from evidence.services.recompute.binary import absolute_effect, hazard_ratio_effect, natural, two_arm_effect
+from evidence.services.recompute.binary import (
+    HAZARD_MEASURES,
+    absolute_effect,
+    hazard_ratio_effect,
+    natural,
+    two_arm_effect,
+)
 from evidence.services.recompute.effects import StudyEffect, Unpoolable, arrays
 from pooling.model import pool_arrays, study_weights
 
@@ -277,7 +283,7 @@ def _hazard_ratios(inputs, effects: dict, missing: dict) -> None:
             continue
         v = dict(zip(MEASUREMENT_FIELDS, m.values))
         key = (m.outcome_code, m.timepoint_months)
-        if m.data_format != "effect_estimate" or (v["effect_measure"] or "HR").upper() != "HR":
+        if m.data_format != "effect_estimate" or (v["effect_measure"] or "HR") not in HAZARD_MEASURES:
             missing.setdefault(key, []).append(Unpoolable(m.study_id, "a time-to-event outcome needs its hazard ratio"))
             continue
         result = hazard_ratio_effect(m.study_id, v)
