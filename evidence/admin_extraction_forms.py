@@ -72,6 +72,31 @@ class ArmMeasurementRowForm(EffectEstimateFields, MeasurementRowForm):
     change_ci_lb = forms.FloatField(required=False, label="Change 95% CI lower")
     change_ci_ub = forms.FloatField(required=False, label="Change 95% CI upper")
 
+    events = forms.IntegerField(
+        required=False, min_value=0, label="Events", help_text="Patients in this arm with the event (Events / n)."
+    )
+    total = forms.IntegerField(required=False, min_value=1, label="Patients in the arm (n)")
+    effect_measure = forms.ChoiceField(
+        required=False,
+        label="Reported effect",
+        choices=[
+            ("", "—"),
+            ("HR", "Hazard ratio (time to event)"),
+            ("logHR", "Log hazard ratio, with its SE"),
+            ("RR", "Risk ratio"),
+            ("OR", "Odds ratio"),
+            ("MD", "Mean difference"),
+        ],
+        help_text="Intervention vs comparator, as the report gives it; an HR below 1 means fewer events with the "
+        "intervention.",
+    )
+    effect_estimate = forms.FloatField(required=False, label="Effect estimate (e.g. HR)")
+    effect_ci_lb = forms.FloatField(required=False, label="Effect 95% CI lower")
+    effect_ci_ub = forms.FloatField(required=False, label="Effect 95% CI upper")
+    effect_se = forms.FloatField(
+        required=False, min_value=0, label="Effect SE", help_text="For a ratio: the SE of its logarithm (log HR)."
+    )
+
 
 class ArmAdverseEventRowForm(AdverseEventRowForm):
     arm = forms.CharField(required=False, help_text="The arm's name; required when the study has several arms.")

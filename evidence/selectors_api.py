@@ -41,9 +41,24 @@ from evidence.selectors_public.published import (
     version_study_ids,
 )
 from evidence.selectors_public.registry import public_registrations
+from evidence.services.recompute.analyses import CONTROLLED_VARIABLE
 
 # The largest id or version number a URL may name; beyond it SQLite refuses the integer before the query runs.
 MAX_ID = 2**31 - 1
+
+# What a pooled row is, for registries: the stored subgroup_variable marks a between-arm row with
+# CONTROLLED_VARIABLE, which is not a subgroup and must not read as one.
+ANALYSIS_KINDS = {
+    "before_after": "single-arm (before–after) change, or proportion of patients with an event",
+    "controlled": "between-arm contrast of controlled studies",
+    "subgroup": "subgroup of the before–after studies",
+}
+
+
+def analysis_kind(subgroup_variable: str) -> str:
+    if subgroup_variable == CONTROLLED_VARIABLE:
+        return "controlled"
+    return "subgroup" if subgroup_variable else "before_after"
 
 
 class PublicStatus:

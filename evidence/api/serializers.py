@@ -30,6 +30,7 @@ from evidence.models import (
     StudyReport,
     StudyResult,
 )
+from evidence.selectors_api import ANALYSIS_KINDS, analysis_kind
 
 
 def _absolute(serializer: serializers.Serializer, name: str, **kwargs) -> str:
@@ -186,6 +187,11 @@ class PooledResultSerializer(serializers.ModelSerializer):
     outcome_name = serializers.CharField(source="outcome.name", read_only=True)
     outcome_unit = serializers.CharField(source="outcome.unit", read_only=True)
     carried_from_version = serializers.SerializerMethodField()
+    analysis_kind = serializers.SerializerMethodField(
+        help_text="before_after (single-arm change or proportion), controlled (between-arm contrast) or subgroup."
+    )
+    subgroup_variable = serializers.SerializerMethodField(help_text="Blank unless analysis_kind is subgroup.")
+    subgroup_value = serializers.SerializerMethodField(help_text="Blank unless analysis_kind is subgroup.")
     study_results = StudyResultSerializer(many=True, read_only=True)
 
     class Meta:
@@ -198,12 +204,14 @@ class PooledResultSerializer(serializers.ModelSerializer):
             "outcome_unit",
             "timepoint_months",
             "timepoint_label",
+            "analysis_kind",
             "subgroup_variable",
             "subgroup_value",
             "k",
             "n_participants",
             "effect_measure",
             "effect_measure_note",
+            "absolute_effect",
             "orientation",
             "model",
             "estimate",
@@ -236,6 +244,16 @@ class PooledResultSerializer(serializers.ModelSerializer):
             "notes",
             "study_results",
         ]
+
+    @extend_schema_field(serializers.ChoiceField(choices=list(ANALYSIS_KINDS)))
+    def get_analysis_kind(self, row: PooledResult) -> str:
+        return analysis_kind(row.subgroup_variable)
+
+    def get_subgroup_variable(self, row: PooledResult) -> str:
+        return row.subgroup_variable if analysis_kind(row.subgroup_variable) == "subgroup" else ""
+
+    def get_subgroup_value(self, row: PooledResult) -> str:
+        return row.subgroup_value if analysis_kind(row.subgroup_variable) == "subgroup" else ""
 
     def get_carried_from_version(self, row: PooledResult) -> int | None:
         return row.carried_from.version.number if row.carried_from_id else None

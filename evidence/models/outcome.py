@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
@@ -16,6 +17,7 @@ class OutcomeType(models.TextChoices):
     CONTINUOUS = "continuous", "Continuous"
     COUNT = "count", "Count"
     BINARY = "binary", "Binary"
+    TIME_TO_EVENT = "time_to_event", "Time to event"
 
 
 class Outcome(models.Model):
@@ -23,7 +25,7 @@ class Outcome(models.Model):
     name = models.CharField(max_length=200)
     unit = models.CharField(max_length=80, blank=True)
     direction = models.CharField(max_length=20, choices=Direction.choices)
-    outcome_type = models.CharField(max_length=12, choices=OutcomeType.choices)
+    outcome_type = models.CharField(max_length=20, choices=OutcomeType.choices)
     benefit_in_words = models.CharField(
         max_length=200, blank=True, help_text="e.g. 'lower mRSS = less skin thickening'."
     )
@@ -139,6 +141,38 @@ class OutcomeMeasurement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.study} · {self.outcome.code} · {self.timepoint_months} m"
+
+    def clean(self) -> None:
+        super().clean()
+        errors = measurement_number_errors(self.data_format, vars(self))
+        if errors:
+            raise ValidationError(errors)
+
+
+RATIO_EFFECTS = ("HR", "RR", "OR")
+
+
+def measurement_number_errors(data_format: str, values: dict) -> dict[str, str]:
+    """What an events or effect-estimate row lacks, by field: such a row without its numbers says nothing
+    (an outcome measured but not yet extracted is "not_extracted"). An estimate without its CI or SE is kept:
+    the recompute names it as not poolable, so the gap stays visible."""
+    errors: dict[str, str] = {}
+    if data_format == MeasurementFormat.EVENTS:
+        for name, words in (("events", "patients with the event"), ("total", "patients in the arm")):
+            if values.get(name) is None:
+                errors[name] = f"Events / n needs the number of {words}."
+        events, total = values.get("events"), values.get("total")
+        if events is not None and total is not None and events > total:
+            errors["events"] = f"{events} events is more than the {total} patients in the arm."
+    if data_format == MeasurementFormat.EFFECT_ESTIMATE:
+        estimate, low = values.get("effect_estimate"), values.get("effect_ci_lb")
+        if estimate is None:
+            errors["effect_estimate"] = "An effect estimate needs its value (e.g. HR 0.35)."
+        elif (values.get("effect_measure") or "").upper() in RATIO_EFFECTS and (
+            estimate <= 0 or (low is not None and low <= 0)
+        ):
+            errors["effect_estimate"] = "A ratio (HR, RR, OR) and its CI must be above 0."
+    return errors
 
 
 class AdverseEvent(models.Model):

@@ -83,6 +83,13 @@ class Review(models.Model):
     proportion_measure = models.CharField(
         max_length=3, choices=ProportionMeasure.choices, default=ProportionMeasure.PLO
     )
+    continuity_correction = models.DecimalField(
+        max_digits=4,
+        decimal_places=3,
+        default=0.5,
+        help_text="Added to every cell of a study with a zero cell (events or non-events) before an RR, OR, RD or "
+        "proportion is computed; a study with no event in either arm is not pooled.",
+    )
     estimator = models.CharField(max_length=4, choices=Estimator.choices, default=Estimator.REML)
     ci_method = models.CharField(max_length=4, choices=CiMethod.choices, default=CiMethod.KNHA)
     prepost_correlation = models.DecimalField(
@@ -119,6 +126,7 @@ class Review(models.Model):
                 condition=Q(prepost_correlation__gte=-1) & Q(prepost_correlation__lte=1),
                 name="review_prepost_correlation_between_minus1_and_1",
             ),
+            models.CheckConstraint(condition=Q(continuity_correction__gte=0), name="review_continuity_not_negative"),
         ]
 
     def __str__(self) -> str:
@@ -136,6 +144,7 @@ class Review(models.Model):
             "continuous_measure": self.continuous_measure,
             "binary_measure": self.binary_measure,
             "proportion_measure": self.proportion_measure,
+            "continuity_correction": float(self.continuity_correction),
             "estimator": self.estimator,
             "ci_method": self.ci_method,
             "prepost_correlation": float(self.prepost_correlation),

@@ -121,6 +121,11 @@ class PooledResult(models.Model):
         blank=True,
         help_text="The published remainder this row pooled: how it was derived from the published estimate.",
     )
+    absolute_effect = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="A binary contrast per 1,000 patients: assumed comparator risk and the intervention's, with CI.",
+    )
     forest_svg = models.TextField(blank=True, help_text="Rendered once, at recompute time.")
     cumulative_svg = models.TextField(blank=True)
     source = models.CharField(max_length=500, blank=True)

@@ -65,7 +65,14 @@ def unit_words(unit: str) -> str:
     return bare or "units"
 
 
+def _events_row(row: PooledResult) -> bool:
+    """A computed binary or time-to-event contrast: its note says which side of the null has fewer events."""
+    return "fewer events with the intervention" in (row.effect_measure_note or "")
+
+
 def measure_text(row: PooledResult) -> str:
+    if _events_row(row) or row.effect_measure == "proportion":
+        return row.effect_measure_note.split(" (")[0]
     if row.effect_measure == "ratio":
         return row.effect_measure_note or "Ratio (1 = no difference)"
     names = {"MD": "Mean difference", "MC": "Mean change", "SMCR": "Standardized mean change"}
@@ -80,6 +87,11 @@ def _fell_is_positive(row: PooledResult) -> bool:
 
 def direction_words(row: PooledResult) -> str:
     benefit = row.outcome.benefit_in_words
+    if _events_row(row):  # the outcome's "higher = better" wording would read a ratio of events backwards
+        rule = row.effect_measure_note.split(": ", 1)[1]
+        return rule[0].upper() + rule[1:]
+    if row.effect_measure == "proportion":
+        return "Proportion of patients with the event; no comparator"
     if row.effect_measure == "ratio":
         # The seed's digital-ulcer ratio does not say what it counts, so no side of 1 is called better.
         return f"Ratio: 1 = no difference; {benefit}" if benefit else "Ratio: 1 = no difference"
@@ -128,6 +140,13 @@ def plain_sentence(row: PooledResult) -> str:
         where += f", {row.n_participants} patients"
     certainty = f"; {row.get_certainty_display().lower()} certainty" if row.certainty else ""
     benefit = f" ({row.outcome.benefit_in_words})" if row.outcome.benefit_in_words else ""
+    if _events_row(row):
+        return _events_sentence(row, where)
+    if row.effect_measure == "proportion":
+        return (
+            f"{row.outcome.name}: {proportion_text(row.estimate, row.ci_lb, row.ci_ub)} of patients had the event "
+            f"{where}, with no comparator group{certainty}."
+        )
     if row.effect_measure == "ratio":
         return _ratio_sentence(row, where, benefit)
     sign = 1 if _fell_is_positive(row) else -1  # express the change as "score fell by"
@@ -142,3 +161,26 @@ def plain_sentence(row: PooledResult) -> str:
     unclear = ", though the confidence interval includes no change" if ci_low <= 0 else ""
     body = f"{row.outcome.name} {verb} by {number(size)}{unit} (95% CI {number(ci_low)} to {number(ci_high)})"
     return f"{body} {where}{benefit}{unclear}{certainty}."
+
+
+def _events_sentence(row: PooledResult, where: str) -> str:
+    """'Event-free survival: hazard ratio 0.45 (0.28 to 0.72) at 24 months in 2 studies, 120 patients: fewer
+    events with the intervention (HR < 1 = fewer events with the intervention). Of 1,000 patients, …'"""
+    name = row.effect_measure_note.split(" (")[0]
+    null = 0.0 if row.effect_measure == "RD" else 1.0
+    if row.ci_ub < null:
+        reading = "fewer events with the intervention"
+    elif row.ci_lb > null:
+        reading = "more events with the intervention"
+    else:
+        reading = "the interval includes no difference"
+    rule = row.effect_measure_note.split(": ", 1)[1]
+    words = [
+        f"{row.outcome.name}: {name.lower()} {interval_text(row.estimate, row.ci_lb, row.ci_ub)} {where}: "
+        f"{reading} ({rule})."
+    ]
+    if (row.absolute_effect or {}).get("words"):
+        words.append(row.absolute_effect["words"])
+    if row.certainty:
+        words.append(f"Certainty: {row.get_certainty_display().lower()}.")
+    return " ".join(words)

@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 
 from evidence.models import CellSource, MeasurementFormat, Outcome, Review, Route, Study, StudyDesign
+from evidence.models.outcome import OutcomeType, measurement_number_errors
 from evidence.services.extraction_arms import (
     arm_errors,
     change_sign_errors,
@@ -124,10 +125,24 @@ def _measurement_errors(row: dict, outcomes: dict[str, Outcome], enrolment: int 
     followup_only = row.get("followup_mean") is not None and row.get("baseline_mean") is None
     if followup_only and row.get("data_format") == MeasurementFormat.BASELINE_FOLLOWUP:
         errors.append("a follow-up mean needs its baseline mean (or enter a change score instead).")
+    errors += [f"{name}: {message}" for name, message in measurement_number_errors(row.get("data_format"), row).items()]
+    errors += _time_to_event_errors(row, outcome)
     errors += _plausibility_errors(row, outcome)
     if row.get("unit") and outcome.unit and _unit_key(row["unit"]) != _unit_key(outcome.unit):
         errors.append(f"unit “{row['unit']}” does not match {outcome.code}'s unit “{outcome.unit}”.")
     return errors
+
+
+def _time_to_event_errors(row: dict, outcome: Outcome) -> list[str]:
+    """A time-to-event outcome is pooled as a hazard ratio; another reported ratio would be pooled as one."""
+    if outcome.outcome_type != OutcomeType.TIME_TO_EVENT or row.get("data_format") != MeasurementFormat.EFFECT_ESTIMATE:
+        return []
+    measure = row.get("effect_measure") or "HR"
+    if measure not in ("HR", "logHR"):
+        return [f"effect_measure: {outcome.code} is a time-to-event outcome; give its hazard ratio (HR or log HR)."]
+    if measure == "logHR" and row.get("effect_se") is None:
+        return ["effect_se: a log hazard ratio needs its SE."]
+    return []
 
 
 def _plausibility_errors(row: dict, outcome: Outcome) -> list[str]:

@@ -8,7 +8,7 @@ import pytest
 from evidence.models import PooledResult, StudyResult
 from evidence.services.approval import study_approve
 from evidence.services.recompute import review_recompute
-from evidence.services.recompute.contrasts import CONTROLLED_VARIABLE, arm_contrast
+from evidence.services.recompute.contrasts import CONTROLLED_VARIABLE, arm_contrast, arms_combined
 from tests.evidence import screening_support
 from tests.evidence.test_extraction_arms import chfs, khanna, reconcile
 
@@ -49,7 +49,12 @@ def test_a_risk_ratio_contrasts_event_counts():
         intervention={"data_format": "events", "events": 5, "total": 48},
         comparator={"data_format": "events", "events": 10, "total": 40},
         basis="change",
-        settings={"change_orientation": "baseline_minus_followup", "prepost_correlation": 0.5},
+        settings={
+            "change_orientation": "baseline_minus_followup",
+            "prepost_correlation": 0.5,
+            "binary_measure": "RR",
+            "continuity_correction": 0.5,
+        },
     )
     assert effect.scale == "log"
     assert effect.yi == pytest.approx(math.log((5 / 48) / (10 / 40)))
@@ -115,3 +120,25 @@ def test_two_intervention_arms_enter_the_before_after_pool_once_as_one_group(rev
     sign = -1 if review.change_orientation == "baseline_minus_followup" else 1
     assert before_after.estimate == pytest.approx(sign * mean)
     assert before_after.se == pytest.approx(sd / math.sqrt(90))
+
+
+def test_several_intervention_arms_merge_their_changes_before_the_contrast():
+    # given two dose arms' changes (follow-up − baseline) and a placebo arm
+    low = {"data_format": "change", "change_mean": -4.0, "change_sd": 5.0, "change_n": 10}
+    high = {"data_format": "change", "change_mean": -8.0, "change_sd": 6.0, "change_n": 12}
+    placebo = {"data_format": "change", "change_mean": -1.0, "change_sd": 5.5, "change_n": 11}
+
+    merged = arms_combined([low, high], "change", 0.5)
+    effect = arm_contrast(
+        intervention=merged,
+        comparator=arms_combined([placebo], "change", 0.5),
+        basis="change",
+        settings={"change_orientation": "followup_minus_baseline", "prepost_correlation": 0.5},
+    )
+
+    # then one group of 22 (Cochrane Handbook Table 6.5.a), contrasted once with the placebo arm
+    mean = (10 * -4.0 + 12 * -8.0) / 22
+    var = (9 * 25 + 11 * 36 + 10 * 12 / 22 * 16) / 21
+    assert (merged["change_mean"], merged["change_sd"], merged["change_n"]) == pytest.approx((mean, math.sqrt(var), 22))
+    assert effect.yi == pytest.approx(mean - -1.0)
+    assert effect.vi == pytest.approx(var / 22 + 5.5**2 / 11)

@@ -12,6 +12,7 @@ from evidence.services.recompute.carry import published_synthesis, synthesis_pla
 from evidence.services.recompute.contrasts import controlled_rows
 from evidence.services.recompute.effects import study_effects
 from evidence.services.recompute.inputs import recompute_inputs_load
+from evidence.services.recompute.proportions import proportion_rows
 from evidence.services.recompute.runs import (
     recompute_run_claim,
     recompute_run_fail,
@@ -21,7 +22,7 @@ from evidence.services.recompute.runs import (
     review_recompute_lock,
     review_recompute_request,
 )
-from evidence.services.recompute.safety import safety_rows, safety_table
+from evidence.services.recompute.safety import controlled_safety_rows, safety_rows, safety_table
 from evidence.services.recompute.write import version_write
 
 __all__ = [
@@ -56,17 +57,20 @@ def _review_recompute(*, review: Review, trigger: str) -> RecomputeOutcome:
     effects, missing = study_effects(inputs)
     published = published_synthesis(review.id)
     plan = synthesis_plan(inputs, effects, published)
+    before_after, carried = pooled_rows(inputs, effects, missing, plan), plan.carried()
+    proportions = proportion_rows(inputs, before_after, {row.key[:2] for row in carried if not row.key[2]})
     version = version_write(
         review=review,
         inputs=inputs,
         inputs_hash=inputs_hash,
         trigger=trigger,
-        computed=pooled_rows(inputs, effects, missing, plan) + controlled_rows(inputs),
-        carried=plan.carried(),
+        computed=before_after + proportions + controlled_rows(inputs),
+        carried=carried,
         plan=plan,
         published=published,
         safety=safety_rows(inputs),
         safety_table=safety_table(inputs),
+        controlled_safety=controlled_safety_rows(inputs),
     )
     return RecomputeOutcome(version, True, inputs_hash)
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from evidence.services.recompute.binary import PROPORTION_SCALES, natural
 from evidence.services.recompute.carry import SynthesisPlan
 from evidence.services.recompute.effects import StudyEffect, Unpoolable, arrays, pre_post_arrays
 from evidence.services.recompute.inputs import RecomputeInputs, StudyInput
@@ -50,6 +51,8 @@ class PooledRow:
     remainder_k: int = 0  # studies the remainder stands for
     reproduces_published: bool = False  # nothing entered the row beyond the published row's own studies
     note: str = ""  # a caveat shown with the row
+    measure: str = ""  # RR, OR, RD, HR or a proportion measure (binary.py); blank: the continuous measure
+    absolute: dict = field(default_factory=dict)  # per 1,000 patients, for a binary or time-to-event contrast
 
     @property
     def key(self) -> tuple[str, str, str, str]:
@@ -249,4 +252,6 @@ def _r_sensitivity(row: PooledRow, inputs: RecomputeInputs, settings: dict) -> l
 
 
 def natural_scale(row: PooledRow, value: float) -> float:
+    if row.scale in PROPORTION_SCALES:
+        return natural(row.scale, value, [s.study.n or 1 for s in row.studies])
     return math.exp(value) if row.scale == "log" else value

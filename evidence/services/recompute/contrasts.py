@@ -8,8 +8,13 @@ is counted once, with its whole enrolment.
 
 Per-arm change is stored as follow-up − baseline; the review's orientation is applied here, as for
 before–after effects. Variances: MD, vi = sd₁²/n₁ + sd₂²/n₂; change SD from baseline and follow-up SDs,
-sd = √(sb² + sf² − 2·r·sb·sf) (Cochrane Handbook §6.5.2.8); RR on the log scale, vi = 1/a − 1/n₁ + 1/c − 1/n₂,
-0.5 added to every cell when one is zero.
+sd = √(sb² + sf² − 2·r·sb·sf) (Cochrane Handbook §6.5.2.8). Events / n give the review's binary measure (RR, OR
+or RD) and a time-to-event outcome its reported hazard ratio (binary.py), with absolute effects per 1,000.
+
+Several intervention arms (e.g. two doses) against one comparator: the arms are combined into one intervention
+group (Cochrane Handbook §23.3.4, "combine groups to create a single pair-wise comparison": events and patients
+summed; means and SDs merged by §6.5.2.10), so the study gives one contrast, the comparator's patients are
+counted once and no arm is silently dropped. Several comparator arms are combined the same way.
 """
 
 from __future__ import annotations
@@ -20,8 +25,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from evidence.models import ArmRole, ContrastBasis, OutcomeMeasurement, Review, StudyStatus
+from evidence.models import AdverseEvent, ArmRole, ContrastBasis, OutcomeMeasurement, Review, StudyStatus
 from evidence.services.recompute.analyses import CONTROLLED_VARIABLE, PooledRow, StudyRow
+from evidence.services.recompute.binary import (
+    HAZARD_MEASURES,
+    absolute_effect,
+    hazard_ratio_effect,
+    natural,
+    two_arm_effect,
+)
 from evidence.services.recompute.effects import StudyEffect, Unpoolable, arrays
 from pooling.model import pool_arrays, study_weights
 
@@ -91,6 +103,46 @@ def arm_measurements_load(*, review: Review) -> tuple[ArmMeasurementInput, ...]:
     )
 
 
+@dataclass(frozen=True)
+class ArmAdverseEventInput:
+    """One arm's count of one adverse event in a controlled study (hashed with the other inputs)."""
+
+    study_id: int
+    arm_label: str
+    role: str
+    category: str
+    serious: bool | None
+    patients_with_event: int | None
+    patients_at_risk: int | None
+
+
+def arm_adverse_events_load(*, review: Review) -> tuple[ArmAdverseEventInput, ...]:
+    """Adverse events per arm of the review's included studies that have a comparator arm."""
+    rows = (
+        AdverseEvent.objects.filter(
+            study__review=review,
+            study__status=StudyStatus.INCLUDED,
+            study__arms__role=ArmRole.COMPARATOR,
+            study_arm__isnull=False,
+        )
+        .distinct()
+        .select_related("study_arm", "study")
+        .order_by("id")
+    )
+    return tuple(
+        ArmAdverseEventInput(
+            e.study_id,
+            e.study_arm.label,
+            e.study_arm.role,
+            e.category or "other",
+            e.serious,
+            e.patients_with_event,
+            e.patients_at_risk or e.study_arm.n,
+        )
+        for e in rows
+    )
+
+
 def _change(arm: dict, r: float) -> tuple[float, float, int] | str:
     """(mean, SD, n) of follow-up − baseline for one arm, or why it cannot be had."""
     if arm.get("change_mean") is not None and arm.get("change_sd") is not None:
@@ -114,26 +166,14 @@ def _followup(arm: dict) -> tuple[float, float, int] | str:
     return arm["followup_mean"], arm["followup_sd"], n
 
 
-def _risk_ratio(intervention: dict, comparator: dict) -> StudyEffect | str:
-    a, n1, c, n2 = (
-        intervention.get("events"),
-        intervention.get("total"),
-        comparator.get("events"),
-        comparator.get("total"),
-    )
-    if None in (a, n1, c, n2):
-        return "events or totals missing"
-    if a == c == 0:
-        return "no event in either arm"
-    if 0 in (a, c, n1 - a, n2 - c):
-        a, c, n1, n2 = a + 0.5, c + 0.5, n1 + 1, n2 + 1
-    return StudyEffect(0, math.log((a / n1) / (c / n2)), 1 / a - 1 / n1 + 1 / c - 1 / n2, "log", "risk ratio")
+def _counts(intervention: dict, comparator: dict) -> tuple:
+    return (intervention.get("events"), intervention.get("total"), comparator.get("events"), comparator.get("total"))
 
 
 def arm_contrast(*, intervention: dict, comparator: dict, basis: str, settings: dict) -> StudyEffect | str:
     """One study's between-arm effect (study id 0: the caller sets it) under the review's settings."""
     if intervention.get("data_format") == "events" or comparator.get("data_format") == "events":
-        return _risk_ratio(intervention, comparator)
+        return two_arm_effect(_counts(intervention, comparator), settings)
     r = settings["prepost_correlation"]
     pick = _followup if basis == ContrastBasis.FOLLOWUP else (lambda arm: _change(arm, r))
     first, second = pick(intervention), pick(comparator)
@@ -153,32 +193,109 @@ def _arm_dict(m: ArmMeasurementInput) -> dict:
     return {"data_format": m.data_format, "arm_n": m.arm_n, **dict(zip(ARM_FIELDS, m.values))}
 
 
-def controlled_effects(inputs) -> tuple[dict, dict]:
-    """Between-arm effects per (outcome, time point), and the controlled studies that could not give one."""
+def arms_combined(arms: list[dict], basis: str, r: float) -> dict | str:
+    """Several arms of one role as one group (module docstring): events and patients summed, or the arms'
+    change (or follow-up) summaries merged; one arm is returned as it is."""
+    if len(arms) == 1:
+        return arms[0]
+    if any(arm.get("data_format") == "events" for arm in arms):
+        if any(arm.get("events") is None or arm.get("total") is None for arm in arms):
+            return "an arm's events or total missing, so the arms cannot be combined"
+        return {
+            "data_format": "events",
+            "events": sum(arm["events"] for arm in arms),
+            "total": sum(arm["total"] for arm in arms),
+        }
+    pick = _followup if basis == ContrastBasis.FOLLOWUP else (lambda arm: _change(arm, r))
+    parts = [pick(arm) for arm in arms]
+    problem = next((part for part in parts if isinstance(part, str)), None)
+    if problem:
+        return f"one of the combined arms: {problem}"
+    mean, sd, n = _combined(parts)
+    if basis == ContrastBasis.FOLLOWUP:
+        return {"data_format": "combined", "followup_mean": mean, "followup_sd": sd, "followup_n": n}
+    return {"data_format": "combined", "change_mean": mean, "change_sd": sd, "change_n": n}
+
+
+def _study_contrast(arms: dict, settings: dict) -> tuple[StudyEffect | str, str, tuple | None]:
+    """The study's effect, its arms in words, and the comparator's (events, total) for the absolute effect."""
+    treated, control = arms[ArmRole.INTERVENTION], arms[ArmRole.COMPARATOR]
+    basis, r = treated[0].basis, settings["prepost_correlation"]
+    first = arms_combined([_arm_dict(m) for m in treated], basis, r)
+    second = arms_combined([_arm_dict(m) for m in control], basis, r)
+    words = f"{' + '.join(_arm_words(m) for m in treated)} vs {' + '.join(_arm_words(m) for m in control)}"
+    for role, arm in (("intervention", first), ("comparator", second)):
+        if isinstance(arm, str):
+            return f"{role} arms: {arm}", words, None
+    result = arm_contrast(intervention=first, comparator=second, basis=basis, settings=settings)
+    comparator = (second["events"], second["total"]) if second.get("data_format") == "events" else None
+    return result, words, comparator
+
+
+def _arm_words(m: ArmMeasurementInput) -> str:
+    return f"{m.arm_label} (n = {m.arm_n})"
+
+
+def controlled_effects(inputs) -> tuple[dict, dict, dict]:
+    """Between-arm effects per (outcome, time point), the controlled studies that could not give one, and the
+    comparator arms' (events, total) per study for absolute effects."""
     by_study: dict[tuple, dict[str, list[ArmMeasurementInput]]] = defaultdict(lambda: defaultdict(list))
     for m in getattr(inputs, "arm_measurements", ()):
         by_study[(m.outcome_code, m.timepoint_months, m.study_id)][m.role].append(m)
     effects: dict[tuple, list[StudyEffect]] = defaultdict(list)
     missing: dict[tuple, list[Unpoolable]] = defaultdict(list)
+    comparators: dict[tuple, dict[int, tuple]] = defaultdict(dict)
     for (code, timepoint, study_id), arms in sorted(by_study.items()):
         if not arms[ArmRole.INTERVENTION] or not arms[ArmRole.COMPARATOR]:
             continue  # one arm only at this time point: before–after evidence at most
-        first, control = arms[ArmRole.INTERVENTION][0], arms[ArmRole.COMPARATOR][0]
-        result = arm_contrast(
-            intervention=_arm_dict(first), comparator=_arm_dict(control), basis=first.basis, settings=inputs.settings
-        )
+        if _is_time_to_event(inputs, code):
+            _comparator_events(arms, comparators[(code, timepoint)], study_id)
+            continue  # its contrast is the reported hazard ratio (_hazard_ratios)
+        result, words, comparator = _study_contrast(arms, inputs.settings)
         if isinstance(result, str):
             missing[(code, timepoint)].append(Unpoolable(study_id, f"no between-arm contrast: {result}"))
             continue
-        how = f"{result.derivation}, {first.arm_label} (n = {first.arm_n}) vs {control.arm_label} (n = {control.arm_n})"
+        if comparator is not None:
+            comparators[(code, timepoint)][study_id] = comparator
+        how = f"{result.derivation}, {words}"
         effects[(code, timepoint)].append(StudyEffect(study_id, result.yi, result.vi, result.scale, how[:200]))
-    return dict(effects), dict(missing)
+    _hazard_ratios(inputs, effects, missing)
+    return dict(effects), dict(missing), dict(comparators)
+
+
+def _is_time_to_event(inputs, code: str) -> bool:
+    outcome = inputs.outcomes.get(code)
+    return outcome is not None and outcome.outcome_type == "time_to_event"
+
+
+def _comparator_events(arms: dict, into: dict, study_id: int) -> None:
+    control = [_arm_dict(m) for m in arms[ArmRole.COMPARATOR]]
+    if all(arm.get("events") is not None and arm.get("total") for arm in control):
+        into[study_id] = (sum(arm["events"] for arm in control), sum(arm["total"] for arm in control))
+
+
+def _hazard_ratios(inputs, effects: dict, missing: dict) -> None:
+    """A time-to-event outcome's reported HR (one per study and time point) is a between-arm contrast."""
+    from evidence.services.recompute.inputs import MEASUREMENT_FIELDS
+
+    for m in inputs.measurements:
+        if not _is_time_to_event(inputs, m.outcome_code):
+            continue
+        v = dict(zip(MEASUREMENT_FIELDS, m.values))
+        key = (m.outcome_code, m.timepoint_months)
+        if m.data_format != "effect_estimate" or (v["effect_measure"] or "HR") not in HAZARD_MEASURES:
+            missing.setdefault(key, []).append(Unpoolable(m.study_id, "a time-to-event outcome needs its hazard ratio"))
+            continue
+        result = hazard_ratio_effect(m.study_id, v)
+        (effects if isinstance(result, StudyEffect) else missing).setdefault(key, []).append(
+            result if isinstance(result, StudyEffect) else Unpoolable(m.study_id, result)
+        )
 
 
 def controlled_rows(inputs) -> list[PooledRow]:
     """One 'controlled comparison' row per outcome and time point with at least one between-arm contrast."""
     by_id = {s.study_id: s for s in inputs.studies}
-    effects, missing = controlled_effects(inputs)
+    effects, missing, comparators = controlled_effects(inputs)
     rows = []
     for (code, timepoint), group in sorted(effects.items()):
         group = sorted(group, key=lambda e: (by_id[e.study_id].publication_key, by_id[e.study_id].label))
@@ -195,8 +312,26 @@ def controlled_rows(inputs) -> list[PooledRow]:
         row = PooledRow(code, timepoint, CONTROLLED_VARIABLE, CONTROLLED_VALUE, scale, core, studies)
         off_scale = [Unpoolable(e.study_id, f"contrast on the {e.scale} scale") for e in group if e.scale != scale]
         row.unpoolable = list(missing.get((code, timepoint), [])) + off_scale
+        _binary_measure(row, inputs, members, comparators.get((code, timepoint), {}))
         rows.append(row)
     return rows
+
+
+def _binary_measure(row: PooledRow, inputs, members: list, comparators: dict) -> None:
+    """Name a binary or time-to-event row's measure and give its absolute effect per 1,000 patients, from the
+    comparator arms of the studies it pooled."""
+    if _is_time_to_event(inputs, row.outcome_code):
+        row.measure = "HR"
+    elif any(e.study_id in comparators for e in members):
+        row.measure = inputs.settings["binary_measure"]
+    else:
+        return
+    pooled = [comparators[e.study_id] for e in members if e.study_id in comparators]
+    if not pooled:
+        return
+    counts = (sum(c[0] for c in pooled), sum(c[1] for c in pooled))
+    values = [natural(row.scale, v) for v in (row.core.estimate, row.core.ci_lb, row.core.ci_ub)]
+    row.absolute = absolute_effect(row.measure, counts, *values)
 
 
 # --- Several intervention arms (e.g. two doses) enter the before–after synthesis as one group ----------------
@@ -218,9 +353,14 @@ def _merge(group: list) -> object:
 
     first = group[0]
     rows = [dict(zip(MEASUREMENT_FIELDS, m.values)) for m in group]
+    merged = dict(rows[0])
+    if len({m.data_format for m in group}) == 1 and first.data_format == "events":
+        if any(r["events"] is None or r["total"] is None for r in rows):
+            return first
+        merged["events"], merged["total"] = sum(r["events"] for r in rows), sum(r["total"] for r in rows)
+        return type(first)(**{**vars(first), "values": tuple(merged[name] for name in MEASUREMENT_FIELDS)})
     if len({m.data_format for m in group}) > 1 or first.data_format not in ("change", "baseline_followup"):
         return first
-    merged = dict(rows[0])
     slots = ("change",) if first.data_format == "change" else ("baseline", "followup")
     for slot in slots:
         parts = [(r[f"{slot}_mean"], r[f"{slot}_sd"], r[f"{slot}_n"]) for r in rows]

@@ -50,10 +50,17 @@ ANALYSIS_KEYS = (
     "ci_method",
     "prepost_correlation",
     "prepost_independent",
+    "binary_measure",
+    "proportion_measure",
+    "continuity_correction",
 )
 
 
-def analysis_text(settings: dict) -> str:
+EVENT_KEYS = ("binary_measure", "proportion_measure", "continuity_correction")
+
+
+def analysis_text(settings: dict, *, events: bool = False) -> str:
+    """The analysis in words; ``events``: with the binary settings (named only when they changed)."""
     model = "fixed effect (inverse variance)" if settings["estimator"] == "FE" else settings["estimator"]
     ci = "Hartung–Knapp CI" if settings["ci_method"] == "knha" else "Wald CI"
     if settings.get("prepost_independent"):
@@ -65,7 +72,13 @@ def analysis_text(settings: dict) -> str:
         if settings["change_orientation"] == "baseline_minus_followup"
         else ("follow-up − baseline")
     )
-    return f"{settings['continuous_measure']} ({orientation}), {model}, {ci}, {r}"
+    binary = (
+        f", events {settings['binary_measure']} between arms and {settings['proportion_measure']} in single arms, "
+        f"zero cells + {settings['continuity_correction']:g}"
+        if events
+        else ""
+    )
+    return f"{settings['continuous_measure']} ({orientation}), {model}, {ci}, {r}{binary}"
 
 
 def _analysis_change(previous: ReviewVersion | None, current: ReviewVersion) -> str:
@@ -75,7 +88,8 @@ def _analysis_change(previous: ReviewVersion | None, current: ReviewVersion) -> 
     before, after = previous.analysis_settings or {}, current.analysis_settings or {}
     if not all(key in before for key in ANALYSIS_KEYS) or all(before[k] == after.get(k) for k in ANALYSIS_KEYS):
         return ""
-    return f"Primary analysis changed: {analysis_text(before)} → {analysis_text(after)}."
+    events = any(before.get(k) != after.get(k) for k in EVENT_KEYS)
+    return f"Primary analysis changed: {analysis_text(before, events=events)} → {analysis_text(after, events=events)}."
 
 
 def _order(key: tuple, rows: dict) -> tuple:

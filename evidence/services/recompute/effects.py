@@ -47,6 +47,8 @@ def study_effects(inputs: RecomputeInputs, settings: dict | None = None) -> tupl
     missing: dict[tuple, list[Unpoolable]] = defaultdict(list)
     pre_post: dict[tuple, list[MeasurementInput]] = defaultdict(list)
     for m in inputs.measurements:
+        if m.data_format == "events" or _time_to_event(inputs, m.outcome_code):
+            continue  # single-arm proportions (proportions.py) and hazard ratios (contrasts.py)
         if m.data_format == "baseline_followup" and _complete_pre_post(m):
             pre_post[group_key(m)].append(m)
             continue
@@ -57,6 +59,11 @@ def study_effects(inputs: RecomputeInputs, settings: dict | None = None) -> tupl
     if settings.get("timepoint_windows"):
         _name_reported_timepoints(inputs, effects)
     return dict(effects), dict(missing)
+
+
+def _time_to_event(inputs: RecomputeInputs, code: str) -> bool:
+    outcome = inputs.outcomes.get(code)
+    return outcome is not None and outcome.outcome_type == "time_to_event"
 
 
 def _name_reported_timepoints(inputs: RecomputeInputs, effects: dict) -> None:

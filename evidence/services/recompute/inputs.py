@@ -23,7 +23,7 @@ from evidence.models import (
 )
 from evidence.services.recompute.windows import windowed
 
-CODE_VERSION = "recompute-3"  # bump when the computation changes, so unchanged data still re-pools
+CODE_VERSION = "recompute-4"  # bump when the computation changes, so unchanged data still re-pools
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,8 @@ MEASUREMENT_FIELDS = (
     "effect_n",
     "effect_orientation",
     "prepost_correlation",
+    "events",
+    "total",
 )
 
 
@@ -108,6 +110,7 @@ class RecomputeInputs:
     grades: dict  # (code, timepoint str, subgroup variable, subgroup value) -> (certainty, reasons)
     rejected: tuple = ()  # measurements outside the review's time-point windows, with the reason
     arm_measurements: tuple = ()  # controlled studies' per-arm data, for between-arm contrasts (contrasts.py)
+    arm_adverse_events: tuple = ()  # controlled studies' per-arm adverse events, for between-arm risk ratios
 
     @cached_property
     def measurement_by_key(self) -> dict:
@@ -125,6 +128,7 @@ class RecomputeInputs:
             "grades": sorted([list(key), value[0], value[1]] for key, value in self.grades.items()),
             "rejected": [astuple_shallow(r) for r in self.rejected],
             "arm_measurements": [astuple_shallow(a) for a in self.arm_measurements],
+            "arm_adverse_events": [astuple_shallow(a) for a in self.arm_adverse_events],
         }
         blob = json.dumps(payload, sort_keys=True, default=str, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()
@@ -135,7 +139,11 @@ def astuple_shallow(record) -> tuple:
 
 
 def recompute_inputs_load(*, review: Review) -> RecomputeInputs:
-    from evidence.services.recompute.contrasts import arm_measurements_load, intervention_arms_combined  # (cycle)
+    from evidence.services.recompute.contrasts import (  # (cycle)
+        arm_adverse_events_load,
+        arm_measurements_load,
+        intervention_arms_combined,
+    )
 
     studies = Study.objects.filter(review=review, status=StudyStatus.INCLUDED).prefetch_related(
         "interventions", "reports__citation", "arms"
@@ -158,19 +166,22 @@ def recompute_inputs_load(*, review: Review) -> RecomputeInputs:
         review.timepoint_windows,
     )
     events = AdverseEvent.objects.filter(study_id__in=included).exclude(study_arm__role="comparator").order_by("id")
+    arm_rows = arm_measurements_load(review=review)
+    arm_codes = {m.outcome_code for m in arm_rows}
     return RecomputeInputs(
         review_id=review.id,
         settings=review.analysis_settings(),
         studies=study_inputs,
         measurements=measurements,
-        outcomes=_outcomes(Outcome.objects.filter(code__in={m.outcome_code for m in measurements})),
+        outcomes=_outcomes(Outcome.objects.filter(code__in={m.outcome_code for m in measurements} | arm_codes)),
         adverse_events=tuple(
             AdverseEventInput(e.study_id, e.term, e.category, e.serious, e.patients_with_event, e.patients_at_risk)
             for e in events
         ),
         grades=_grades(review),
         rejected=rejected,
-        arm_measurements=arm_measurements_load(review=review),
+        arm_measurements=arm_rows,
+        arm_adverse_events=arm_adverse_events_load(review=review),
     )
 
 

@@ -11,6 +11,9 @@ from evidence.services.screening import review_role_require
 
 PRIMARY_ANALYSIS_FIELDS = (
     "continuous_measure",
+    "binary_measure",
+    "proportion_measure",
+    "continuity_correction",
     "change_orientation",
     "estimator",
     "ci_method",

@@ -16,6 +16,7 @@ same patient; the cap keeps the proportion possible).
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -148,3 +149,98 @@ def pooled_proportion(events: list[int], patients: list[int]) -> tuple[str, floa
             return GLMM, back["estimate"], back["ci_lb"], back["ci_ub"], fit.i2
     total = proportion_interval(sum(events), sum(patients), level=SAFETY_LEVEL, method="exact")
     return EXACT, total.estimate, total.ci_lb, total.ci_ub, None
+
+
+# --- Controlled comparisons: adverse events between the arms of a controlled study -----------------------------
+
+CONTROLLED_SAFETY_NOTE = (
+    "risk ratio of patients with the event, intervention arms vs comparator arms of each controlled study, "
+    "pooled by inverse variance on the log scale; never mixed with the single-arm proportions"
+)
+
+
+def _arm_counts(events: list) -> dict:
+    """Per (study, category, role): patients with the event (summed over terms and arms, capped per arm at its
+    patients at risk) and patients at risk; an arm counts 0 in a category where it reports none."""
+    at_risk: dict = {}
+    for e in events:
+        if e.patients_at_risk:
+            at_risk[(e.study_id, e.role, e.arm_label)] = max(
+                at_risk.get((e.study_id, e.role, e.arm_label), 0), e.patients_at_risk
+            )
+    counted: dict = defaultdict(int)
+    for e in events:
+        if e.patients_with_event is None:
+            continue
+        counted[(e.study_id, e.category, e.role, e.arm_label)] += e.patients_with_event
+        if e.serious:
+            counted[(e.study_id, SERIOUS, e.role, e.arm_label)] += e.patients_with_event
+    return {"at_risk": at_risk, "counted": counted}
+
+
+def _study_pair(counts: dict, study_id: int, category: str) -> tuple | None:
+    """(a, n1, c, n2) of one study in one category, or None when an arm's patients at risk are unknown."""
+    pair = []
+    for role in ("intervention", "comparator"):
+        arms = [arm for (sid, r, arm) in counts["at_risk"] if sid == study_id and r == role]
+        if not arms:
+            return None
+        n = sum(counts["at_risk"][(study_id, role, arm)] for arm in arms)
+        x = sum(
+            min(counts["counted"].get((study_id, category, role, arm), 0), counts["at_risk"][(study_id, role, arm)])
+            for arm in arms
+        )
+        pair += [x, n]
+    return tuple(pair)
+
+
+def controlled_safety_rows(inputs: RecomputeInputs) -> list[dict]:
+    """Per category (and serious events): each controlled study's risk ratio, pooled, with the absolute effect."""
+    events = list(getattr(inputs, "arm_adverse_events", ()))
+    if not events:
+        return []
+    counts = _arm_counts(events)
+    labels = {s.study_id: s.label for s in inputs.studies}
+    study_ids = sorted({e.study_id for e in events}, key=lambda i: labels.get(i, ""))
+    rows = [
+        _controlled_category(category, study_ids, counts, labels, inputs.settings)
+        for category in [*sorted({e.category for e in events}), SERIOUS]
+    ]
+    return [row for row in rows if row is not None]
+
+
+def _controlled_category(category: str, study_ids: list, counts: dict, labels: dict, settings: dict) -> dict | None:
+    from evidence.services.recompute.binary import absolute_effect, two_arm_effect
+    from pooling.model import pool_arrays
+
+    studies, not_pooled = [], []
+    for study_id in study_ids:
+        pair = _study_pair(counts, study_id, category)
+        effect = (
+            two_arm_effect(pair, {**settings, "binary_measure": "RR"}) if pair else "an arm's patients at risk unknown"
+        )
+        if isinstance(effect, str):
+            not_pooled.append({"study": labels.get(study_id, ""), "reason": effect})
+        else:
+            studies.append((study_id, pair, effect))
+    if not studies:
+        return None
+    yi, vi = [e.yi for *_, e in studies], [e.vi for *_, e in studies]
+    core = pool_arrays(yi, vi, method=settings["estimator"], test=settings["ci_method"])
+    rr = [math.exp(v) for v in (core.estimate, core.ci_lb, core.ci_ub)]
+    comparator = (sum(p[2] for _, p, _ in studies), sum(p[3] for _, p, _ in studies))
+    return {
+        "category": category,
+        "measure": "RR",
+        "k": len(studies),
+        "estimate": rr[0],
+        "ci_lb": rr[1],
+        "ci_ub": rr[2],
+        "i2": core.i2 if core.k > 1 else None,
+        "studies": [
+            {"study": labels.get(i, ""), "intervention": f"{p[0]}/{p[1]}", "comparator": f"{p[2]}/{p[3]}"}
+            for i, p, _ in studies
+        ],
+        "not_pooled": not_pooled,
+        "absolute": absolute_effect("RR", comparator, *rr),
+    }

@@ -21,11 +21,12 @@ from evidence.models import (
 from evidence.plots import ForestLine, ForestSummary, forest_svg
 from evidence.services.prisma import prisma_snapshot
 from evidence.services.recompute.analyses import PooledRow, natural_scale
+from evidence.services.recompute.binary import PROPORTION_NAMES, PROPORTION_SCALES, natural, ratio_direction
 from evidence.services.recompute.carry import CarriedRow, SynthesisPlan
 from evidence.services.recompute.diff import row_title, version_changes
 from evidence.services.recompute.inputs import CODE_VERSION, RecomputeInputs
 from evidence.services.recompute.problems import input_problems, published_narrative
-from evidence.services.recompute.safety import SAFETY_METHODS_NOTE, SafetyRow
+from evidence.services.recompute.safety import CONTROLLED_SAFETY_NOTE, SAFETY_METHODS_NOTE, SafetyRow
 from evidence.services.recompute.trace import study_row_sources
 
 # A forest plot with more study lines than this is unreadable; it shows the pooled result and the page's table
@@ -45,6 +46,7 @@ def version_write(
     safety: list[SafetyRow],
     safety_table: list[dict],
     plan: SynthesisPlan | None = None,
+    controlled_safety: list[dict] | None = None,
     published: ReviewVersion | None = None,
 ) -> ReviewVersion:
     Review.objects.select_for_update().get(pk=review.pk)  # one writer per review: numbers never collide
@@ -66,6 +68,7 @@ def version_write(
             for s in inputs.studies
         ],
         safety_table=safety_table,
+        safety_summary={"controlled": controlled_safety} if controlled_safety else {},
         narrative_findings=published_narrative(published, computed, plan.source if plan else ""),
         input_problems=input_problems(inputs, computed, carried),
     )
@@ -102,7 +105,7 @@ def _rows_by_key(version: ReviewVersion | None) -> dict:
 
 def _computed_row_write(version, row: PooledRow, outcome: Outcome, context: RowContext) -> None:
     inputs = context.inputs
-    core, log = row.core, row.scale == "log"
+    core = row.core
     nat = lambda value: natural_scale(row, value)  # noqa: E731
     months = Decimal(row.timepoint)
     previous = context.previous_rows.get((row.outcome_code, months, *row.key[2:]))
@@ -116,7 +119,9 @@ def _computed_row_write(version, row: PooledRow, outcome: Outcome, context: RowC
         subgroup_value=row.subgroup_value,
         k=row.k,
         n_participants=row.n_participants,
-        effect_measure="ratio" if log else _measure(inputs.settings),
+        effect_measure=_row_measure(row, inputs.settings),
+        effect_measure_note=_measure_note(row),
+        absolute_effect=row.absolute,
         orientation=inputs.settings["change_orientation"],
         model=core.method,
         ci_method=core.test,
@@ -154,7 +159,7 @@ def _computed_row_write(version, row: PooledRow, outcome: Outcome, context: RowC
         _as_published(pooled, row.published)
     # Plots are drawn before the single INSERT: a row is written once and never updated.
     pooled.forest_svg = _forest(pooled, row, outcome, context.plan, previous)
-    if len(row.studies) > 1 and not row.subgroup_variable:
+    if len(row.studies) > 1 and not row.subgroup_variable and row.sensitivity.get("cumulative"):
         pooled.cumulative_svg = _cumulative_forest(pooled, row, outcome)
     pooled.save(force_insert=True)
     _study_results_insert(_study_result_values(pooled.id, row, context))
@@ -201,15 +206,26 @@ def _study_result_values(pooled_id: int, row: PooledRow, context: RowContext):
             s.study.label[:120],
             s.study.year,
             s.study.n,
-            s.effect.yi,
-            s.effect.vi,
-            s.ci_lb,
-            s.ci_ub,
+            *_study_values(row, s),
             s.weight,
             s.effect.derivation[:200],
             role,
             source,
         )
+
+
+def _study_values(row: PooledRow, s) -> tuple:
+    """yi, vi, CI as pooled; a proportion's yi and CI back-transformed (vi stays on the pooled scale), since the
+    pages show study rows of a non-ratio row as stored."""
+    if row.scale not in PROPORTION_SCALES:
+        return s.effect.yi, s.effect.vi, s.ci_lb, s.ci_ub
+    n = [s.study.n or 1]
+    return (
+        natural(row.scale, s.effect.yi, n),
+        s.effect.vi,
+        natural(row.scale, s.ci_lb, n),
+        natural(row.scale, s.ci_ub, n),
+    )
 
 
 STUDY_RESULT_COLUMNS = (
@@ -352,13 +368,22 @@ def _cumulative_forest(pooled: PooledResult, row: PooledRow, outcome: Outcome) -
 
 def _axis(pooled: PooledResult, outcome: Outcome) -> str:
     if pooled.effect_measure == "ratio":
-        return "Ratio"
+        return (pooled.effect_measure_note or "Ratio").split(" (")[0] + " (log scale)"
+    if pooled.effect_measure == "proportion":
+        return "Proportion of patients with the event"
+    if pooled.effect_measure == "RD":
+        return "Risk difference (intervention − comparator)"
     orientation = "baseline − follow-up" if pooled.orientation == "baseline_minus_followup" else "follow-up − baseline"
     return f"{pooled.effect_measure} in {outcome.unit or 'points'} ({orientation})"
 
 
 def _favours(pooled: PooledResult, outcome: Outcome) -> tuple[str, str]:
-    """Which side of the null is improvement, given the outcome's direction and the orientation."""
+    """Which side of the null is improvement, given the outcome's direction and the orientation; for events,
+    which side has fewer events with the intervention (an event is not always a harm, so no side is 'better')."""
+    if pooled.effect_measure == "proportion":
+        return ("", "")
+    if "fewer events" in pooled.effect_measure_note:
+        return ("fewer events with the intervention", "more events with the intervention")
     fell_is_positive = pooled.orientation == "baseline_minus_followup"
     lower_better = outcome.direction == "lower_is_better"
     return ("worse", "improvement") if fell_is_positive == lower_better else ("improvement", "worse")
@@ -366,6 +391,23 @@ def _favours(pooled: PooledResult, outcome: Outcome) -> tuple[str, str]:
 
 def _measure(settings: dict) -> str:
     return settings["continuous_measure"]
+
+
+def _row_measure(row: PooledRow, settings: dict) -> str:
+    """'ratio' for any log-scale row (RR, OR, HR: the public pages read it so), 'RD', 'proportion', or the
+    review's continuous measure."""
+    if row.scale == "log":
+        return "ratio"
+    if row.scale in PROPORTION_SCALES:
+        return "proportion"
+    return row.measure or _measure(settings)
+
+
+def _measure_note(row: PooledRow) -> str:
+    """Which ratio and which side of it means fewer events; how a proportion was pooled."""
+    if row.scale in PROPORTION_SCALES:
+        return f"Proportion of patients with the event ({PROPORTION_NAMES[row.scale]}, back-transformed)"
+    return ratio_direction(row.measure) if row.measure else ""
 
 
 def _label(inputs: RecomputeInputs, study_id: int) -> str:
@@ -386,7 +428,10 @@ def _methods_note(settings: dict) -> str:
     return (
         f"Computed from study-level data: {settings['continuous_measure']} ({orientation}), {correlation}, "
         f"{settings['estimator']} estimator of τ², {'Hartung–Knapp' if settings['ci_method'] == 'knha' else 'Wald (z)'} "
-        f"confidence intervals; adverse events: {SAFETY_METHODS_NOTE}.{source} Each row of "
+        f"confidence intervals; events / n between arms: {settings.get('binary_measure', 'OR')}, in single arms: "
+        f"proportions ({settings.get('proportion_measure', 'PLO')}), a zero cell corrected by "
+        f"{settings.get('continuity_correction', 0.5):g}; time to event: hazard ratios on the log scale (generic "
+        f"inverse variance); adverse events: {SAFETY_METHODS_NOTE}; between arms: {CONTROLLED_SAFETY_NOTE}.{source} Each row of "
         "the published synthesis enters as its published remainder (the published estimate less the extracted "
         "studies it pooled, by inverse variance) beside the extracted and new studies; sensitivity analyses: "
         "the other model (REML with Hartung–Knapp, or fixed effect) and r = 0.2, 0.5, 0.8."
