@@ -72,7 +72,9 @@ def draft_forms(review: Review, data=None, payload: dict | None = None) -> dict:
         "arms": ArmFormSet(arms_data, prefix="arm", initial=payload.get("arms")),
         "intervention": InterventionPartForm(data, prefix="intervention", initial=payload.get("intervention")),
         "quality": QualityPartForm(data, prefix="quality", initial=payload.get("quality")),
-        "measurements": MeasurementFormSet(data, prefix="m", initial=payload.get("measurements")),
+        "measurements": MeasurementFormSet(
+            data, prefix="m", initial=payload.get("measurements"), form_kwargs={"review": review}
+        ),
         "adverse_events": AdverseEventFormSet(data, prefix="ae", initial=payload.get("adverse_events")),
     }
 

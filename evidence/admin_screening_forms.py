@@ -106,9 +106,13 @@ class MeasurementRowForm(forms.Form):
     range_max = forms.FloatField(required=False)
     source_location = forms.CharField(required=False)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, review: Review | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["outcome"].choices = [("", "—"), *Outcome.objects.values_list("code", "name")]
+        # Only this review's outcomes: another review's "mrss" is another outcome.
+        outcomes = Outcome.objects.filter(review=review).values_list("code", "name")
+        self.fields["outcome"].choices = [("", "—"), *outcomes]
+        if review is not None:
+            self.fields["arm"].initial = review.arm_label
 
 
 class AdverseEventRowForm(forms.Form):
@@ -134,7 +138,9 @@ def draft_forms(review: Review, data=None, payload: dict | None = None) -> dict:
         "study": StudyPartForm(data, prefix="study", review=review, initial=payload.get("study")),
         "intervention": InterventionPartForm(data, prefix="intervention", initial=payload.get("intervention")),
         "quality": QualityPartForm(data, prefix="quality", initial=payload.get("quality")),
-        "measurements": MeasurementFormSet(data, prefix="m", initial=payload.get("measurements")),
+        "measurements": MeasurementFormSet(
+            data, prefix="m", initial=payload.get("measurements"), form_kwargs={"review": review}
+        ),
         "adverse_events": AdverseEventFormSet(data, prefix="ae", initial=payload.get("adverse_events")),
     }
 

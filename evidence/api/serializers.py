@@ -42,6 +42,7 @@ class ReviewSerializer(serializers.ModelSerializer):
     latest_version = serializers.IntegerField(source="latest_version_number", read_only=True, allow_null=True)
     latest_published_at = serializers.DateTimeField(read_only=True, allow_null=True)
     analysis_settings = serializers.SerializerMethodField()
+    outcomes_of_interest = serializers.SerializerMethodField()
     versions_url = serializers.SerializerMethodField()
     pooled_results_url = serializers.SerializerMethodField()
     studies_url = serializers.SerializerMethodField()
@@ -68,6 +69,10 @@ class ReviewSerializer(serializers.ModelSerializer):
             "studies_url",
             "citations_url",
         ]
+
+    def get_outcomes_of_interest(self, review: Review) -> list[str]:
+        """The codes of the outcomes the review defines (its own list, at /reviews/<slug>/outcomes/)."""
+        return [outcome.code for outcome in review.outcomes.all()]
 
     def get_analysis_settings(self, review: Review) -> dict:
         return review.analysis_settings()
@@ -425,9 +430,12 @@ class CitationSerializer(serializers.ModelSerializer):
 
 
 class OutcomeSerializer(serializers.ModelSerializer):
+    review = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
     class Meta:
         model = Outcome
         fields = [
+            "review",
             "code",
             "name",
             "unit",

@@ -230,6 +230,8 @@ class Intervention(models.Model):
     co_interventions = models.JSONField(
         default=list, blank=True, help_text="e.g. platelet-rich plasma, plasmapheresis."
     )
+    # The review's own intervention fields (Review.intervention_fields) that are not columns above, by key.
+    details = models.JSONField(default=dict, blank=True)
     history = HistoricalRecords()
 
     class Meta:

@@ -83,7 +83,7 @@ class ReviewPage:
 
 
 def _narrative(version: ReviewVersion) -> list[dict]:
-    names = dict(Outcome.objects.values_list("code", "name"))
+    names = dict(Outcome.objects.filter(review=version.review_id).values_list("code", "name"))
     return [
         {**entry, "outcome_name": names.get(entry["outcome"], entry["outcome"]), "months": entry["timepoint_months"]}
         for entry in version.narrative_findings

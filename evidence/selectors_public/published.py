@@ -89,7 +89,7 @@ def studies_as_published(studies: list[Study], *, review: Review) -> list[Study]
         name: _by_study(model.history.as_of(at).filter(study_id__in=ids).order_by(*model._meta.ordering))
         for name, model in PUBLISHED_RELATIONS.items()
     }
-    outcomes = {o.pk: o for o in Outcome.objects.all()}
+    outcomes = {o.pk: o for o in Outcome.objects.filter(review=review)}
     shown = []
     for live in studies:
         study = then.get(live.pk, live)

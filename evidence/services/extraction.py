@@ -187,7 +187,7 @@ def _intervention_upsert(study: Study, fields: dict, user) -> None:
 
 
 def _measurements_upsert(study: Study, rows: list[dict], arms: dict[str, StudyArm], user) -> None:
-    outcomes = {outcome.code: outcome for outcome in Outcome.objects.all()}
+    outcomes = {outcome.code: outcome for outcome in Outcome.objects.filter(review=study.review_id)}
     for row in rows:
         arm = arms[row.get("arm") or next(iter(arms))]
         key = dict(

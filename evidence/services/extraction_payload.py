@@ -53,7 +53,7 @@ def payload_errors(*, payload: dict, review: Review) -> list[str]:
     enrolment = _enrolment(payload, review)
     errors += arm_errors(payload, review, enrolment)
     arms = payload_arms(payload, enrolment, existing=existing_arms(payload, review))
-    outcomes = {outcome.code: outcome for outcome in Outcome.objects.all()}
+    outcomes = {outcome.code: outcome for outcome in Outcome.objects.filter(review=review)}
     for index, row in enumerate(payload.get("measurements") or [], start=1):
         messages = _measurement_errors(row, outcomes, enrolment) + measurement_arm_errors(row, arms)
         messages += change_sign_errors(row) + spread_errors(row)

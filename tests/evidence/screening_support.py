@@ -55,8 +55,10 @@ def make_member(username: str, review: Review, *roles: str):
     return user
 
 
-def make_outcomes() -> dict[str, Outcome]:
+def make_outcomes(review: Review | None = None) -> dict[str, Outcome]:
+    """mRSS of ``review`` (default: the first review, the one a single-review test made)."""
     mrss, _ = Outcome.objects.get_or_create(
+        review=review or Review.objects.order_by("pk").first(),
         code="mrss",
         defaults=dict(
             name="Modified Rodnan skin score (mRSS)",

@@ -6,7 +6,16 @@ import math
 import pytest
 from django.core.exceptions import ValidationError
 
-from evidence.models import AdverseEvent, Intervention, Outcome, OutcomeMeasurement, Study, StudyArm, TriageStage
+from evidence.models import (
+    AdverseEvent,
+    Intervention,
+    Outcome,
+    OutcomeMeasurement,
+    Review,
+    Study,
+    StudyArm,
+    TriageStage,
+)
 from evidence.services.extraction import extraction_draft_save, extraction_reconcile
 from evidence.services.extraction_payload import payload_compare, payload_errors
 from tests.evidence import screening_support
@@ -18,6 +27,7 @@ team = screening_support.team  # fixture
 
 def chfs() -> Outcome:
     outcome, _ = Outcome.objects.get_or_create(
+        review=Review.objects.order_by("pk").first(),
         code="chfs",
         defaults=dict(
             name="Cochin hand function scale (CHFS)",
