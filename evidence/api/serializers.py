@@ -42,7 +42,7 @@ class ReviewSerializer(serializers.ModelSerializer):
     latest_version = serializers.IntegerField(source="latest_version_number", read_only=True, allow_null=True)
     latest_published_at = serializers.DateTimeField(read_only=True, allow_null=True)
     analysis_settings = serializers.SerializerMethodField()
-    outcomes_of_interest = serializers.SerializerMethodField()
+    outcomes_url = serializers.SerializerMethodField()
     versions_url = serializers.SerializerMethodField()
     pooled_results_url = serializers.SerializerMethodField()
     studies_url = serializers.SerializerMethodField()
@@ -56,7 +56,7 @@ class ReviewSerializer(serializers.ModelSerializer):
             "population",
             "intervention",
             "comparator",
-            "outcomes_of_interest",
+            "outcomes_url",
             "pubmed_query",
             "search_start_date",
             "living_status",
@@ -70,9 +70,9 @@ class ReviewSerializer(serializers.ModelSerializer):
             "citations_url",
         ]
 
-    def get_outcomes_of_interest(self, review: Review) -> list[str]:
-        """The codes of the outcomes the review defines (its own list, at /reviews/<slug>/outcomes/)."""
-        return [outcome.code for outcome in review.outcomes.all()]
+    def get_outcomes_url(self, review: Review) -> str:
+        """The outcomes of interest: the review's own outcome definitions."""
+        return _absolute(self, "review-outcome-list", slug=review.slug)
 
     def get_analysis_settings(self, review: Review) -> dict:
         return review.analysis_settings()

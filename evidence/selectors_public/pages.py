@@ -22,7 +22,13 @@ from evidence.selectors_public.rows import (
 )
 from evidence.selectors_public.safety import SafetyView, adverse_event_as_dict, event_view, safety_view
 from evidence.selectors_public.stamp import last_search_text, next_search_text
-from evidence.selectors_public.studies import citation_flags, study_view, version_studies
+from evidence.selectors_public.studies import (
+    citation_flags,
+    intervention_labels,
+    rob_tools_used,
+    study_view,
+    version_studies,
+)
 from evidence.selectors_public.text import interval_text, months_text
 from evidence.services.prisma import PrismaPanel, prisma_in_progress, prisma_panels, prisma_snapshot_panels
 
@@ -80,6 +86,25 @@ class ReviewPage:
     @property
     def is_latest(self) -> bool:
         return self.version.pk == self.latest.pk
+
+    @property
+    def intervention_labels(self) -> list[str]:
+        """The studies table's intervention columns: the review's own vocabulary."""
+        return intervention_labels(self.review)
+
+    @property
+    def rob_tools(self) -> list[str]:
+        """The risk-of-bias tools the review uses for the designs of the studies listed."""
+        designs = [s["study"].design for s in self.studies if s.get("study")]
+        return rob_tools_used(self.review, designs) if designs else [self.review.rob_tool_non_randomized]
+
+    @property
+    def rob_nos_only(self) -> bool:
+        return self.rob_tools == ["nos"]
+
+    @property
+    def rob_heading(self) -> str:
+        return "Quality (NOS)" if self.rob_nos_only else "Risk of bias"
 
 
 def _narrative(version: ReviewVersion) -> list[dict]:
@@ -153,7 +178,7 @@ def study_page(*, review: Review, study_id: int) -> StudyPage | None:
     return StudyPage(
         review=review,
         latest=latest,
-        study=study_view(study),
+        study=study_view(study, review),
         reports=[
             {"citation": r.citation, "main": r.is_main_report, "flags": citation_flags(r.citation)}
             for r in study.reports.all()
