@@ -5,6 +5,7 @@ from django.db import transaction
 from simple_history.admin import SimpleHistoryAdmin
 
 from evidence.admin_mixins import ReadOnlyAdminMixin, ReviewScopedAdminMixin, ReviewScopedInlineMixin
+from evidence.admin_review_forms import ReviewAdminForm
 from evidence.models import (
     AccessRefusal,
     AdverseEvent,
@@ -40,6 +41,14 @@ class ReviewAdmin(ReviewScopedAdminMixin, SimpleHistoryAdmin):
     list_filter = ["living_status", "estimator", "ci_method"]
     search_fields = ["title", "slug", "pubmed_query"]
     prepopulated_fields = {"slug": ["title"]}
+    form = ReviewAdminForm
+
+    def get_readonly_fields(self, request, obj=None):
+        locked = ["slug"] if obj is not None and obj.has_published_version() else []
+        return [*super().get_readonly_fields(request, obj), *locked]
+
+    def get_prepopulated_fields(self, request, obj=None):
+        return {} if obj is not None and obj.has_published_version() else super().get_prepopulated_fields(request, obj)
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
@@ -152,10 +161,10 @@ class InterventionAdmin(ReviewScopedAdminMixin, SimpleHistoryAdmin):
 
 @admin.register(Outcome)
 class OutcomeAdmin(ReviewScopedAdminMixin, admin.ModelAdmin):
-    """The shared outcome catalogue: every member reads it, only a superuser edits it."""
+    """A review's outcomes: each review defines its own (the same code may exist in two reviews)."""
 
-    list_display = ["code", "name", "unit", "direction", "outcome_type", "display_order"]
-    list_filter = ["outcome_type", "direction"]
+    list_display = ["code", "name", "review", "unit", "direction", "outcome_type", "display_order"]
+    list_filter = ["review", "outcome_type", "direction"]
     search_fields = ["code", "name"]
 
 

@@ -263,6 +263,26 @@ class Migration(migrations.Migration):
             name="code",
             field=models.SlugField(max_length=40),
         ),
+        migrations.AddField(
+            model_name='historicalreview',
+            name='protocol_public',
+            field=models.BooleanField(default=False, help_text='Show the protocol, the question (PICO) and the search status publicly before the first version (the home page links to it). Studies and results stay private until a version is published.'),
+        ),
+        migrations.AddField(
+            model_name='historicalreview',
+            name='protocol_url',
+            field=models.URLField(blank=True, help_text='The registered protocol, e.g. PROSPERO.', max_length=500),
+        ),
+        migrations.AddField(
+            model_name='review',
+            name='protocol_public',
+            field=models.BooleanField(default=False, help_text='Show the protocol, the question (PICO) and the search status publicly before the first version (the home page links to it). Studies and results stay private until a version is published.'),
+        ),
+        migrations.AddField(
+            model_name='review',
+            name='protocol_url',
+            field=models.URLField(blank=True, help_text='The registered protocol, e.g. PROSPERO.', max_length=500),
+        ),
         migrations.RunPython(outcomes_to_reviews, migrations.RunPython.noop),
         migrations.AlterField(
             model_name="outcome",

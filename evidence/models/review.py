@@ -158,6 +158,13 @@ class Review(models.Model):
         blank=True,
         help_text="What a study's intervention records, one per line, e.g. Cell source, Donor, Route, Dose.",
     )
+    # Before the first version: the public page shows the protocol, the question and the search status.
+    protocol_public = models.BooleanField(
+        default=False,
+        help_text="Show the protocol, the question (PICO) and the search status publicly before the first version "
+        "(the home page links to it). Studies and results stay private until a version is published.",
+    )
+    protocol_url = models.URLField(max_length=500, blank=True, help_text="The registered protocol, e.g. PROSPERO.")
     rob_tool_randomized = models.CharField(
         max_length=10, choices=RobTool.choices, default=RobTool.ROB2, help_text="Risk-of-bias tool for RCTs."
     )
@@ -188,9 +195,25 @@ class Review(models.Model):
         problem = timepoint_windows_problem(self.timepoint_windows)
         if problem:
             raise ValidationError({"timepoint_windows": problem})
+        problem = self.slug_lock_problem()
+        if problem:
+            raise ValidationError({"slug": problem})
         keys = [vocabulary_key(label) for label in self.intervention_fields or []]
         if any(not key for key in keys) or len(set(keys)) != len(keys):
             raise ValidationError({"intervention_fields": "Each intervention field needs a distinct name."})
+
+    def has_published_version(self) -> bool:
+        return self.pk is not None and self.versions.filter(published_at__isnull=False).exists()
+
+    def slug_lock_problem(self) -> str:
+        """Why the slug may not change ('' when it may): once a version is published, its pages, feed, downloads
+        and API are cited under the slug, so renaming would break every citation of them."""
+        if self.pk is None:
+            return ""
+        stored = type(self).objects.filter(pk=self.pk).values_list("slug", flat=True).first()
+        if stored is None or stored == self.slug or not self.has_published_version():
+            return ""
+        return f"The slug is locked: a version is published under /reviews/{stored}/, so it stays “{stored}”."
 
     def rob_tool_for(self, design: str) -> str:
         """The risk-of-bias tool this review assesses a study of ``design`` with."""

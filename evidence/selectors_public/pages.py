@@ -9,7 +9,7 @@ from django.core.cache import cache
 
 from evidence.models import Outcome, OutcomeMeasurement, Review, ReviewVersion, StudyResult
 from evidence.prisma_svg import PrismaFlow, count_rows, prisma_svg
-from evidence.selectors_public.published import public_studies, studies_as_published
+from evidence.selectors_public.published import announced_review, public_studies, studies_as_published
 from evidence.selectors_public.registry import ongoing_trials
 from evidence.selectors_public.rows import (
     SUBGROUP_VALUES,
@@ -204,3 +204,28 @@ def _contribution(result: StudyResult) -> dict:
         "weight": f"{result.weight:.1f}%",
         "derivation": result.derivation,
     }
+
+
+# --- Before the first version -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PendingPage:
+    """A review announced before its first version: its protocol, question and search status, nothing else."""
+
+    review: Review
+    outcomes: list[Outcome]
+    last_search: str
+    next_search: str
+
+
+def pending_page(*, slug: str) -> PendingPage | None:
+    review = announced_review(slug=slug)
+    if review is None:
+        return None
+    return PendingPage(
+        review=review,
+        outcomes=list(review.outcomes.all()),
+        last_search=last_search_text(review=review),
+        next_search=next_search_text(review=review),
+    )
