@@ -28,10 +28,7 @@ class LineListField(forms.Field):
     def to_python(self, value) -> list[str]:
         if value in (None, ""):
             return []
-        if isinstance(value, (list, tuple)):
-            lines = [str(item) for item in value]
-        else:
-            lines = str(value).splitlines()
+        lines = [str(item) for item in value] if isinstance(value, (list, tuple)) else str(value).splitlines()
         return [line.strip() for line in lines if line.strip()]
 
     def validate(self, value: list[str]) -> None:
@@ -65,4 +62,4 @@ class ReviewAdminForm(forms.ModelForm):
 
     class Meta:
         model = Review
-        fields = "__all__"
+        fields = ["pico_terms", "exclusion_reasons", "intervention_fields"]  # the admin adds the others
