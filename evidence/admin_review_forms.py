@@ -55,8 +55,8 @@ class ReviewAdminForm(forms.ModelForm):
         help_text="One reason per line; the reasons a screener may choose when excluding a record."
     )
     intervention_fields = LineListField(
-        help_text="One field per line, e.g. Cell source, Donor, Route, Dose (or Conditioning regimen, Graft "
-        "manipulation): what the extraction form asks of a study's intervention and its pages show.",
+        help_text="One field per line, e.g. Conditioning regimen, Graft manipulation: what the extraction form asks "
+        "of a study's intervention and its pages show. Empty: Cell source, Donor, Route, Dose.",
         max_item_length=80,
     )
 

@@ -66,6 +66,35 @@ class StudyPartForm(forms.Form):
         self.fields["existing_study_id"].choices = [("", "— a new study —"), *[(s.pk, s.label) for s in studies]]
 
 
+# The review's intervention vocabulary (Review.intervention_fields) keys that are Intervention columns, and the
+# form fields each brings; any other key is a free-text field stored in Intervention.details.
+VOCABULARY_COLUMNS = {
+    "cell_source": ("cell_source", "cell_source_detail"),
+    "donor": ("donor",),
+    "route": ("route", "route_detail"),
+    "dose": ("dose",),
+}
+_COLUMN_FIELDS = {name for names in VOCABULARY_COLUMNS.values() for name in names}
+
+
+def vocabulary_fields_apply(form: forms.Form, review: Review | None) -> None:
+    """Keep the intervention fields ``review`` lists, named as it names them, and add a text field for each
+    field of its own (e.g. "Conditioning regimen"); without a review the form keeps every column."""
+    if review is None:
+        return
+    keep = set()
+    for key, label in review.intervention_vocabulary():
+        if key in VOCABULARY_COLUMNS:
+            keep.update(VOCABULARY_COLUMNS[key])
+            if form.fields[key].label is None:  # an explicit label ("Cell product") says it better
+                form.fields[key].label = label
+        else:
+            form.fields[key] = forms.CharField(required=False, label=label, max_length=300)
+            keep.add(key)
+    for name in [name for name in form.fields if name in _COLUMN_FIELDS and name not in keep]:
+        del form.fields[name]
+
+
 class InterventionPartForm(forms.Form):
     cell_source = forms.ChoiceField(choices=_choices(CellSource), required=False)
     cell_source_detail = forms.CharField(required=False)
@@ -73,6 +102,10 @@ class InterventionPartForm(forms.Form):
     route = forms.ChoiceField(choices=_choices(Route), required=False)
     route_detail = forms.CharField(required=False)
     dose = forms.CharField(required=False)
+
+    def __init__(self, *args, review: Review | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        vocabulary_fields_apply(self, review)
 
 
 class QualityPartForm(forms.Form):
@@ -136,7 +169,9 @@ def draft_forms(review: Review, data=None, payload: dict | None = None) -> dict:
     payload = payload or {}
     return {
         "study": StudyPartForm(data, prefix="study", review=review, initial=payload.get("study")),
-        "intervention": InterventionPartForm(data, prefix="intervention", initial=payload.get("intervention")),
+        "intervention": InterventionPartForm(
+            data, prefix="intervention", review=review, initial=payload.get("intervention")
+        ),
         "quality": QualityPartForm(data, prefix="quality", initial=payload.get("quality")),
         "measurements": MeasurementFormSet(
             data, prefix="m", initial=payload.get("measurements"), form_kwargs={"review": review}

@@ -283,6 +283,36 @@ class Migration(migrations.Migration):
             name='protocol_url',
             field=models.URLField(blank=True, help_text='The registered protocol, e.g. PROSPERO.', max_length=500),
         ),
+        migrations.AlterField(
+            model_name='historicalintervention',
+            name='cell_source',
+            field=models.CharField(blank=True, choices=[('adipose_svf', 'Adipose stromal vascular fraction (SVF)'), ('adipose_msc', 'Adipose-derived MSC (ADSC)'), ('bone_marrow_msc', 'Bone-marrow MSC'), ('umbilical_cord_msc', 'Umbilical-cord MSC'), ('other', 'Other / mixed')], max_length=20),
+        ),
+        migrations.AlterField(
+            model_name='historicalintervention',
+            name='route',
+            field=models.CharField(blank=True, choices=[('local_injection', 'Local injection (subcutaneous / hypodermic)'), ('intravenous', 'Intravenous'), ('other', 'Other')], max_length=20),
+        ),
+        migrations.AlterField(
+            model_name='historicalreview',
+            name='intervention_fields',
+            field=models.JSONField(blank=True, default=list, help_text="What a study's intervention records, one per line, e.g. Conditioning regimen, Graft manipulation. Empty: Cell source, Donor, Route, Dose."),
+        ),
+        migrations.AlterField(
+            model_name='intervention',
+            name='cell_source',
+            field=models.CharField(blank=True, choices=[('adipose_svf', 'Adipose stromal vascular fraction (SVF)'), ('adipose_msc', 'Adipose-derived MSC (ADSC)'), ('bone_marrow_msc', 'Bone-marrow MSC'), ('umbilical_cord_msc', 'Umbilical-cord MSC'), ('other', 'Other / mixed')], max_length=20),
+        ),
+        migrations.AlterField(
+            model_name='intervention',
+            name='route',
+            field=models.CharField(blank=True, choices=[('local_injection', 'Local injection (subcutaneous / hypodermic)'), ('intravenous', 'Intravenous'), ('other', 'Other')], max_length=20),
+        ),
+        migrations.AlterField(
+            model_name='review',
+            name='intervention_fields',
+            field=models.JSONField(blank=True, default=list, help_text="What a study's intervention records, one per line, e.g. Conditioning regimen, Graft manipulation. Empty: Cell source, Donor, Route, Dose."),
+        ),
         migrations.RunPython(outcomes_to_reviews, migrations.RunPython.noop),
         migrations.AlterField(
             model_name="outcome",

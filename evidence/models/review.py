@@ -69,6 +69,7 @@ class RobTool(models.TextChoices):
 # The columns of Intervention that a vocabulary entry of the same key reads; any other entry is kept in
 # Intervention.details under its key.
 INTERVENTION_COLUMNS = ("cell_source", "donor", "route", "dose")
+DEFAULT_INTERVENTION_FIELDS = ("Cell source", "Donor", "Route", "Dose")
 
 
 def vocabulary_key(label: str) -> str:
@@ -156,7 +157,8 @@ class Review(models.Model):
     intervention_fields = models.JSONField(
         default=list,
         blank=True,
-        help_text="What a study's intervention records, one per line, e.g. Cell source, Donor, Route, Dose.",
+        help_text="What a study's intervention records, one per line, e.g. Conditioning regimen, Graft "
+        "manipulation. Empty: Cell source, Donor, Route, Dose.",
     )
     # Before the first version: the public page shows the protocol, the question and the search status.
     protocol_public = models.BooleanField(
@@ -220,8 +222,10 @@ class Review(models.Model):
         return self.rob_tool_randomized if design == "rct" else self.rob_tool_non_randomized
 
     def intervention_vocabulary(self) -> list[tuple[str, str]]:
-        """(key, label) of each intervention field, in the order the editor listed them."""
-        return [(vocabulary_key(label), label) for label in self.intervention_fields]
+        """(key, label) of each intervention field, in the order the editor listed them; none listed: the
+        built-in cell-therapy fields."""
+        labels = self.intervention_fields or list(DEFAULT_INTERVENTION_FIELDS)
+        return [(vocabulary_key(label), label) for label in labels]
 
     def analysis_settings(self) -> dict:
         """The settings a computed version records, so its page can say how it pooled."""

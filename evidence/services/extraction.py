@@ -27,7 +27,7 @@ from evidence.models import (
 )
 from evidence.selectors_extraction import reported_study
 from evidence.selectors_screening import EXTRACT, RECONCILE
-from evidence.services.extraction_arms_write import arms_upsert, measurement_spread_convert
+from evidence.services.extraction_arms_write import arms_upsert, intervention_values_set, measurement_spread_convert
 from evidence.services.extraction_payload import NOS_MAX, payload_errors
 from evidence.services.screening import review_role_require
 
@@ -176,13 +176,12 @@ def _study_upsert(review_citation: ReviewCitation, fields: dict, user, *, previo
 
 
 def _intervention_upsert(study: Study, fields: dict, user) -> None:
-    if not fields.get("cell_source"):
+    values = {name: value for name, value in fields.items() if name != "arm" and value not in (None, "")}
+    if not values:
         return
-    arm = fields.get("arm") or "MSC"
+    arm = fields.get("arm") or study.review.arm_label
     intervention = Intervention.objects.filter(study=study, arm=arm).first() or Intervention(study=study, arm=arm)
-    for name, value in fields.items():
-        if name != "arm" and value is not None:
-            setattr(intervention, name, value)
+    intervention_values_set(intervention, values)
     _saved(intervention, user)
 
 

@@ -49,10 +49,12 @@ def _enrolment(payload: dict, review: Review) -> int | None:
 
 def payload_errors(*, payload: dict, review: Review) -> list[str]:
     """Every problem with a payload, each a sentence that says what to fix; empty when it is valid."""
-    errors = _study_errors(payload.get("study") or {}, review) + _intervention_errors(payload.get("intervention") or {})
+    errors = _study_errors(payload.get("study") or {}, review) + _intervention_errors(
+        payload.get("intervention") or {}, review
+    )
     enrolment = _enrolment(payload, review)
     errors += arm_errors(payload, review, enrolment)
-    arms = payload_arms(payload, enrolment, existing=existing_arms(payload, review))
+    arms = payload_arms(payload, enrolment, existing=existing_arms(payload, review), arm_label=review.arm_label)
     outcomes = {outcome.code: outcome for outcome in Outcome.objects.filter(review=review)}
     for index, row in enumerate(payload.get("measurements") or [], start=1):
         messages = _measurement_errors(row, outcomes, enrolment) + measurement_arm_errors(row, arms)
@@ -84,17 +86,19 @@ def _study_errors(study: dict, review: Review) -> list[str]:
     return errors
 
 
-def _intervention_errors(intervention: dict) -> list[str]:
-    """The checks the Intervention row makes at reconcile, made at submit, so the extractor hears of them first."""
+def _intervention_errors(intervention: dict, review: Review) -> list[str]:
+    """The checks the Intervention row makes at reconcile, made at submit, so the extractor hears of them first.
+    A cell source and a route are asked only of a review whose intervention vocabulary lists them."""
     given = {name: value for name, value in intervention.items() if value not in (None, "")}
     if not given:
         return []  # no intervention entered: none is written
     errors = []
-    if given.get("cell_source") not in CellSource.values:
+    keys = {key for key, _ in review.intervention_vocabulary()}
+    if "cell_source" in keys and given.get("cell_source") not in CellSource.values:
         errors.append(
             "Intervention: Cell source: choose the cell product (required once any intervention field is filled)."
         )
-    if given.get("route") not in Route.values:
+    if "route" in keys and given.get("route") not in Route.values:
         labels = ", ".join(str(label) for label in Route.labels)
         errors.append(f"Intervention: Route: choose how the cells were given ({labels}).")
     return errors

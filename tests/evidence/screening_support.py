@@ -21,6 +21,7 @@ def make_review(slug: str = "msc-test") -> Review:
         search_start_date=datetime.date(2021, 2, 1),
         pico_terms=["systemic sclerosis", "mesenchymal", "mRSS"],
         exclusion_reasons=["Not systemic sclerosis", "Not MSC / cell therapy", "Animal or in-vitro study"],
+        arm_label="MSC",  # an MSC review, as the seeded one: its single arm is "MSC"
     )
 
 
