@@ -62,4 +62,4 @@ class ReviewAdminForm(forms.ModelForm):
 
     class Meta:
         model = Review
-        fields = ["pico_terms", "exclusion_reasons", "intervention_fields"]  # the admin adds the others
+        fields = "__all__"  # noqa: DJ007 -- the admin form of the whole review; the admin decides what is read-only
