@@ -78,7 +78,7 @@ def draft_forms(review: Review, data=None, payload: dict | None = None) -> dict:
         "intervention": InterventionPartForm(
             data, prefix="intervention", review=review, initial=payload.get("intervention")
         ),
-        "quality": QualityPartForm(data, prefix="quality", initial=payload.get("quality")),
+        "quality": QualityPartForm(data, prefix="quality", review=review, initial=payload.get("quality")),
         "measurements": MeasurementFormSet(
             data, prefix="m", initial=payload.get("measurements"), form_kwargs={"review": review}
         ),

@@ -17,6 +17,7 @@ from evidence.models import (
     Study,
     StudyDesign,
 )
+from evidence.models.review import ROB_JUDGEMENTS, RobTool
 
 
 def _reason_choices(review: Review, stage: str) -> list[tuple[str, str]]:
@@ -109,9 +110,26 @@ class InterventionPartForm(forms.Form):
 
 
 class QualityPartForm(forms.Form):
+    """NOS stars, and the overall judgement of RoB 2 or ROBINS-I when the review rates a design with one."""
+
     selection = forms.IntegerField(required=False, label="NOS selection (0–4)")
     comparability = forms.IntegerField(required=False, label="NOS comparability (0–2)")
     outcome = forms.IntegerField(required=False, label="NOS outcome (0–3)")
+    overall = forms.ChoiceField(required=False, label="Overall risk of bias")
+
+    def __init__(self, *args, review: Review | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        tools = {review.rob_tool_randomized, review.rob_tool_non_randomized} if review else {"nos"}
+        judgements = [j for tool in ("rob2", "robins_i") if tool in tools for j in ROB_JUDGEMENTS[tool]]
+        if judgements:
+            named = " or ".join(RobTool(tool).label for tool in ("rob2", "robins_i") if tool in tools)
+            self.fields["overall"].label = f"Overall risk of bias ({named}; not for designs rated with the NOS)"
+            self.fields["overall"].choices = [("", "—"), *[(j, j.capitalize()) for j in dict.fromkeys(judgements)]]
+        else:
+            del self.fields["overall"]
+        if "nos" not in tools:
+            for name in ("selection", "comparability", "outcome"):
+                del self.fields[name]
 
 
 class MeasurementRowForm(forms.Form):
@@ -172,7 +190,7 @@ def draft_forms(review: Review, data=None, payload: dict | None = None) -> dict:
         "intervention": InterventionPartForm(
             data, prefix="intervention", review=review, initial=payload.get("intervention")
         ),
-        "quality": QualityPartForm(data, prefix="quality", initial=payload.get("quality")),
+        "quality": QualityPartForm(data, prefix="quality", review=review, initial=payload.get("quality")),
         "measurements": MeasurementFormSet(
             data, prefix="m", initial=payload.get("measurements"), form_kwargs={"review": review}
         ),

@@ -66,6 +66,12 @@ class RobTool(models.TextChoices):
     ROBINS_I = "robins_i", "ROBINS-I"
 
 
+# The overall judgements of the tools that give one (stored lower case in QualityAssessment.domain_scores).
+ROB_JUDGEMENTS = {
+    "rob2": ("low", "some concerns", "high"),
+    "robins_i": ("low", "moderate", "serious", "critical"),
+}
+
 # The columns of Intervention that a vocabulary entry of the same key reads; any other entry is kept in
 # Intervention.details under its key.
 INTERVENTION_COLUMNS = ("cell_source", "donor", "route", "dose")

@@ -248,7 +248,24 @@ def _adverse_events_upsert(study: Study, rows: list[dict], arms: dict[str, Study
         _saved(event, user)
 
 
+def _judgement_upsert(study: Study, tool: str, overall: str | None, user) -> None:
+    """RoB 2 or ROBINS-I: the overall judgement (the payload's checks made sure it is one of the tool's)."""
+    if not overall:
+        return
+    assessment = QualityAssessment.objects.filter(
+        study=study, instrument=tool, assessor_label=EXTRACTION_ORIGIN
+    ).first() or QualityAssessment(study=study, instrument=tool, assessor_label=EXTRACTION_ORIGIN)
+    assessment.domain_scores = {"overall": overall}
+    assessment.assessor = user
+    _saved(assessment, user)
+
+
 def _quality_upsert(study: Study, stars: dict, user) -> None:
+    tool = study.review.rob_tool_for(study.design)
+    if tool != QualityInstrument.NOS:
+        _judgement_upsert(study, tool, stars.get("overall"), user)
+        return
+    stars = {domain: value for domain, value in stars.items() if domain != "overall"}
     if not any(value is not None for value in stars.values()):
         return
     assessment = QualityAssessment.objects.filter(

@@ -39,6 +39,11 @@ def _design(payload: dict, review: Review) -> tuple[str, str]:
     return study.get("design") or "", study.get("contrast_basis") or ""
 
 
+def study_design(payload: dict, review: Review) -> tuple[str, str]:
+    """The study's design and contrast basis: the existing study's, else the payload's."""
+    return _design(payload, review)
+
+
 def arm_errors(payload: dict, review: Review, enrolment: int | None) -> list[str]:
     """Every problem with the arms, named by field: ``arms[placebo].n_randomized: …``."""
     arms = [

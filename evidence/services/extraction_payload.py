@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 
 from evidence.models import CellSource, MeasurementFormat, Outcome, Review, Route, Study, StudyDesign
+from evidence.models.review import ROB_JUDGEMENTS, RobTool
 from evidence.services.extraction_arms import (
     arm_errors,
     change_sign_errors,
@@ -26,6 +27,7 @@ from evidence.services.extraction_arms import (
     measurement_arm_errors,
     payload_arms,
     spread_errors,
+    study_design,
 )
 
 SD_FIELDS = ("baseline_sd", "followup_sd", "change_sd")
@@ -53,7 +55,7 @@ def payload_errors(*, payload: dict, review: Review) -> list[str]:
         payload.get("intervention") or {}, review
     )
     enrolment = _enrolment(payload, review)
-    errors += arm_errors(payload, review, enrolment)
+    errors += arm_errors(payload, review, enrolment) + _arm_product_errors(payload, review)
     arms = payload_arms(payload, enrolment, existing=existing_arms(payload, review), arm_label=review.arm_label)
     outcomes = {outcome.code: outcome for outcome in Outcome.objects.filter(review=review)}
     for index, row in enumerate(payload.get("measurements") or [], start=1):
@@ -63,7 +65,10 @@ def payload_errors(*, payload: dict, review: Review) -> list[str]:
     for index, row in enumerate(payload.get("adverse_events") or [], start=1):
         messages = _adverse_event_errors(row, enrolment) + measurement_arm_errors(row, arms)
         errors += [f"Adverse event {index}: {message}" for message in messages]
+    errors += _rob_errors(payload, review)
     for domain, stars in (payload.get("quality") or {}).items():
+        if domain == "overall":
+            continue
         if domain not in NOS_MAX:
             errors.append(f"NOS: unknown domain “{domain}”; use {', '.join(NOS_MAX)}.")
         elif stars is not None and not 0 <= stars <= NOS_MAX[domain]:
@@ -84,6 +89,44 @@ def _study_errors(study: dict, review: Review) -> list[str]:
     if study.get("enrolment_n") is not None and study["enrolment_n"] < 1:
         errors.append("Study: enrolment must be at least 1.")
     return errors
+
+
+ARM_ONLY_FIELDS = ("label", "role", "description", "n_randomized", "n_analysed")
+
+
+def _arm_product_errors(payload: dict, review: Review) -> list[str]:
+    """An intervention arm's product is checked as the single-arm intervention is (cell source, route)."""
+    errors = []
+    for arm in payload.get("arms") or []:
+        if arm.get("role") != "intervention":
+            continue
+        product = {name: value for name, value in arm.items() if name not in ARM_ONLY_FIELDS}
+        label = arm.get("label") or "?"
+        errors += [
+            f"arms[{label}]: {error.removeprefix('Intervention: ')}" for error in _intervention_errors(product, review)
+        ]
+    return errors
+
+
+def _rob_errors(payload: dict, review: Review) -> list[str]:
+    """The quality part must use the review's tool for the study's design: NOS stars or an overall judgement."""
+    quality = {name: value for name, value in (payload.get("quality") or {}).items() if value not in (None, "")}
+    if not quality:
+        return []
+    design, _ = study_design(payload, review)
+    tool = review.rob_tool_for(design)
+    named = RobTool(tool).label
+    if tool == "nos":
+        return (
+            [f"Quality: this review rates this design with the {named}; give its stars, not an overall judgement."]
+            if "overall" in quality
+            else []
+        )
+    if set(quality) - {"overall"}:
+        return [f"Quality: this review rates this design with {named}; give its overall judgement, not NOS stars."]
+    if quality["overall"] not in ROB_JUDGEMENTS[tool]:
+        return [f"Quality: overall risk of bias must be one of {', '.join(ROB_JUDGEMENTS[tool])} ({named})."]
+    return []
 
 
 def _intervention_errors(intervention: dict, review: Review) -> list[str]:

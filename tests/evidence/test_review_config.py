@@ -24,9 +24,16 @@ from evidence.models import (
     ReviewVersion,
     Study,
     StudyResult,
+    TriageStage,
     VersionKind,
 )
+from evidence.services.extraction import extraction_draft_save, extraction_reconcile
 from evidence.services.extraction_payload import payload_errors
+from tests.evidence import screening_support
+from tests.evidence.screening_support import make_citation
+
+review = screening_support.review  # fixture
+team = screening_support.team  # fixture
 
 AHSCT = {
     "slug": "ahsct-ssc",
@@ -283,3 +290,78 @@ def test_the_slug_is_locked_once_a_version_is_published(seeded):
     ]
     draft.slug = "ahsct-renamed"
     draft.full_clean()  # before publication the slug may still change
+
+
+# --- Risk of bias per design ----------------------------------------------------------------------------------
+
+
+def _rated(design: str, quality: dict) -> dict:
+    rated = {
+        "study": {"label": "Burt 2011", "design": design, "enrolment_n": 19},
+        "intervention": {"cell_source": "bone_marrow_msc", "route": "intravenous"},
+        "quality": quality,
+    }
+    if design == "rct":
+        rated["study"]["contrast_basis"] = "change"
+        rated["arms"] = [
+            {
+                "label": "MSC",
+                "role": "intervention",
+                "n_randomized": 10,
+                "cell_source": "bone_marrow_msc",
+                "route": "intravenous",
+            },
+            {"label": "placebo", "role": "comparator", "n_randomized": 9},
+        ]
+    return rated
+
+
+def test_an_rct_is_rated_with_rob2_and_a_single_arm_study_with_the_nos(review):
+    errors = {
+        name: payload_errors(payload=_rated(design, quality), review=review)
+        for name, design, quality in (
+            ("rct stars", "rct", {"selection": 3}),
+            ("rct judgement", "rct", {"overall": "some concerns"}),
+            ("rct unknown", "rct", {"overall": "moderate"}),
+            ("single-arm judgement", "single_arm_before_after", {"overall": "low"}),
+            ("single-arm stars", "single_arm_before_after", {"selection": 3}),
+        )
+    }
+
+    assert errors["rct stars"] == [
+        "Quality: this review rates this design with Cochrane RoB 2; give its overall judgement, not NOS stars."
+    ]
+    assert errors["rct judgement"] == [] and errors["single-arm stars"] == []
+    assert errors["rct unknown"] == [
+        "Quality: overall risk of bias must be one of low, some concerns, high (Cochrane RoB 2)."
+    ]
+    assert errors["single-arm judgement"] == [
+        "Quality: this review rates this design with the Newcastle–Ottawa Scale; give its stars, not an overall "
+        "judgement."
+    ]
+
+
+def test_the_reconciled_rct_keeps_its_rob2_judgement(review, team):
+    rc = make_citation(review, 1, stage=TriageStage.EXTRACTION)
+    rated = _rated("rct", {"overall": "high"})
+    for extractor in ("ext1", "ext2"):
+        extraction_draft_save(review_citation=rc, extractor=team[extractor], payload=rated, submit=True)
+
+    study = extraction_reconcile(review_citation=rc, reconciler=team["senior"], payload=rated)
+
+    [assessment] = study.quality_assessments.all()
+    assert (assessment.instrument, assessment.domain_scores) == ("rob2", {"overall": "high"})
+    form = draft_forms(review)["quality"]
+    assert [label for _, label in form.fields["overall"].choices] == ["—", "Low", "Some concerns", "High"]
+    assert "selection" in form.fields  # single-arm studies of this review are still rated with the NOS
+
+
+def test_an_intervention_arm_without_a_route_is_named(review):
+    rated = _rated("rct", {})
+    del rated["arms"][0]["route"]
+
+    errors = payload_errors(payload=rated, review=review)
+
+    assert "arms[MSC]: Route: choose how the cells were given (Local injection (subcutaneous / hypodermic), " in (
+        " ".join(errors)
+    ), errors
