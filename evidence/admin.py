@@ -165,6 +165,29 @@ class OutcomeAdmin(ReviewScopedAdminMixin, admin.ModelAdmin):
 
     list_display = ["code", "name", "review", "unit", "direction", "outcome_type", "display_order"]
     list_filter = ["review", "outcome_type", "direction"]
+    actions = ["copy_to_review"]
+
+    @admin.action(description="Copy the selected outcomes into another review")
+    def copy_to_review(self, request, queryset):
+        from django.contrib import messages
+        from django.shortcuts import render
+
+        from evidence import policy
+        from evidence.services.outcomes import outcomes_copy
+
+        targets = [
+            review
+            for review in policy.reviews_for_user(user=request.user)
+            if policy.allows(user=request.user, action=policy.Action.ADD, obj=Outcome(review=review))
+        ]
+        target = next((r for r in targets if str(r.pk) == request.POST.get("target")), None)
+        if "apply" not in request.POST or target is None:
+            context = {**self.admin_site.each_context(request), "outcomes": list(queryset), "targets": targets}
+            return render(request, "admin/evidence/outcome/copy.html", {**context, "title": "Copy outcomes"})
+        copies = outcomes_copy(outcomes=queryset, target=target)
+        messages.success(request, f"Copied {len(copies)} outcome(s) into {target.title}.")
+        return None
+
     search_fields = ["code", "name"]
 
 

@@ -365,3 +365,23 @@ def test_an_intervention_arm_without_a_route_is_named(review):
     assert "arms[MSC]: Route: choose how the cells were given (Local injection (subcutaneous / hypodermic), " in (
         " ".join(errors)
     ), errors
+
+
+def test_an_editor_copies_outcomes_from_another_review(seeded):
+    admin = get_user_model().objects.create_superuser("root", "root@example.org", "x")
+    client = Client()
+    client.force_login(admin)
+    ahsct = _ahsct()
+    chosen = [str(pk) for pk in seeded.outcomes.filter(code__in=["mrss", "fvc"]).values_list("pk", flat=True)]
+    action = {"action": "copy_to_review", "_selected_action": chosen}
+
+    asked = client.post("/admin/evidence/outcome/", action)
+    done = client.post("/admin/evidence/outcome/", {**action, "target": str(ahsct.pk), "apply": "1"})
+
+    assert asked.status_code == 200 and "Into the review" in asked.content.decode()
+    assert done.status_code == 302
+    assert sorted(ahsct.outcomes.values_list("code", "name")) == [
+        ("efs", "Event-free survival"),
+        ("fvc", seeded.outcomes.get(code="fvc").name),
+        ("mrss", "Skin score after transplant (mRSS)"),  # the review's own mRSS is kept
+    ]
