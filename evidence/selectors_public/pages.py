@@ -12,12 +12,12 @@ from evidence.prisma_svg import PrismaFlow, count_rows, prisma_svg
 from evidence.selectors_public.published import announced_review, public_studies, studies_as_published
 from evidence.selectors_public.registry import ongoing_trials
 from evidence.selectors_public.rows import (
-    SUBGROUP_VALUES,
     RowView,
     natural_scale_values,
     published_version,
     published_versions,
     row_anchor,
+    subgroup_label,
     version_rows,
 )
 from evidence.selectors_public.safety import SafetyView, adverse_event_as_dict, event_view, safety_view
@@ -186,18 +186,18 @@ def study_page(*, review: Review, study_id: int) -> StudyPage | None:
         measurements=list(study.measurements.all()),
         adverse_events=[event_view(adverse_event_as_dict(e, study=study)) for e in study.adverse_events.all()],
         quality=list(study.quality_assessments.all()),
-        contributions=[_contribution(r) for r in results],
+        contributions=[_contribution(r, review) for r in results],
     )
 
 
-def _contribution(result: StudyResult) -> dict:
+def _contribution(result: StudyResult, review: Review) -> dict:
     row = result.pooled_result
     return {
         "anchor": row_anchor(row),
         "outcome": row.outcome.name,
         "code": row.outcome.code,
         "timepoint": months_text(row.timepoint_months),
-        "subgroup": SUBGROUP_VALUES.get(row.subgroup_value, row.subgroup_value),
+        "subgroup": subgroup_label(row.subgroup_value, review),
         "effect": interval_text(
             *natural_scale_values((result.yi, result.ci_lb, result.ci_ub), row.effect_measure == "ratio")
         ),

@@ -385,3 +385,13 @@ def test_an_editor_copies_outcomes_from_another_review(seeded):
         ("fvc", seeded.outcomes.get(code="fvc").name),
         ("mrss", "Skin score after transplant (mRSS)"),  # the review's own mRSS is kept
     ]
+
+
+def test_the_controlled_comparison_names_the_reviews_own_arm(seeded):
+    from evidence.selectors_public.rows import subgroup_label
+    from evidence.services.recompute.contrasts import CONTROLLED_VALUE
+
+    ahsct = _ahsct()
+
+    assert subgroup_label(CONTROLLED_VALUE, ahsct) == "Controlled comparison: AHSCT arm vs comparator arm"
+    assert subgroup_label(CONTROLLED_VALUE, seeded) == "Controlled comparison: MSC arm vs comparator arm"
