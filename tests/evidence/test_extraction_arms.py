@@ -218,6 +218,7 @@ def khanna_post(**changes) -> dict:
             "arm-0-role": "intervention",
             "arm-0-n_randomized": "48",
             "arm-0-cell_source": "adipose_svf",
+            "arm-0-route": "local_injection",  # a cell arm names its route at submit (issue 20), not only at reconcile
             "arm-1-label": "placebo",
             "arm-1-role": "comparator",
             "arm-1-n_randomized": "40",
