@@ -6,6 +6,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from evidence.admin_mixins import ReadOnlyAdminMixin, ReviewScopedAdminMixin, ReviewScopedInlineMixin
 from evidence.admin_operations import ReviewOperationsMixin
+from evidence.admin_review_forms import ReviewAdminForm
 from evidence.models import (
     AccessRefusal,
     AdverseEvent,
@@ -48,10 +49,18 @@ class ReviewAdmin(ReviewOperationsMixin, ReviewScopedAdminMixin, SimpleHistoryAd
     search_fields = ["title", "slug", "pubmed_query"]
     prepopulated_fields = {"slug": ["title"]}
     list_select_related = ["schedule"]
+    form = ReviewAdminForm
 
     @admin.display(description="Search schedule")
     def search_schedule(self, review: Review) -> str:
         return next_search_text(review=review)
+
+    def get_readonly_fields(self, request, obj=None):
+        locked = ["slug"] if obj is not None and obj.has_published_version() else []
+        return [*super().get_readonly_fields(request, obj), *locked]
+
+    def get_prepopulated_fields(self, request, obj=None):
+        return {} if obj is not None and obj.has_published_version() else super().get_prepopulated_fields(request, obj)
 
     def save_model(self, request, obj, form, change):
         if not change:  # the creator becomes the review's admin; a service writes both, audited
@@ -168,10 +177,33 @@ class InterventionAdmin(ReviewScopedAdminMixin, SimpleHistoryAdmin):
 
 @admin.register(Outcome)
 class OutcomeAdmin(ReviewScopedAdminMixin, admin.ModelAdmin):
-    """Outcomes a review pools: its members read them, its editors define them."""
+    """A review's outcomes: its members read them, its editors define them (the same code may exist in two reviews)."""
 
-    list_display = ["code", "name", "unit", "direction", "outcome_type", "display_order"]
-    list_filter = ["outcome_type", "direction"]
+    list_display = ["code", "name", "review", "unit", "direction", "outcome_type", "display_order"]
+    list_filter = ["review", "outcome_type", "direction"]
+    actions = ["copy_to_review"]
+
+    @admin.action(description="Copy the selected outcomes into another review")
+    def copy_to_review(self, request, queryset):
+        from django.contrib import messages
+        from django.shortcuts import render
+
+        from evidence import policy
+        from evidence.services.outcomes import outcomes_copy
+
+        targets = [
+            review
+            for review in policy.reviews_for_user(user=request.user)
+            if policy.allows(user=request.user, action=policy.Action.ADD, obj=Outcome(review=review))
+        ]
+        target = next((r for r in targets if str(r.pk) == request.POST.get("target")), None)
+        if "apply" not in request.POST or target is None:
+            context = {**self.admin_site.each_context(request), "outcomes": list(queryset), "targets": targets}
+            return render(request, "admin/evidence/outcome/copy.html", {**context, "title": "Copy outcomes"})
+        copies = outcomes_copy(outcomes=queryset, target=target)
+        messages.success(request, f"Copied {len(copies)} outcome(s) into {target.title}.")
+        return None
+
     search_fields = ["code", "name"]
 
 

@@ -16,6 +16,7 @@ from evidence.admin_screening_forms import (
     StudyPartForm,
     _choices,
     _drop_blank,
+    vocabulary_fields_apply,
 )
 from evidence.models import ArmRole, CellSource, ContrastBasis, Donor, Review, Route
 from evidence.services.extraction_arms import SIGN_CONVENTION
@@ -41,6 +42,10 @@ class ArmRowForm(forms.Form):
     donor = forms.ChoiceField(choices=_choices(Donor), required=False)
     route = forms.ChoiceField(choices=_choices(Route), required=False)
     dose = forms.CharField(required=False)
+
+    def __init__(self, *args, review: Review | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        vocabulary_fields_apply(self, review)
 
 
 class EffectEstimateFields(forms.Form):
@@ -114,10 +119,14 @@ def draft_forms(review: Review, data=None, payload: dict | None = None) -> dict:
     arms_data = data if data is None or "arm-TOTAL_FORMS" in data else None
     return {
         "study": StudyWithCohortForm(data, prefix="study", review=review, initial=payload.get("study")),
-        "arms": ArmFormSet(arms_data, prefix="arm", initial=payload.get("arms")),
-        "intervention": InterventionPartForm(data, prefix="intervention", initial=payload.get("intervention")),
-        "quality": QualityPartForm(data, prefix="quality", initial=payload.get("quality")),
-        "measurements": MeasurementFormSet(data, prefix="m", initial=payload.get("measurements")),
+        "arms": ArmFormSet(arms_data, prefix="arm", initial=payload.get("arms"), form_kwargs={"review": review}),
+        "intervention": InterventionPartForm(
+            data, prefix="intervention", review=review, initial=payload.get("intervention")
+        ),
+        "quality": QualityPartForm(data, prefix="quality", review=review, initial=payload.get("quality")),
+        "measurements": MeasurementFormSet(
+            data, prefix="m", initial=payload.get("measurements"), form_kwargs={"review": review}
+        ),
         "adverse_events": AdverseEventFormSet(data, prefix="ae", initial=payload.get("adverse_events")),
     }
 

@@ -126,7 +126,7 @@ def extraction_compare(request: HttpRequest, review_id: int, review_citation_id:
             review=review,
             review_citation=review_citation,
             drafts=drafts,
-            comparisons=comparison_rows(comparisons),
+            comparisons=comparison_rows(comparisons, review=review),
             n_differ=sum(comparison.differs for comparison in comparisons),
             overlaps=citation_overlaps(review=review, citation=review_citation.citation),
         ),

@@ -17,6 +17,7 @@ from evidence.models import (
     Study,
     StudyDesign,
 )
+from evidence.models.review import ROB_JUDGEMENTS, RobTool
 
 
 def _reason_choices(review: Review, stage: str) -> list[tuple[str, str]]:
@@ -80,6 +81,35 @@ class StudyPartForm(forms.Form):
         self.fields["existing_study_id"].choices = [("", "— a new study —"), *[(s.pk, s.label) for s in studies]]
 
 
+# The review's intervention vocabulary (Review.intervention_fields) keys that are Intervention columns, and the
+# form fields each brings; any other key is a free-text field stored in Intervention.details.
+VOCABULARY_COLUMNS = {
+    "cell_source": ("cell_source", "cell_source_detail"),
+    "donor": ("donor",),
+    "route": ("route", "route_detail"),
+    "dose": ("dose",),
+}
+_COLUMN_FIELDS = {name for names in VOCABULARY_COLUMNS.values() for name in names}
+
+
+def vocabulary_fields_apply(form: forms.Form, review: Review | None) -> None:
+    """Keep the intervention fields ``review`` lists, named as it names them, and add a text field for each
+    field of its own (e.g. "Conditioning regimen"); without a review the form keeps every column."""
+    if review is None:
+        return
+    keep = set()
+    for key, label in review.intervention_vocabulary():
+        if key in VOCABULARY_COLUMNS:
+            keep.update(VOCABULARY_COLUMNS[key])
+            if form.fields[key].label is None:  # an explicit label ("Cell product") says it better
+                form.fields[key].label = label
+        else:
+            form.fields[key] = forms.CharField(required=False, label=label, max_length=300)
+            keep.add(key)
+    for name in [name for name in form.fields if name in _COLUMN_FIELDS and name not in keep]:
+        del form.fields[name]
+
+
 class InterventionPartForm(forms.Form):
     cell_source = forms.ChoiceField(choices=_choices(CellSource), required=False)
     cell_source_detail = forms.CharField(required=False)
@@ -88,11 +118,32 @@ class InterventionPartForm(forms.Form):
     route_detail = forms.CharField(required=False)
     dose = forms.CharField(required=False)
 
+    def __init__(self, *args, review: Review | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        vocabulary_fields_apply(self, review)
+
 
 class QualityPartForm(forms.Form):
+    """NOS stars, and the overall judgement of RoB 2 or ROBINS-I when the review rates a design with one."""
+
     selection = forms.IntegerField(required=False, label="NOS selection (0–4)")
     comparability = forms.IntegerField(required=False, label="NOS comparability (0–2)")
     outcome = forms.IntegerField(required=False, label="NOS outcome (0–3)")
+    overall = forms.ChoiceField(required=False, label="Overall risk of bias")
+
+    def __init__(self, *args, review: Review | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        tools = {review.rob_tool_randomized, review.rob_tool_non_randomized} if review else {"nos"}
+        judgements = [j for tool in ("rob2", "robins_i") if tool in tools for j in ROB_JUDGEMENTS[tool]]
+        if judgements:
+            named = " or ".join(RobTool(tool).label for tool in ("rob2", "robins_i") if tool in tools)
+            self.fields["overall"].label = f"Overall risk of bias ({named}; not for designs rated with the NOS)"
+            self.fields["overall"].choices = [("", "—"), *[(j, j.capitalize()) for j in dict.fromkeys(judgements)]]
+        else:
+            del self.fields["overall"]
+        if "nos" not in tools:
+            for name in ("selection", "comparability", "outcome"):
+                del self.fields[name]
 
 
 class MeasurementRowForm(forms.Form):
@@ -120,9 +171,13 @@ class MeasurementRowForm(forms.Form):
     range_max = forms.FloatField(required=False)
     source_location = forms.CharField(required=False)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, review: Review | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["outcome"].choices = [("", "—"), *Outcome.objects.values_list("code", "name")]
+        # Only this review's outcomes: another review's "mrss" is another outcome.
+        outcomes = Outcome.objects.filter(review=review).values_list("code", "name")
+        self.fields["outcome"].choices = [("", "—"), *outcomes]
+        if review is not None:
+            self.fields["arm"].initial = review.arm_label
 
 
 class AdverseEventRowForm(forms.Form):
@@ -146,9 +201,13 @@ def draft_forms(review: Review, data=None, payload: dict | None = None) -> dict:
     payload = payload or {}
     return {
         "study": StudyPartForm(data, prefix="study", review=review, initial=payload.get("study")),
-        "intervention": InterventionPartForm(data, prefix="intervention", initial=payload.get("intervention")),
-        "quality": QualityPartForm(data, prefix="quality", initial=payload.get("quality")),
-        "measurements": MeasurementFormSet(data, prefix="m", initial=payload.get("measurements")),
+        "intervention": InterventionPartForm(
+            data, prefix="intervention", review=review, initial=payload.get("intervention")
+        ),
+        "quality": QualityPartForm(data, prefix="quality", review=review, initial=payload.get("quality")),
+        "measurements": MeasurementFormSet(
+            data, prefix="m", initial=payload.get("measurements"), form_kwargs={"review": review}
+        ),
         "adverse_events": AdverseEventFormSet(data, prefix="ae", initial=payload.get("adverse_events")),
     }
 

@@ -89,13 +89,13 @@ def value_label(path: str, value: object, outcomes: dict[str, str] | None = None
     return choices.get(value, value)
 
 
-def outcome_names() -> dict[str, str]:
-    return dict(Outcome.objects.values_list("code", "name"))
+def outcome_names(review) -> dict[str, str]:
+    return dict(Outcome.objects.filter(review=review).values_list("code", "name"))
 
 
-def comparison_rows(comparisons: list) -> list[dict]:
+def comparison_rows(comparisons: list, *, review) -> list[dict]:
     """The reconcile table's rows: each comparison with its label and its values in words."""
-    outcomes = outcome_names()
+    outcomes = outcome_names(review)
     return [
         {
             "path": comparison.path,

@@ -178,8 +178,20 @@ def citations_changed_since(queryset: QuerySet[ReviewCitation], since: datetime)
     return queryset.filter(Q(updated_at__gte=since) | Q(citation__updated_at__gte=since))
 
 
-def api_outcomes() -> QuerySet[Outcome]:
-    return Outcome.objects.all()
+def api_outcomes(*, review: Review | None = None) -> QuerySet[Outcome]:
+    """Outcomes of published reviews (of ``review`` alone when given): each review defines its own."""
+    outcomes = Outcome.objects.filter(review__in=published_reviews()).select_related("review")
+    return outcomes.filter(review=review) if review is not None else outcomes
+
+
+def api_outcome(*, code: str) -> Outcome:
+    """The published outcome with this code; a code several reviews define needs the review's own URL."""
+    found = list(api_outcomes().filter(code=code)[:2])
+    if not found:
+        raise Http404(f"No published outcome with the code {code!r}.")
+    if len(found) > 1:
+        raise Http404(f"Several reviews define {code!r}: use /api/v1/reviews/<slug>/outcomes/{code}/.")
+    return found[0]
 
 
 @dataclass(frozen=True)

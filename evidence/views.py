@@ -36,6 +36,9 @@ def _version(slug: str, number: int | None) -> tuple[Review, ReviewVersion]:
 
 def _page(request: HttpRequest, slug: str, number: int | None) -> HttpResponse:
     def build() -> HttpResponse:
+        pending = selectors_public.pending_page(slug=slug) if number is None else None
+        if pending is not None:  # before the first version: the protocol's page, not a 404
+            return render(request, "evidence/review_pending.html", {"page": pending})
         review, version = _version(slug, number)
         # /reviews/<slug>/ is live; /v/<n>/ shows exactly what version n published, even for the latest.
         page = selectors_public.review_page(review=review, version=version, live=number is None)

@@ -145,8 +145,8 @@ def pooled_evidence(row: PooledResult, *, review, urns: _Urns, parts: list[str])
     subgroup = f"{row.subgroup_variable} = {row.subgroup_value}" if row.subgroup_variable else ""
     title = f"{outcome.name} at {_months(row.timepoint_months)} months" + (f" ({subgroup})" if subgroup else "")
     variables = [
-        _variable("population", review.population or "Systemic sclerosis"),
-        _variable("exposure", review.intervention or "Mesenchymal stem cell therapy"),
+        _variable("population", review.population or review.population_name),
+        _variable("exposure", review.intervention or review.intervention_full),
         _variable("measuredVariable", outcome.name, observed=urns.of("outcome", outcome.id)),
     ]
     if subgroup:

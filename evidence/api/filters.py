@@ -85,9 +85,15 @@ class VersionFilter(django_filters.FilterSet):
         fields = ["since"]
 
 
+def _review_outcomes(request):
+    """The outcomes of the review in the URL: a code names one outcome only within its review."""
+    slug = ((getattr(request, "parser_context", None) or {}).get("kwargs") or {}).get("slug")
+    return Outcome.objects.filter(review__slug=slug) if slug else Outcome.objects.none()
+
+
 class PooledResultFilter(django_filters.FilterSet):
     outcome = django_filters.ModelChoiceFilter(
-        queryset=Outcome.objects.all(), to_field_name="code", label="Outcome code, e.g. mrss (see /api/v1/outcomes/)."
+        queryset=_review_outcomes, to_field_name="code", label="Outcome code, e.g. mrss (see /api/v1/outcomes/)."
     )
     timepoint = django_filters.NumberFilter(
         field_name="timepoint_months",
@@ -143,7 +149,8 @@ class CitationFilter(django_filters.FilterSet):
 
 class OutcomeFilter(django_filters.FilterSet):
     outcome_type = django_filters.ChoiceFilter(choices=OutcomeType.choices, label="continuous, count or binary.")
+    review = django_filters.CharFilter(field_name="review__slug", label="A review's slug, e.g. msc-ssc.")
 
     class Meta:
         model = Outcome
-        fields = ["outcome_type"]
+        fields = ["outcome_type", "review"]

@@ -43,6 +43,7 @@ class ReviewSerializer(serializers.ModelSerializer):
     latest_version = serializers.IntegerField(source="latest_version_number", read_only=True, allow_null=True)
     latest_published_at = serializers.DateTimeField(read_only=True, allow_null=True)
     analysis_settings = serializers.SerializerMethodField()
+    outcomes_url = serializers.SerializerMethodField()
     versions_url = serializers.SerializerMethodField()
     pooled_results_url = serializers.SerializerMethodField()
     studies_url = serializers.SerializerMethodField()
@@ -56,7 +57,7 @@ class ReviewSerializer(serializers.ModelSerializer):
             "population",
             "intervention",
             "comparator",
-            "outcomes_of_interest",
+            "outcomes_url",
             "pubmed_query",
             "search_start_date",
             "living_status",
@@ -69,6 +70,10 @@ class ReviewSerializer(serializers.ModelSerializer):
             "studies_url",
             "citations_url",
         ]
+
+    def get_outcomes_url(self, review: Review) -> str:
+        """The outcomes of interest: the review's own outcome definitions."""
+        return _absolute(self, "review-outcome-list", slug=review.slug)
 
     def get_analysis_settings(self, review: Review) -> dict:
         return review.analysis_settings()
@@ -443,9 +448,12 @@ class CitationSerializer(serializers.ModelSerializer):
 
 
 class OutcomeSerializer(serializers.ModelSerializer):
+    review = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
     class Meta:
         model = Outcome
         fields = [
+            "review",
             "code",
             "name",
             "unit",

@@ -22,6 +22,10 @@ urlpatterns = [
     path("v1/reviews/", views.ReviewList.as_view(), name="review-list"),
     path("v1/reviews/<str:slug>/", views.ReviewDetail.as_view(), name="review-detail"),
     path("v1/reviews/<str:slug>/versions/", views.VersionList.as_view(), name="version-list"),
+    path("v1/reviews/<str:slug>/outcomes/", views.ReviewOutcomeList.as_view(), name="review-outcome-list"),
+    path(
+        "v1/reviews/<str:slug>/outcomes/<str:code>/", views.ReviewOutcomeDetail.as_view(), name="review-outcome-detail"
+    ),
     re_path(rf"^v1/reviews/{REVIEW}/versions/{VERSION}/$", views.VersionDetail.as_view(), name="version-detail"),
     re_path(rf"^v1/reviews/{REVIEW}/versions/{VERSION}/fhir/$", views.VersionFhir.as_view(), name="version-fhir"),
     re_path(

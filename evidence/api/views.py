@@ -22,7 +22,7 @@ from evidence.api import docs, fhir, filters, serializers
 from evidence.api.caching import conditional_get
 from evidence.api.renderers import CSVRenderer, FHIRRenderer, RISRenderer
 from evidence.api.schema import FHIR_BUNDLE
-from evidence.models import PooledResult, Review, ReviewCitation, ReviewVersion, Study
+from evidence.models import Outcome, PooledResult, Review, ReviewCitation, ReviewVersion, Study
 
 LIST_RENDERERS = [JSONRenderer, CSVRenderer]
 
@@ -294,7 +294,7 @@ class OutcomeList(PublicApiMixin, generics.ListAPIView):
 
 
 class OutcomeDetail(ParameterlessDetailMixin, generics.RetrieveAPIView):
-    """One outcome definition by its code."""
+    """One outcome definition by its code (a code several reviews define: the review's own URL)."""
 
     serializer_class = serializers.OutcomeSerializer
     renderer_classes = [JSONRenderer]
@@ -302,6 +302,38 @@ class OutcomeDetail(ParameterlessDetailMixin, generics.RetrieveAPIView):
 
     def get_queryset(self):
         return selectors_api.api_outcomes()
+
+    def get_object(self):
+        self.filter_queryset(self.get_queryset())
+        return selectors_api.api_outcome(code=self.kwargs["code"])
+
+
+@extend_schema_view(get=extend_schema(parameters=[SLUG]))
+class ReviewOutcomeList(ReviewScopedMixin, generics.ListAPIView):
+    """The outcomes one review defines."""
+
+    serializer_class = serializers.OutcomeSerializer
+    renderer_classes = LIST_RENDERERS
+    filterset_class = filters.OutcomeFilter
+
+    def get_queryset(self):
+        if self.schema_only():
+            return Outcome.objects.none()
+        return selectors_api.api_outcomes(review=self.review)
+
+
+@extend_schema_view(get=extend_schema(parameters=[SLUG]))
+class ReviewOutcomeDetail(ParameterlessDetailMixin, ReviewScopedMixin, generics.RetrieveAPIView):
+    """One outcome of one review, by its code."""
+
+    serializer_class = serializers.OutcomeSerializer
+    renderer_classes = [JSONRenderer]
+    lookup_field = "code"
+
+    def get_queryset(self):
+        if self.schema_only():
+            return Outcome.objects.none()
+        return selectors_api.api_outcomes(review=self.review)
 
 
 class NotFound(PublicApiMixin, APIView):

@@ -21,7 +21,10 @@ class OutcomeType(models.TextChoices):
 
 
 class Outcome(models.Model):
-    code = models.SlugField(max_length=40, unique=True)
+    """One outcome a review pools; its code is unique within the review (two reviews may both have "mrss")."""
+
+    review = models.ForeignKey("evidence.Review", on_delete=models.CASCADE, related_name="outcomes")
+    code = models.SlugField(max_length=40)
     name = models.CharField(max_length=200)
     unit = models.CharField(max_length=80, blank=True)
     direction = models.CharField(max_length=20, choices=Direction.choices)
@@ -35,6 +38,7 @@ class Outcome(models.Model):
 
     class Meta:
         ordering = ["display_order", "code"]
+        constraints = [models.UniqueConstraint(fields=["review", "code"], name="outcome_code_unique_per_review")]
 
     def __str__(self) -> str:
         return self.name

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -57,6 +58,31 @@ class ChangeOrientation(models.TextChoices):
     BASELINE_MINUS_FOLLOWUP = "baseline_minus_followup", "Baseline − follow-up (positive = score fell)"
 
 
+class RobTool(models.TextChoices):
+    """The risk-of-bias tools a review may assign to a study design (values as QualityInstrument's)."""
+
+    NOS = "nos", "Newcastle–Ottawa Scale"
+    ROB2 = "rob2", "Cochrane RoB 2"
+    ROBINS_I = "robins_i", "ROBINS-I"
+
+
+# The overall judgements of the tools that give one (stored lower case in QualityAssessment.domain_scores).
+ROB_JUDGEMENTS = {
+    "rob2": ("low", "some concerns", "high"),
+    "robins_i": ("low", "moderate", "serious", "critical"),
+}
+
+# The columns of Intervention that a vocabulary entry of the same key reads; any other entry is kept in
+# Intervention.details under its key.
+INTERVENTION_COLUMNS = ("cell_source", "donor", "route", "dose")
+DEFAULT_INTERVENTION_FIELDS = ("Cell source", "Donor", "Route", "Dose")
+
+
+def vocabulary_key(label: str) -> str:
+    """'Cell source' -> 'cell_source': the key an intervention field is stored under."""
+    return "_".join(re.findall(r"[a-z0-9]+", label.lower()))
+
+
 class Review(models.Model):
     slug = models.SlugField(max_length=80, unique=True)
     title = models.CharField(max_length=300)
@@ -64,7 +90,6 @@ class Review(models.Model):
     population = models.TextField(blank=True)
     intervention = models.TextField(blank=True)
     comparator = models.TextField(blank=True)
-    outcomes_of_interest = models.TextField(blank=True)
     pico_terms = models.JSONField(default=list, blank=True, help_text="Terms highlighted on the screening page.")
     exclusion_reasons = models.JSONField(default=list, blank=True, help_text="Title/abstract exclusion reasons.")
     # The search.
@@ -115,6 +140,55 @@ class Review(models.Model):
     primary_analysis_source = models.CharField(
         max_length=300, blank=True, help_text="Where the primary analysis comes from, e.g. the published review's."
     )
+    # --- Wording, intervention vocabulary and risk of bias (issue 20) ---------------------------------------
+    # Every public text about the intervention and the population reads these fields, never a template, so a
+    # second review speaks of its own treatment and condition. The seed fills them with the MSC review's texts.
+    intervention_name = models.CharField(
+        max_length=120,
+        default="",
+        help_text="Short name, e.g. 'MSC therapy' (page title, summary-of-findings caption).",
+    )
+    intervention_full = models.CharField(
+        max_length=200,
+        default="",
+        help_text="In full, lower case, e.g. 'mesenchymal stem cell therapy' (site header, page description).",
+    )
+    intervention_plain = models.CharField(
+        max_length=200,
+        default="",
+        help_text="Plain language, read after 'treated with', e.g. 'mesenchymal stem (stromal) cells'.",
+    )
+    population_name = models.CharField(
+        max_length=200, default="", help_text="The condition, read after 'in', e.g. 'systemic sclerosis'."
+    )
+    population_plain = models.CharField(
+        max_length=200, default="", help_text="Plain language, read after 'In', e.g. 'people with systemic sclerosis'."
+    )
+    arm_label = models.CharField(
+        max_length=80, default="Intervention", help_text="The intervention arm's label, e.g. 'MSC'."
+    )
+    intervention_fields = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="What a study's intervention records, one per line, e.g. Conditioning regimen, Graft "
+        "manipulation. Empty: Cell source, Donor, Route, Dose.",
+    )
+    # Before the first version: the public page shows the protocol, the question and the search status.
+    protocol_public = models.BooleanField(
+        default=False,
+        help_text="Show the protocol, the question (PICO) and the search status publicly before the first version "
+        "(the home page links to it). Studies and results stay private until a version is published.",
+    )
+    protocol_url = models.URLField(max_length=500, blank=True, help_text="The registered protocol, e.g. PROSPERO.")
+    rob_tool_randomized = models.CharField(
+        max_length=10, choices=RobTool.choices, default=RobTool.ROB2, help_text="Risk-of-bias tool for RCTs."
+    )
+    rob_tool_non_randomized = models.CharField(
+        max_length=10,
+        choices=RobTool.choices,
+        default=RobTool.NOS,
+        help_text="Risk-of-bias tool for every other design (single-arm, cohort, non-randomized controlled).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords()
@@ -137,6 +211,35 @@ class Review(models.Model):
         problem = timepoint_windows_problem(self.timepoint_windows)
         if problem:
             raise ValidationError({"timepoint_windows": problem})
+        problem = self.slug_lock_problem()
+        if problem:
+            raise ValidationError({"slug": problem})
+        keys = [vocabulary_key(label) for label in self.intervention_fields or []]
+        if any(not key for key in keys) or len(set(keys)) != len(keys):
+            raise ValidationError({"intervention_fields": "Each intervention field needs a distinct name."})
+
+    def has_published_version(self) -> bool:
+        return self.pk is not None and self.versions.filter(published_at__isnull=False).exists()
+
+    def slug_lock_problem(self) -> str:
+        """Why the slug may not change ('' when it may): once a version is published, its pages, feed, downloads
+        and API are cited under the slug, so renaming would break every citation of them."""
+        if self.pk is None:
+            return ""
+        stored = type(self).objects.filter(pk=self.pk).values_list("slug", flat=True).first()
+        if stored is None or stored == self.slug or not self.has_published_version():
+            return ""
+        return f"The slug is locked: a version is published under /reviews/{stored}/, so it stays “{stored}”."
+
+    def rob_tool_for(self, design: str) -> str:
+        """The risk-of-bias tool this review assesses a study of ``design`` with."""
+        return self.rob_tool_randomized if design == "rct" else self.rob_tool_non_randomized
+
+    def intervention_vocabulary(self) -> list[tuple[str, str]]:
+        """(key, label) of each intervention field, in the order the editor listed them; none listed: the
+        built-in cell-therapy fields."""
+        labels = self.intervention_fields or list(DEFAULT_INTERVENTION_FIELDS)
+        return [(vocabulary_key(label), label) for label in labels]
 
     def analysis_settings(self) -> dict:
         """The settings a computed version records, so its page can say how it pooled."""

@@ -220,16 +220,18 @@ class Route(models.TextChoices):
 class Intervention(models.Model):
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="interventions")
     arm = models.CharField(max_length=80, default="MSC")
-    cell_source = models.CharField(max_length=20, choices=CellSource.choices)
+    cell_source = models.CharField(max_length=20, choices=CellSource.choices, blank=True)  # blank: not a cell review
     cell_source_detail = models.TextField(blank=True, help_text="As reported.")
     donor = models.CharField(max_length=10, choices=Donor.choices, default=Donor.UNKNOWN)
     donor_basis = models.TextField(blank=True)
-    route = models.CharField(max_length=20, choices=Route.choices)
+    route = models.CharField(max_length=20, choices=Route.choices, blank=True)
     route_detail = models.TextField(blank=True)
     dose = models.CharField(max_length=300, blank=True, help_text="As reported; blank = not reported.")
     co_interventions = models.JSONField(
         default=list, blank=True, help_text="e.g. platelet-rich plasma, plasmapheresis."
     )
+    # The review's own intervention fields (Review.intervention_fields) that are not columns above, by key.
+    details = models.JSONField(default=dict, blank=True)
     history = HistoricalRecords()
 
     class Meta:

@@ -19,8 +19,6 @@ REVIEW = {
     "intervention": "Mesenchymal stem/stromal cells of any source (adipose SVF, adipose-derived MSC, "
     "bone-marrow MSC, umbilical-cord MSC), autologous or allogeneic, local injection or intravenous.",
     "comparator": "Baseline (single-arm before/after) or placebo / standard care (controlled trials).",
-    "outcomes_of_interest": "Skin score (mRSS), lung function (DLCO, FVC), hand function (CHFS), "
-    "Raynaud's (RCS), hand pain (VAS), mouth handicap (MHISS), digital ulcers, adverse events.",
     "pico_terms": [
         "systemic sclerosis",
         "scleroderma",
@@ -81,7 +79,33 @@ REVIEW = {
     "baseline − follow-up, before and after treated as independent",
     # Cui's rows are at 3, 6 and 12 months; later follow-up (Alip 2024's 3 and 5 years) gets its own rows.
     "timepoint_windows": TIMEPOINT_WINDOWS,
+    **{
+        # The public wording (the texts the pages carried before they came from the review).
+        "intervention_name": "MSC therapy",
+        "intervention_full": "mesenchymal stem cell therapy",
+        "intervention_plain": "mesenchymal stem (stromal) cells",
+        "population_name": "systemic sclerosis",
+        "population_plain": "people with systemic sclerosis",
+        "arm_label": "MSC",
+        "intervention_fields": ["Cell source", "Donor", "Route", "Dose"],
+        # Every seeded study is single-arm before/after: Cui et al. rated them with the NOS.
+        "rob_tool_randomized": "rob2",
+        "rob_tool_non_randomized": "nos",
+    },
 }
+
+# The wording and vocabulary fields above, which the migration of issue 20 writes on an existing MSC review.
+WORDING_FIELDS = (
+    "intervention_name",
+    "intervention_full",
+    "intervention_plain",
+    "population_name",
+    "population_plain",
+    "arm_label",
+    "intervention_fields",
+    "rob_tool_randomized",
+    "rob_tool_non_randomized",
+)
 
 SEED_PAPER = {
     "pmid": "35313985",

@@ -12,7 +12,7 @@ a published version); every other module reads through it.
 and `studies` build a version's sections; `pages` puts them together. Callers import from here.
 """
 
-from evidence.selectors_public.pages import ReviewPage, StudyPage, review_page, study_page
+from evidence.selectors_public.pages import PendingPage, ReviewPage, StudyPage, pending_page, review_page, study_page
 from evidence.selectors_public.published import (
     public_review,
     public_studies,
@@ -25,6 +25,7 @@ from evidence.selectors_public.stamp import ReviewStamp, home_rows, review_stamp
 from evidence.selectors_public.text import interval_text, number, p_text
 
 __all__ = [
+    "PendingPage",
     "ReviewPage",
     "ReviewStamp",
     "StudyPage",
@@ -32,6 +33,7 @@ __all__ = [
     "interval_text",
     "number",
     "p_text",
+    "pending_page",
     "public_review",
     "public_studies",
     "public_study_ids",

@@ -9,20 +9,26 @@ from django.core.cache import cache
 
 from evidence.models import Outcome, OutcomeMeasurement, Review, ReviewVersion, StudyResult
 from evidence.prisma_svg import PrismaFlow, count_rows, prisma_svg
-from evidence.selectors_public.published import public_studies, studies_as_published
+from evidence.selectors_public.published import announced_review, public_studies, studies_as_published
 from evidence.selectors_public.registry import ongoing_trials
 from evidence.selectors_public.rows import (
-    SUBGROUP_VALUES,
     RowView,
     natural_scale_values,
     published_version,
     published_versions,
     row_anchor,
+    subgroup_label,
     version_rows,
 )
 from evidence.selectors_public.safety import SafetyView, adverse_event_as_dict, event_view, safety_view
 from evidence.selectors_public.stamp import last_search_text, next_search_text
-from evidence.selectors_public.studies import citation_flags, study_view, version_studies
+from evidence.selectors_public.studies import (
+    citation_flags,
+    intervention_labels,
+    rob_tools_used,
+    study_view,
+    version_studies,
+)
 from evidence.selectors_public.text import interval_text, months_text
 from evidence.services.prisma import PrismaPanel, prisma_in_progress, prisma_panels, prisma_snapshot_panels
 
@@ -81,9 +87,28 @@ class ReviewPage:
     def is_latest(self) -> bool:
         return self.version.pk == self.latest.pk
 
+    @property
+    def intervention_labels(self) -> list[str]:
+        """The studies table's intervention columns: the review's own vocabulary."""
+        return intervention_labels(self.review)
+
+    @property
+    def rob_tools(self) -> list[str]:
+        """The risk-of-bias tools the review uses for the designs of the studies listed."""
+        designs = [s["study"].design for s in self.studies if s.get("study")]
+        return rob_tools_used(self.review, designs) if designs else [self.review.rob_tool_non_randomized]
+
+    @property
+    def rob_nos_only(self) -> bool:
+        return self.rob_tools == ["nos"]
+
+    @property
+    def rob_heading(self) -> str:
+        return "Quality (NOS)" if self.rob_nos_only else "Risk of bias"
+
 
 def _narrative(version: ReviewVersion) -> list[dict]:
-    names = dict(Outcome.objects.values_list("code", "name"))
+    names = dict(Outcome.objects.filter(review=version.review_id).values_list("code", "name"))
     return [
         {**entry, "outcome_name": names.get(entry["outcome"], entry["outcome"]), "months": entry["timepoint_months"]}
         for entry in version.narrative_findings
@@ -153,7 +178,7 @@ def study_page(*, review: Review, study_id: int) -> StudyPage | None:
     return StudyPage(
         review=review,
         latest=latest,
-        study=study_view(study),
+        study=study_view(study, review),
         reports=[
             {"citation": r.citation, "main": r.is_main_report, "flags": citation_flags(r.citation)}
             for r in study.reports.all()
@@ -161,21 +186,46 @@ def study_page(*, review: Review, study_id: int) -> StudyPage | None:
         measurements=list(study.measurements.all()),
         adverse_events=[event_view(adverse_event_as_dict(e, study=study)) for e in study.adverse_events.all()],
         quality=list(study.quality_assessments.all()),
-        contributions=[_contribution(r) for r in results],
+        contributions=[_contribution(r, review) for r in results],
     )
 
 
-def _contribution(result: StudyResult) -> dict:
+def _contribution(result: StudyResult, review: Review) -> dict:
     row = result.pooled_result
     return {
         "anchor": row_anchor(row),
         "outcome": row.outcome.name,
         "code": row.outcome.code,
         "timepoint": months_text(row.timepoint_months),
-        "subgroup": SUBGROUP_VALUES.get(row.subgroup_value, row.subgroup_value),
+        "subgroup": subgroup_label(row.subgroup_value, review),
         "effect": interval_text(
             *natural_scale_values((result.yi, result.ci_lb, result.ci_ub), row.effect_measure == "ratio")
         ),
         "weight": f"{result.weight:.1f}%",
         "derivation": result.derivation,
     }
+
+
+# --- Before the first version -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PendingPage:
+    """A review announced before its first version: its protocol, question and search status, nothing else."""
+
+    review: Review
+    outcomes: list[Outcome]
+    last_search: str
+    next_search: str
+
+
+def pending_page(*, slug: str) -> PendingPage | None:
+    review = announced_review(slug=slug)
+    if review is None:
+        return None
+    return PendingPage(
+        review=review,
+        outcomes=list(review.outcomes.all()),
+        last_search=last_search_text(review=review),
+        next_search=next_search_text(review=review),
+    )

@@ -36,6 +36,17 @@ def public_review(*, slug: str) -> Review | None:
     return published_reviews().filter(slug=slug).first()
 
 
+def announced_reviews() -> QuerySet[Review]:
+    """Reviews before their first version whose editors made the protocol public: only the review's own
+    fields (question, protocol, search status) are shown, never a study, a citation or a draft version."""
+    published = ReviewVersion.objects.filter(review=OuterRef("pk"), published_at__isnull=False)
+    return Review.objects.filter(protocol_public=True).exclude(Exists(published)).exclude(living_status="retired")
+
+
+def announced_review(*, slug: str) -> Review | None:
+    return announced_reviews().filter(slug=slug).first()
+
+
 def version_study_ids(version: ReviewVersion) -> set[int]:
     """The ids a version recorded in its ``studies`` snapshot (entries without an integer id are skipped)."""
     return {s["id"] for s in version.studies or [] if isinstance(s, dict) and isinstance(s.get("id"), int)}
@@ -89,7 +100,7 @@ def studies_as_published(studies: list[Study], *, review: Review) -> list[Study]
         name: _by_study(model.history.as_of(at).filter(study_id__in=ids).order_by(*model._meta.ordering))
         for name, model in PUBLISHED_RELATIONS.items()
     }
-    outcomes = {o.pk: o for o in Outcome.objects.all()}
+    outcomes = {o.pk: o for o in Outcome.objects.filter(review=review)}
     shown = []
     for live in studies:
         study = then.get(live.pk, live)

@@ -31,6 +31,13 @@ SUBGROUP_VALUES = {
 }
 
 
+def subgroup_label(value: str, review: Review) -> str:
+    """A subgroup's words; the controlled comparison names the review's own intervention arm."""
+    if value == CONTROLLED_VALUE:
+        return f"Controlled comparison: {review.arm_label} arm vs comparator arm"
+    return SUBGROUP_VALUES.get(value, value)
+
+
 # --- Version page ---------------------------------------------------------------------------------------
 
 
@@ -204,7 +211,7 @@ def row_view(row: PooledResult, version: ReviewVersion, *, public_ids: set[int] 
         anchor=anchor,
         outcome=row.outcome.name,
         timepoint=months_text(row.timepoint_months) + (" (inferred)" if "inferred" in row.timepoint_label else ""),
-        subgroup=SUBGROUP_VALUES.get(row.subgroup_value, row.subgroup_value),
+        subgroup=subgroup_label(row.subgroup_value, version.review),
         effect=effect_text(row),
         measure=measure_text(row),
         pi=interval_text(None, row.pi_lb, row.pi_ub) if row.pi_lb is not None else "not estimable",

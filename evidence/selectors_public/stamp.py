@@ -20,7 +20,7 @@ from evidence.models import (
     Study,
     StudyApproval,
 )
-from evidence.selectors_public.published import published_reviews
+from evidence.selectors_public.published import announced_reviews, published_reviews
 
 # --- The page stamp: what a cached page and its ETag depend on ---------------------------------------
 
@@ -133,7 +133,12 @@ class HomeRow:
 def home_rows() -> list[HomeRow]:
     from evidence.selectors import review_summaries
 
-    # A review never published is not listed: its title and counts are its team's business until then.
+    # A review never published is listed only when its editors made its protocol public (with no counts:
+    # its studies are its team's business until the first version).
+    announced = [
+        HomeRow(review=r, latest_version=None, last_search=last_search_text(review=r), n_studies=0, n_patients=0)
+        for r in announced_reviews()
+    ]
     return [
         HomeRow(
             review=s.review,
@@ -144,7 +149,7 @@ def home_rows() -> list[HomeRow]:
         )
         for s in review_summaries()
         if s.latest_version is not None
-    ]
+    ] + announced
 
 
 def _succeeded_searches():

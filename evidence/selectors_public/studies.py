@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from evidence.models import ReviewVersion, Study
+from evidence.models import Review, ReviewVersion, Study
+from evidence.models.review import INTERVENTION_COLUMNS
 from evidence.selectors_public.published import public_studies, studies_as_published, version_study_ids
 
 # --- Included studies -------------------------------------------------------------------------------------
@@ -38,9 +39,59 @@ def citation_flags(citation) -> list[str]:
     ]
 
 
-def study_view(study: Study) -> dict:
+ROB_SHORT = {"nos": "NOS", "rob2": "RoB 2", "robins_i": "ROBINS-I"}
+
+
+def _joined(values) -> str:
+    return "; ".join(str(value) for value in values if value) or "not reported"
+
+
+def _intervention_cells(interventions: list, review: Review) -> list[dict]:
+    """One cell per field of the review's intervention vocabulary: ``table`` as the studies table shows it,
+    ``page`` as the study's page does. A donor listed beside a cell source is shown with it, as before."""
+    keys = [key for key, _ in review.intervention_vocabulary()]
+    cells = []
+    for key, label in review.intervention_vocabulary():
+        if key == "donor" and "cell_source" in keys:
+            continue
+        if key in INTERVENTION_COLUMNS:
+            shown = [i.dose if key == "dose" else getattr(i, f"get_{key}_display")() for i in interventions]
+        else:
+            shown = [(i.details or {}).get(key) for i in interventions]
+        value = _joined(shown)
+        cell = {"label": label, "table": value, "page": value}
+        if key == "cell_source" and "donor" in keys:
+            donor = _joined(i.get_donor_display() for i in interventions)
+            cell["table"] += f" ({donor.lower()})" if donor != "Not reported" else ""
+            cell["page"] += f" ({donor.lower()})"
+        cells.append(cell)
+    return cells
+
+
+def _rob_text(study: Study, review: Review) -> str:
+    """The study's rating with its review's tool for its design: NOS stars, else the overall judgement."""
+    tool = review.rob_tool_for(study.design)
+    found = [q for q in study.quality_assessments.all() if q.instrument == tool]
+    if not found:
+        return ""
+    rating = found[0]
+    if tool == "nos":
+        return f"{rating.total_score:g} of {rating.max_score:g}" if rating.total_score is not None else ""
+    return str((rating.domain_scores or {}).get("overall", "") or "")
+
+
+def intervention_labels(review: Review) -> list[str]:
+    return [cell["label"] for cell in _intervention_cells([], review)]
+
+
+def rob_tools_used(review: Review, designs) -> list[str]:
+    """The review's tools for these designs, in a stable order."""
+    return sorted({review.rob_tool_for(design) for design in designs})
+
+
+def study_view(study: Study, review: Review | None = None) -> dict:
+    review = review or study.review
     interventions = list(study.interventions.all())
-    nos = [q for q in study.quality_assessments.all() if q.instrument == "nos"]
     flags = sorted({flag for r in study.reports.all() for flag in citation_flags(r.citation)})
     return {
         "study": study,
@@ -51,7 +102,9 @@ def study_view(study: Study) -> dict:
         "route": "; ".join(i.get_route_display() for i in interventions) or "not reported",
         "dose": "; ".join(i.dose for i in interventions if i.dose) or "not reported",
         "followup": _followup(study),
-        "nos": f"{nos[0].total_score:g} of {nos[0].max_score:g}" if nos and nos[0].total_score is not None else "",
+        "intervention": _intervention_cells(interventions, review),
+        "rob": _rob_text(study, review),
+        "rob_tool": ROB_SHORT.get(review.rob_tool_for(study.design), ""),
         "links": _links(study),
         "flags": flags,
     }
@@ -70,10 +123,15 @@ def version_studies(*, version: ReviewVersion) -> list[dict]:
     ids = version_study_ids(version)
     listed = public_studies(review=version.review).filter(id__in=ids).prefetch_related("reports__citation")
     found = {s.id: s for s in studies_as_published(list(listed), review=version.review)}
+    blank = [{**cell, "table": ""} for cell in _intervention_cells([], version.review)]
     views = []
     for entry in version.studies:
         study = found.get(entry.get("id"))
-        view = study_view(study) if study else {"study": None, "links": [], "flags": []}
+        view = (
+            study_view(study, version.review)
+            if study
+            else {"study": None, "links": [], "flags": [], "intervention": blank}
+        )
         view.update(label=entry["label"], version_flags=entry.get("flags", []))
         views.append(view)
     return views

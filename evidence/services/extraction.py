@@ -27,7 +27,7 @@ from evidence.models import (
 )
 from evidence.selectors_extraction import reported_study
 from evidence.selectors_screening import EXTRACT, RECONCILE
-from evidence.services.extraction_arms_write import arms_upsert, measurement_spread_convert
+from evidence.services.extraction_arms_write import arms_upsert, intervention_values_set, measurement_spread_convert
 from evidence.services.extraction_payload import NOS_MAX, payload_errors
 from evidence.services.screening import review_role_require
 
@@ -180,18 +180,17 @@ def _study_upsert(review_citation: ReviewCitation, fields: dict, user, *, previo
 
 
 def _intervention_upsert(study: Study, fields: dict, user) -> None:
-    if not fields.get("cell_source"):
+    values = {name: value for name, value in fields.items() if name != "arm" and value not in (None, "")}
+    if not values:
         return
-    arm = fields.get("arm") or "MSC"
+    arm = fields.get("arm") or study.review.arm_label
     intervention = Intervention.objects.filter(study=study, arm=arm).first() or Intervention(study=study, arm=arm)
-    for name, value in fields.items():
-        if name != "arm" and value is not None:
-            setattr(intervention, name, value)
+    intervention_values_set(intervention, values)
     _saved(intervention, user)
 
 
 def _measurements_upsert(study: Study, rows: list[dict], arms: dict[str, StudyArm], user) -> None:
-    outcomes = {outcome.code: outcome for outcome in Outcome.objects.all()}
+    outcomes = {outcome.code: outcome for outcome in Outcome.objects.filter(review=study.review_id)}
     for row in rows:
         arm = arms[row.get("arm") or next(iter(arms))]
         key = dict(
@@ -253,7 +252,24 @@ def _adverse_events_upsert(study: Study, rows: list[dict], arms: dict[str, Study
         _saved(event, user)
 
 
+def _judgement_upsert(study: Study, tool: str, overall: str | None, user) -> None:
+    """RoB 2 or ROBINS-I: the overall judgement (the payload's checks made sure it is one of the tool's)."""
+    if not overall:
+        return
+    assessment = QualityAssessment.objects.filter(
+        study=study, instrument=tool, assessor_label=EXTRACTION_ORIGIN
+    ).first() or QualityAssessment(study=study, instrument=tool, assessor_label=EXTRACTION_ORIGIN)
+    assessment.domain_scores = {"overall": overall}
+    assessment.assessor = user
+    _saved(assessment, user)
+
+
 def _quality_upsert(study: Study, stars: dict, user) -> None:
+    tool = study.review.rob_tool_for(study.design)
+    if tool != QualityInstrument.NOS:
+        _judgement_upsert(study, tool, stars.get("overall"), user)
+        return
+    stars = {domain: value for domain, value in stars.items() if domain != "overall"}
     if not any(value is not None for value in stars.values()):
         return
     assessment = QualityAssessment.objects.filter(

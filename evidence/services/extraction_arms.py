@@ -13,7 +13,7 @@ SIGN_CONVENTION = "change = follow-up − baseline (a fall is negative); the rev
 SLOTS = ("baseline", "followup", "change")
 
 
-def payload_arms(payload: dict, enrolment: int | None, *, existing: list | None = None) -> list:
+def payload_arms(payload: dict, enrolment: int | None, *, existing: list | None = None, arm_label: str = "MSC") -> list:
     """The arms the payload describes; else the study's existing arms (a further report of it); else the implied
     single intervention arm."""
     arms = [arm for arm in payload.get("arms") or [] if any(value not in (None, "") for value in arm.values())]
@@ -21,7 +21,7 @@ def payload_arms(payload: dict, enrolment: int | None, *, existing: list | None 
         return arms
     if existing:
         return existing
-    label = (payload.get("intervention") or {}).get("arm") or "MSC"
+    label = (payload.get("intervention") or {}).get("arm") or arm_label
     return [{"label": label, "role": ArmRole.INTERVENTION, "n_randomized": enrolment, "implied": True}]
 
 
@@ -39,11 +39,16 @@ def _design(payload: dict, review: Review) -> tuple[str, str]:
     return study.get("design") or "", study.get("contrast_basis") or ""
 
 
+def study_design(payload: dict, review: Review) -> tuple[str, str]:
+    """The study's design and contrast basis: the existing study's, else the payload's."""
+    return _design(payload, review)
+
+
 def arm_errors(payload: dict, review: Review, enrolment: int | None) -> list[str]:
     """Every problem with the arms, named by field: ``arms[placebo].n_randomized: …``."""
     arms = [
         {"label": arm.label, "role": arm.role, "implied": True} if isinstance(arm, StudyArm) else arm
-        for arm in payload_arms(payload, enrolment, existing=existing_arms(payload, review))
+        for arm in payload_arms(payload, enrolment, existing=existing_arms(payload, review), arm_label=review.arm_label)
     ]
     errors: list[str] = []
     seen: set[str] = set()

@@ -14,6 +14,18 @@ ARM_FIELDS = ("role", "description", "n_randomized", "n_analysed")
 PRODUCT_FIELDS = ("cell_source", "cell_source_detail", "donor", "route", "route_detail", "dose")
 
 
+def intervention_values_set(product: Intervention, values: dict) -> None:
+    """Intervention columns (cell source, donor, route, dose) by name; a field of the review's own vocabulary
+    (e.g. "conditioning_regimen") into ``details``."""
+    details = dict(product.details or {})
+    for name, value in values.items():
+        if name in PRODUCT_FIELDS:
+            setattr(product, name, value)
+        else:
+            details[name] = value
+    product.details = details
+
+
 def _saved(instance, user):
     instance.full_clean()
     instance._history_user = user
@@ -24,7 +36,9 @@ def _saved(instance, user):
 def arms_upsert(*, study: Study, payload: dict, user) -> dict[str, StudyArm]:
     """The study's arms by label after writing the payload's (an implied single arm only when it has none)."""
     existing = {arm.label: arm for arm in study.arms.all()}
-    for row in payload_arms(payload, study.enrolment_n, existing=list(existing.values())):
+    for row in payload_arms(
+        payload, study.enrolment_n, existing=list(existing.values()), arm_label=study.review.arm_label
+    ):
         if isinstance(row, StudyArm):
             continue
         arm = existing.get(row["label"]) or StudyArm(study=study, label=row["label"])
@@ -32,12 +46,15 @@ def arms_upsert(*, study: Study, payload: dict, user) -> dict[str, StudyArm]:
             if row.get(name) is not None:
                 setattr(arm, name, row[name])
         existing[arm.label] = _saved(arm, user)
-        if arm.role == ArmRole.INTERVENTION and row.get("cell_source"):
+        values = {
+            name: value
+            for name, value in row.items()
+            if name not in (*ARM_FIELDS, "label", "implied") and value not in (None, "")
+        }
+        if arm.role == ArmRole.INTERVENTION and values:
             product = Intervention.objects.filter(study=study, arm=arm.label).first()
             product = product or Intervention(study=study, arm=arm.label)
-            for name in PRODUCT_FIELDS:
-                if row.get(name) is not None:
-                    setattr(product, name, row[name])
+            intervention_values_set(product, values)
             _saved(product, user)
     # Intervention arms first: a row naming no arm (single-arm study) belongs to the intervention arm.
     ordered = sorted(existing.values(), key=lambda arm: (arm.role != ArmRole.INTERVENTION, arm.pk))

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from evidence.models import CellSource, MeasurementFormat, Outcome, Review, Route, Study, StudyDesign
 from evidence.models.outcome import OutcomeType, measurement_number_errors
+from evidence.models.review import ROB_JUDGEMENTS, RobTool
 from evidence.services.extraction_arms import (
     arm_errors,
     change_sign_errors,
@@ -27,6 +28,7 @@ from evidence.services.extraction_arms import (
     measurement_arm_errors,
     payload_arms,
     spread_errors,
+    study_design,
 )
 
 SD_FIELDS = ("baseline_sd", "followup_sd", "change_sd")
@@ -50,11 +52,13 @@ def _enrolment(payload: dict, review: Review) -> int | None:
 
 def payload_errors(*, payload: dict, review: Review) -> list[str]:
     """Every problem with a payload, each a sentence that says what to fix; empty when it is valid."""
-    errors = _study_errors(payload.get("study") or {}, review) + _intervention_errors(payload.get("intervention") or {})
+    errors = _study_errors(payload.get("study") or {}, review) + _intervention_errors(
+        payload.get("intervention") or {}, review
+    )
     enrolment = _enrolment(payload, review)
-    errors += arm_errors(payload, review, enrolment)
-    arms = payload_arms(payload, enrolment, existing=existing_arms(payload, review))
-    outcomes = {outcome.code: outcome for outcome in Outcome.objects.all()}
+    errors += arm_errors(payload, review, enrolment) + _arm_product_errors(payload, review)
+    arms = payload_arms(payload, enrolment, existing=existing_arms(payload, review), arm_label=review.arm_label)
+    outcomes = {outcome.code: outcome for outcome in Outcome.objects.filter(review=review)}
     for index, row in enumerate(payload.get("measurements") or [], start=1):
         messages = _measurement_errors(row, outcomes, enrolment) + measurement_arm_errors(row, arms)
         messages += change_sign_errors(row) + spread_errors(row)
@@ -62,7 +66,10 @@ def payload_errors(*, payload: dict, review: Review) -> list[str]:
     for index, row in enumerate(payload.get("adverse_events") or [], start=1):
         messages = _adverse_event_errors(row, enrolment) + measurement_arm_errors(row, arms)
         errors += [f"Adverse event {index}: {message}" for message in messages]
+    errors += _rob_errors(payload, review)
     for domain, stars in (payload.get("quality") or {}).items():
+        if domain == "overall":
+            continue
         if domain not in NOS_MAX:
             errors.append(f"NOS: unknown domain “{domain}”; use {', '.join(NOS_MAX)}.")
         elif stars is not None and not 0 <= stars <= NOS_MAX[domain]:
@@ -93,17 +100,57 @@ def _recruitment_errors(study: dict) -> list[str]:
     return []
 
 
-def _intervention_errors(intervention: dict) -> list[str]:
-    """The checks the Intervention row makes at reconcile, made at submit, so the extractor hears of them first."""
+ARM_ONLY_FIELDS = ("label", "role", "description", "n_randomized", "n_analysed")
+
+
+def _arm_product_errors(payload: dict, review: Review) -> list[str]:
+    """An intervention arm's product is checked as the single-arm intervention is (cell source, route)."""
+    errors = []
+    for arm in payload.get("arms") or []:
+        if arm.get("role") != "intervention":
+            continue
+        product = {name: value for name, value in arm.items() if name not in ARM_ONLY_FIELDS}
+        label = arm.get("label") or "?"
+        errors += [
+            f"arms[{label}]: {error.removeprefix('Intervention: ')}" for error in _intervention_errors(product, review)
+        ]
+    return errors
+
+
+def _rob_errors(payload: dict, review: Review) -> list[str]:
+    """The quality part must use the review's tool for the study's design: NOS stars or an overall judgement."""
+    quality = {name: value for name, value in (payload.get("quality") or {}).items() if value not in (None, "")}
+    if not quality:
+        return []
+    design, _ = study_design(payload, review)
+    tool = review.rob_tool_for(design)
+    named = RobTool(tool).label
+    if tool == "nos":
+        return (
+            [f"Quality: this review rates this design with the {named}; give its stars, not an overall judgement."]
+            if "overall" in quality
+            else []
+        )
+    if set(quality) - {"overall"}:
+        return [f"Quality: this review rates this design with {named}; give its overall judgement, not NOS stars."]
+    if quality["overall"] not in ROB_JUDGEMENTS[tool]:
+        return [f"Quality: overall risk of bias must be one of {', '.join(ROB_JUDGEMENTS[tool])} ({named})."]
+    return []
+
+
+def _intervention_errors(intervention: dict, review: Review) -> list[str]:
+    """The checks the Intervention row makes at reconcile, made at submit, so the extractor hears of them first.
+    A cell source and a route are asked only of a review whose intervention vocabulary lists them."""
     given = {name: value for name, value in intervention.items() if value not in (None, "")}
     if not given:
         return []  # no intervention entered: none is written
     errors = []
-    if given.get("cell_source") not in CellSource.values:
+    keys = {key for key, _ in review.intervention_vocabulary()}
+    if "cell_source" in keys and given.get("cell_source") not in CellSource.values:
         errors.append(
             "Intervention: Cell source: choose the cell product (required once any intervention field is filled)."
         )
-    if given.get("route") not in Route.values:
+    if "route" in keys and given.get("route") not in Route.values:
         labels = ", ".join(str(label) for label in Route.labels)
         errors.append(f"Intervention: Route: choose how the cells were given ({labels}).")
     return errors

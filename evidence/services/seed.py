@@ -58,9 +58,9 @@ class SeedReport:
 def seed_load() -> SeedReport:
     """Create the MSC–SSc review, its 9 studies and version 0 (the paper's published results)."""
     report = SeedReport()
-    outcomes = _outcomes_create(report)
     review, created = Review.objects.get_or_create(slug=seed_review.SLUG, defaults=seed_review.REVIEW)
     report.count("Review", created)
+    outcomes = _outcomes_create(review, report)
     paper, created = _citation_get_or_create(seed_review.SEED_PAPER, note="The seed review's own publication.")
     report.count("Citation", created)
     identities = {row["label"]: row["identity"] for row in seed_json("primary.json")["included"]}
@@ -70,10 +70,11 @@ def seed_load() -> SeedReport:
     return report
 
 
-def _outcomes_create(report: SeedReport) -> dict[str, Outcome]:
+def _outcomes_create(review: Review, report: SeedReport) -> dict[str, Outcome]:
     outcomes = {}
     for code, name, unit, direction, kind, words, low, high, order, _key in OUTCOMES:
         outcome, created = Outcome.objects.get_or_create(
+            review=review,
             code=code,
             defaults=dict(
                 name=name,

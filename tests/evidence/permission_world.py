@@ -249,7 +249,7 @@ def _blinded_rows(world: World, a: Review, s1, x1) -> None:
 
 def build_world() -> World:
     a, b = _review("alpha"), _review(MARKER_B)
-    outcome = make_outcomes()["mrss"]
+    outcome = make_outcomes(a)["mrss"]
     users = {role: _member(f"a-{role}", a, ROLE_OF[role]) for role in ROLE_OF}
     # The matrix's screener and extractor are the *second* of their pair: the first decided/drafted first.
     team_a = {

@@ -21,6 +21,7 @@ def make_review(slug: str = "msc-test") -> Review:
         search_start_date=datetime.date(2021, 2, 1),
         pico_terms=["systemic sclerosis", "mesenchymal", "mRSS"],
         exclusion_reasons=["Not systemic sclerosis", "Not MSC / cell therapy", "Animal or in-vitro study"],
+        arm_label="MSC",  # an MSC review, as the seeded one: its single arm is "MSC"
     )
 
 
@@ -55,8 +56,10 @@ def make_member(username: str, review: Review, *roles: str):
     return user
 
 
-def make_outcomes() -> dict[str, Outcome]:
+def make_outcomes(review: Review | None = None) -> dict[str, Outcome]:
+    """mRSS of ``review`` (default: the first review, the one a single-review test made)."""
     mrss, _ = Outcome.objects.get_or_create(
+        review=review or Review.objects.order_by("pk").first(),
         code="mrss",
         defaults=dict(
             name="Modified Rodnan skin score (mRSS)",

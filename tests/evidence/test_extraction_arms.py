@@ -6,7 +6,16 @@ import math
 import pytest
 from django.core.exceptions import ValidationError
 
-from evidence.models import AdverseEvent, Intervention, Outcome, OutcomeMeasurement, Study, StudyArm, TriageStage
+from evidence.models import (
+    AdverseEvent,
+    Intervention,
+    Outcome,
+    OutcomeMeasurement,
+    Review,
+    Study,
+    StudyArm,
+    TriageStage,
+)
 from evidence.services.extraction import extraction_draft_save, extraction_reconcile
 from evidence.services.extraction_payload import payload_compare, payload_errors
 from tests.evidence import screening_support
@@ -18,6 +27,7 @@ team = screening_support.team  # fixture
 
 def chfs() -> Outcome:
     outcome, _ = Outcome.objects.get_or_create(
+        review=Review.objects.order_by("pk").first(),
         code="chfs",
         defaults=dict(
             name="Cochin hand function scale (CHFS)",
@@ -208,6 +218,7 @@ def khanna_post(**changes) -> dict:
             "arm-0-role": "intervention",
             "arm-0-n_randomized": "48",
             "arm-0-cell_source": "adipose_svf",
+            "arm-0-route": "local_injection",  # a cell arm names its route at submit (issue 20), not only at reconcile
             "arm-1-label": "placebo",
             "arm-1-role": "comparator",
             "arm-1-n_randomized": "40",

@@ -173,7 +173,9 @@ def recompute_inputs_load(*, review: Review) -> RecomputeInputs:
         settings=review.analysis_settings(),
         studies=study_inputs,
         measurements=measurements,
-        outcomes=_outcomes(Outcome.objects.filter(code__in={m.outcome_code for m in measurements} | arm_codes)),
+        outcomes=_outcomes(
+            Outcome.objects.filter(review=review, code__in={m.outcome_code for m in measurements} | arm_codes)
+        ),
         adverse_events=tuple(
             AdverseEventInput(e.study_id, e.term, e.category, e.serious, e.patients_with_event, e.patients_at_risk)
             for e in events

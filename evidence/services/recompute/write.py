@@ -73,7 +73,7 @@ def version_write(
         input_problems=input_problems(inputs, computed, carried),
     )
     previous_rows = _rows_by_key(previous)
-    outcomes = {o.code: o for o in Outcome.objects.filter(code__in={r.outcome_code for r in computed})}
+    outcomes = {o.code: o for o in Outcome.objects.filter(review=review, code__in={r.outcome_code for r in computed})}
     context = RowContext(inputs, previous_rows, plan, study_row_sources(review=review) if computed or carried else {})
     for row in computed:
         _computed_row_write(version, row, outcomes[row.outcome_code], context)
