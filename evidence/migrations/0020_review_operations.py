@@ -53,7 +53,7 @@ def schedules_delete(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('evidence', '0017_ux'),
+        ('evidence', '0019_full_text'),
         ('django_celery_beat', '0019_alter_periodictasks_options'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

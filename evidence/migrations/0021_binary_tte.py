@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('evidence', '0017_ux'),
+        ('evidence', '0020_review_operations'),
     ]
 
     operations = [

@@ -71,7 +71,7 @@ def outcomes_to_reviews(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("evidence", "0017_ux"),
+        ("evidence", "0021_binary_tte"),
     ]
 
     operations = [

@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-BEFORE = [("evidence", "0017_ux")]
+BEFORE = [("evidence", "0021_binary_tte")]
 AFTER = [("evidence", "0022_review_config")]
 
 
