@@ -31,4 +31,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    status = main()
+    sys.stdout.flush()
+    # The answer is written and nothing else is open: skip the interpreter's teardown of numpy's modules
+    # (~10 ms of a ~70 ms process).
+    os._exit(status)

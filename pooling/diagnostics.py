@@ -63,7 +63,7 @@ class EggerTest:
     intercept: float
 
 
-def leave_one_out(yi, vi, *, method: str = "REML", test: str = "z", level: float = 95.0):
+def leave_one_out(yi, vi, *, method: str, test: str, level: float):
     """Refit without each study in turn, all refits at once (:mod:`pooling.loo`: O(k) per refit).
 
     Returns
@@ -123,7 +123,7 @@ def _p_vector(stat: np.ndarray, df: int | None) -> np.ndarray:
     return 2.0 * special.stdtr(df, -np.abs(stat))
 
 
-def egger_test(yi, vi, *, method: str = "REML", test: str = "z", level: float = 95.0) -> EggerTest | None:
+def egger_test(yi, vi, *, method: str, test: str, level: float) -> EggerTest | None:
     """Egger's test as metafor ``regtest(fit)`` runs it by default.
 
     A meta-regression ``rma(yi, vi, mods = ~ sqrt(vi))`` with the fit's method and
@@ -149,7 +149,7 @@ def egger_test(yi, vi, *, method: str = "REML", test: str = "z", level: float = 
     return EggerTest(stat, two_sided_p(stat, df), float(beta[1]), float(beta[0]))
 
 
-def cumulative(yi, vi, order: Sequence[int] | None = None, *, method="REML", test="z", level=95.0) -> list[PoolCore]:
+def cumulative(yi, vi, order: Sequence[int] | None = None, *, method: str, test: str, level: float) -> list[PoolCore]:
     """Cumulative meta-analysis: fit j pools the first j studies of ``order``.
 
     ``order`` is a permutation of study indices (e.g. by publication year);
@@ -185,7 +185,7 @@ class SubgroupAnalysis:
     pval: float
 
 
-def subgroups(yi, vi, groups: Sequence[str], *, method="REML", test="z", level=95.0):
+def subgroups(yi, vi, groups: Sequence[str], *, method: str, test: str, level: float):
     """Pool each subgroup separately and test for differences between subgroups.
 
     Each subgroup gets its own tau^2 ("subgroups with separate tau^2", Borenstein

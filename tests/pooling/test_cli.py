@@ -75,3 +75,12 @@ def test_it_writes_valid_json_with_a_null_statistic_and_a_flag():
     assert got["statistic"] is None
     assert got["non_finite"]["statistic"] == "Infinity"
     assert got["pval"] == 0.0
+
+
+def test_it_imports_no_numpy_with_the_package_so_the_cli_can_choose_its_blas_threads_first():
+    # given a fresh interpreter
+    code = "import sys, pooling; print('numpy' in sys.modules); pooling.pool_arrays; print('numpy' in sys.modules)"
+    # when it imports the package, then resolves one of its names
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    # then numpy arrives only with the name: python -m pooling sets OPENBLAS_NUM_THREADS before that
+    assert run.stdout.split() == ["False", "True"], run.stderr

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from evidence.models import ArmRole, ContrastBasis, OutcomeMeasurement, Review, StudyStatus
-from evidence.services.recompute.analyses import CONTROLLED_VARIABLE, PooledRow, StudyRow
+from evidence.services.recompute.analyses import CONTROLLED_VARIABLE, LEVEL, PooledRow, StudyRow
 from evidence.services.recompute.effects import StudyEffect, Unpoolable, arrays
 from pooling.model import pool_arrays, study_weights
 
@@ -186,7 +186,7 @@ def controlled_rows(inputs) -> list[PooledRow]:
         scale = max(sorted(set(scales)), key=scales.count)  # an RR and an MD never share a pool
         members = [e for e in group if e.scale == scale]
         yi, vi = arrays(members)
-        core = pool_arrays(yi, vi, method=inputs.settings["estimator"], test=inputs.settings["ci_method"])
+        core = pool_arrays(yi, vi, method=inputs.settings["estimator"], test=inputs.settings["ci_method"], level=LEVEL)
         weights, half = study_weights(vi, core.tau2), Z975 * np.sqrt(vi)
         studies = [
             StudyRow(by_id[e.study_id], e, float(yi[i] - half[i]), float(yi[i] + half[i]), float(weights[i]))
