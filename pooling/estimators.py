@@ -257,10 +257,10 @@ def _loglik(design: InterceptDesign, method: str, tau2: float) -> float:
     :meth:`InterceptDesign.sums`: the grid profile calls it ~40 times per fit."""
     a = design.weights(tau2)
     s1 = float(a.sum())
-    ac = np.multiply(a, design.yc, out=design._t)
-    m = float(ac.sum()) / s1
-    rss = float(ac @ design.yc) - m * m * s1
-    ll = -0.5 * design.log_ratio_sum(tau2) - 0.5 * max(rss, 0.0)
+    m = float(a @ design.yc) / s1
+    e = np.subtract(design.yc, m, out=design._t)
+    rss = float(np.multiply(a, e, out=design._u) @ e)  # residuals first: see InterceptDesign.sums
+    ll = -0.5 * design.log_ratio_sum(tau2) - 0.5 * rss
     return ll - (0.5 * float(np.log(s1)) if method == "REML" else 0.0)
 
 
@@ -327,9 +327,18 @@ def _polish(design: InterceptDesign, method: str, lo: float, hi: float, *, max_i
         step = x - f / d if d < 0 else 0.5 * (lo + hi)
         new = step if lo < step < hi else 0.5 * (lo + hi)
         if abs(new - x) <= tol * max(1.0, abs(new)):
-            return new, it, True
+            return _newton_finish(design, method, new, lo, hi), it, True
         x = new
     return x, max_iter, False
+
+
+def _newton_finish(design: InterceptDesign, method: str, x: float, lo: float, hi: float) -> float:
+    """One more Newton step when the search stopped on a bisection step: a step inside the tolerance is not
+    an error inside it, and leave-one-out (which ends on Newton steps) must agree with a refit to 1e-9."""
+    f, d = _score(design, method, x)
+    step = x - f / d if d < 0 else x
+    width = hi - lo  # the bracket ends are rounded too: a root at its edge may sit a rounding outside
+    return step if lo - width <= step <= hi + width and step >= 0 else x
 
 
 def _global_likelihood(design: InterceptDesign, method: str, *, max_iter: int, tol: float) -> Tau2Estimate:

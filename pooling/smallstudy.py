@@ -221,7 +221,7 @@ def influence(yi, vi, full, loo) -> Influence:
     hat = w / s
     vb_full = full.se**2
     vb_del = loo.se**2  # includes s2w under Hartung-Knapp
-    s_del = _sum_weights_deleted(vi, loo.tau2)
+    s_del = loo.weight_sum
     s2w = vb_del * s_del if full.test == "knha" else np.ones_like(vb_del)
     diff = full.estimate - loo.estimate
     with np.errstate(divide="ignore", invalid="ignore"):  # identical effects under Hartung-Knapp: 0/0, as R
@@ -240,14 +240,3 @@ def _influence(yi, vi, full, loo, hat, s, s2w, diff, vb_full, vb_del) -> Influen
         hat=hat,
         weight=100.0 * hat,
     )
-
-
-def _sum_weights_deleted(vi: np.ndarray, tau2_del: np.ndarray) -> np.ndarray:
-    """sum over j != i of 1/(v_j + tau2_(-i)), for every i, by masked row sums in blocks."""
-    from pooling.loo import BLOCK, _masked_weights
-
-    out = np.empty_like(tau2_del)
-    for start in range(0, vi.shape[0], BLOCK):
-        rows = np.arange(start, min(vi.shape[0], start + BLOCK))
-        out[rows] = _masked_weights(vi, tau2_del, rows).sum(1)
-    return out
