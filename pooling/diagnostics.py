@@ -14,7 +14,7 @@ import numpy as np
 from pooling.design import RegressionDesign
 from pooling.distributions import chi2_sf
 from pooling.estimators import estimate_tau2
-from pooling.loo import fixed_effect_rows, loo_tau2, random_effect_rows
+from pooling.loo import fixed_effect_rows, loo_tau2, refit_sums
 from pooling.model import PoolCore, check_options, critical_value, pool_arrays, two_sided_p, wald_statistic
 from pooling.validation import check_arrays
 
@@ -89,16 +89,17 @@ def leave_one_out(yi, vi, *, method: str, test: str, level: float):
     fixed = fixed_effect_rows(c, vi)
     tau2 = loo_tau2(yi, vi, method, full_tau2=full, fixed=fixed)
     # a refit with tau^2 = 0 is the fixed-effect refit (O(1) from the downdates); the others take one pass each
-    s1, mean, rss = fixed.s1.copy(), fixed.mean.copy(), fixed.q.copy()
+    s1, mean, rss = fixed.s1.copy(), fixed.mean.copy() + yi.mean(), fixed.q.copy()
     rows = np.flatnonzero(tau2 > 0)
     if rows.shape[0]:
-        s1[rows], mean[rows], rss_rows = random_effect_rows(c, vi, tau2, rows, rss=test == "knha")
+        tau0 = full if method in ("REML", "ML") else float(np.median(tau2[rows]))
+        s1[rows], mean[rows], rss_rows = refit_sums(yi, vi, tau2, tau0, rows, rss=test == "knha")
         if rss_rows is not None:
             rss[rows] = rss_rows
     var = 1.0 / s1
     if test == "knha":
         var *= np.where(rss <= _EPS, 0.0, rss / (k - 2))
-    return _loo_summary(k, method, test, level, mean + yi.mean(), var, tau2, fixed, s1)
+    return _loo_summary(k, method, test, level, mean, var, tau2, fixed, s1)
 
 
 def _loo_summary(k, method, test, level, mu, var, tau2, fixed, s1) -> LeaveOneOut:
@@ -108,7 +109,8 @@ def _loo_summary(k, method, test, level, mu, var, tau2, fixed, s1) -> LeaveOneOu
     se = np.sqrt(var)
     with np.errstate(divide="ignore", invalid="ignore"):
         stat = np.where(se > 0, mu / np.where(se > 0, se, 1.0), np.copysign(np.inf, mu))
-    pval = np.array([two_sided_p(float(z), df) for z in stat]) if k <= 2000 else _p_vector(stat, df)
+    # normal p-values in the standard library (no scipy import for a z-test answer); t p-values vectorised
+    pval = np.array([two_sided_p(float(z), df) for z in stat]) if df is None or k <= 2000 else _p_vector(stat, df)
     q = fixed.q
     if method == "FE":
         i2 = np.where(q > 0, np.maximum(0.0, 100.0 * (q - (k - 2)) / np.where(q > 0, q, 1.0)), 0.0)
@@ -118,11 +120,9 @@ def _loo_summary(k, method, test, level, mu, var, tau2, fixed, s1) -> LeaveOneOu
     return LeaveOneOut(mu, se, mu - crit * se, mu + crit * se, pval, tau2, i2, q, s1)
 
 
-def _p_vector(stat: np.ndarray, df: int | None) -> np.ndarray:
+def _p_vector(stat: np.ndarray, df: int) -> np.ndarray:
     from scipy import special
 
-    if df is None:
-        return 2.0 * special.ndtr(-np.abs(stat))
     return 2.0 * special.stdtr(df, -np.abs(stat))
 
 

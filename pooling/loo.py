@@ -21,6 +21,7 @@ import numpy as np
 
 from pooling.design import InterceptDesign
 from pooling.estimators import estimate_tau2, grid_loglik, tau2_grid
+from pooling.series import Moments, exclusive_sums, newton, refit_state
 
 BLOCK = 512  # refits per block: a (BLOCK x k) weight matrix
 
@@ -72,8 +73,9 @@ def _newton_rows(c, vi, method, start: float, rows, *, tol: float, max_iter: int
     return out
 
 
-def _grid_check(c, vi, method, tau2_rows, rows) -> np.ndarray:
-    """True where a refit's tau^2 is at least as high as its best grid value (the global-maximum proof)."""
+def _grid_check(c, vi, method, rows, found) -> np.ndarray:
+    """True where a refit's log-likelihood ``found`` (as :func:`_ll_rows`) is at least as high as its best grid
+    value (the global-maximum proof)."""
     design = InterceptDesign(c, vi)
     grid = tau2_grid(design)
     w = 1.0 / (vi[None, :] + grid[:, None])  # grid x k
@@ -87,9 +89,15 @@ def _grid_check(c, vi, method, tau2_rows, rows) -> np.ndarray:
     if method == "REML":
         ll -= 0.5 * np.log(s1_i)
     best = ll.max(axis=1)
-    found = np.array([grid_loglik(np.delete(c, i), np.delete(vi, i), method, np.array([t]))[0]
-                      for i, t in zip(rows, tau2_rows)]) if rows.shape[0] <= 64 else _ll_rows(c, vi, method, tau2_rows, rows)  # fmt: skip
     return found >= best - 1e-9 * (1.0 + np.abs(best))
+
+
+def _found_direct(c, vi, method, tau2_rows, rows) -> np.ndarray:
+    if rows.shape[0] <= 64:
+        return np.array(
+            [grid_loglik(np.delete(c, i), np.delete(vi, i), method, np.array([t]))[0] for i, t in zip(rows, tau2_rows)]
+        )
+    return _ll_rows(c, vi, method, tau2_rows, rows)
 
 
 def _ll_rows(c, vi, method, tau2_rows, rows) -> np.ndarray:
@@ -126,14 +134,6 @@ class FixedRows:
 # A downdated Q is trusted when it keeps at least this share of the sum it was subtracted from (so at most
 # three digits cancel); other refits are summed directly.
 CANCEL = 1e-3
-
-
-def exclusive_sums(x: np.ndarray) -> np.ndarray:
-    """sum over j != i of x_j for every i, from prefix and suffix sums: study i's term is never added and
-    subtracted, so a dominant term (v = 1e-10 beside v = 1) cannot cancel the others away."""
-    before = np.concatenate(([0.0], np.cumsum(x[:-1])))
-    after = np.concatenate((np.cumsum(x[:0:-1])[::-1], [0.0]))
-    return before + after
 
 
 def fixed_effect_rows(c: np.ndarray, vi: np.ndarray) -> FixedRows:
@@ -210,14 +210,48 @@ def loo_tau2(
         return np.array(
             [estimate_tau2(InterceptDesign(np.delete(yi, i), np.delete(vi, i)), method).tau2 for i in range(k)]
         )
-    out = np.empty(k)
-    for start in range(0, k, BLOCK):
-        rows = np.arange(start, min(k, start + BLOCK))
+    c0 = yi - _weighted_mean(yi, vi, full_tau2)
+    mo = Moments(c0, vi, full_tau2)
+    every = np.arange(k)
+    delta, ok = newton(mo, method, every, tol=tol)
+    out = full_tau2 + delta
+    s1, _, rss, _ = refit_state(mo, delta, every, second=False)
+    found = -0.5 * mo.log_ratio(full_tau2, delta, every) - 0.5 * rss
+    if method == "REML":
+        found -= 0.5 * np.log(s1)
+    proven = ok.copy()
+    proven[ok] = _grid_check(c, vi, method, every[ok], found[ok])
+    rest = np.flatnonzero(~proven)
+    for start in range(0, rest.shape[0], BLOCK):  # refits the series could not settle: warm Newton directly
+        rows = rest[start : start + BLOCK]
         t = _newton_rows(c, vi, method, full_tau2, rows, tol=tol)
-        ok = np.isfinite(t)
-        ok[ok] = _grid_check(c, vi, method, t[ok], rows[ok])
-        for j in np.flatnonzero(~ok):  # the single-fit global search where warm Newton did not prove itself
+        good = np.isfinite(t)
+        good[good] = _grid_check(c, vi, method, rows[good], _found_direct(c, vi, method, t[good], rows[good]))
+        for j in np.flatnonzero(~good):  # the single-fit global search where warm Newton did not prove itself
             i = rows[j]
             t[j] = estimate_tau2(InterceptDesign(np.delete(yi, i), np.delete(vi, i)), method).tau2
         out[rows] = t
     return out
+
+
+def _weighted_mean(yi: np.ndarray, vi: np.ndarray, tau2: float) -> float:
+    w = 1.0 / (vi + tau2)
+    return float(w @ yi) / float(w.sum())
+
+
+def refit_sums(yi: np.ndarray, vi: np.ndarray, tau2: np.ndarray, tau0: float, rows: np.ndarray, *, rss: bool):
+    """S1 = sum w, the weighted mean of yi and (with ``rss``) sum w (y - mean)^2 of the refits ``rows``, each at
+    its own tau^2: by the series about tau0 (:mod:`pooling.series`, O(1) each) where it can be trusted, else one
+    masked pass per refit."""
+    mu0 = _weighted_mean(yi, vi, tau0)
+    mo = Moments(yi - mu0, vi, tau0)
+    s1, m, out_rss, trusted = refit_state(mo, tau2[rows] - tau0, rows, second=False)
+    mean = mu0 + m
+    direct = np.flatnonzero(~trusted)
+    if direct.shape[0]:
+        c = yi - yi.mean()
+        s1[direct], m_direct, rss_direct = random_effect_rows(c, vi, tau2, rows[direct], rss=rss)
+        mean[direct] = yi.mean() + m_direct
+        if rss:
+            out_rss[direct] = rss_direct
+    return s1, mean, out_rss if rss else None
