@@ -47,10 +47,12 @@ class Traces:
     tr_pvp: float
 
 
-def trace_p(a: Array, s1: float) -> float:
+def trace_p(a: Array, s1: float, s2: float) -> float:
     """tr(P) = S1 - S2/S1 of an intercept-only model, as 2 e2 / S1 with e2 = sum_(j<l) a_j a_l (positive terms
     only): the difference S1 - S2/S1 loses eight digits when one weight dominates (v = 1e-10 beside v = 1),
     and with it DerSimonian-Laird's tau^2 and I^2."""
+    if s2 <= 0.5 * s1 * s1:  # no weight holds half the total: S1 - S2/S1 >= S1/2 keeps its digits
+        return s1 - s2 / s1
     before = np.cumsum(a[:-1])  # the sum of the terms before each term: no term is added and taken away
     return 2.0 * float(a[1:] @ before) / s1
 
@@ -110,17 +112,17 @@ class InterceptDesign:
         tr(P) by :func:`trace_p` and tr(PP) = S2 - 2 S3/S1 + (S2/S1)^2.
         """
         s1, s2, s3, _, rss, ypppy = self.sums(a)
-        return rss, ypppy, trace_p(a, s1), s2 - 2.0 * s3 / s1 + (s2 / s1) ** 2, s1, s2
+        return rss, ypppy, trace_p(a, s1, s2), s2 - 2.0 * s3 / s1 + (s2 / s1) ** 2, s1, s2
 
     def reml_newton(self, a: Array) -> tuple[float, float, float, float]:
         """``(y'PPy, tr P, tr PP, y'PPPy)`` for a Newton step on the REML score.
 
         With r = Py = a (y - mu): y'PPPy = r'Pr = sum a r^2 - (sum a r)^2 / S1.
         """
-        s1, s2, s3, m, _, ypppy = self.sums(a)
-        r = a * (self.yc - m)
-        d = r - float(a @ r) / s1  # r'Pr = sum a (r - sum(a r)/S1)^2, centred first as in sums()
-        yp3y = float((a * d) @ d)
+        s1, s2, s3, _, _, ypppy = self.sums(a)
+        r = self._u  # sums() leaves Py = a (c - m) here
+        d = np.subtract(r, float(a @ r) / s1, out=self._t)  # r'Pr = sum a (r - sum(a r)/S1)^2, centred first
+        yp3y = float(np.multiply(a, d, out=self._u) @ d)
         return ypppy, s1 - s2 / s1, s2 - 2.0 * s3 / s1 + (s2 / s1) ** 2, yp3y
 
     def tr_p_pp(self, a: Array) -> tuple[float, float]:
