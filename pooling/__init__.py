@@ -15,7 +15,8 @@ sensitivity  sensitivity of MC/SMCR pooling to the pre-post correlation
 analysis     full answer with forest rows
 api          request/answer contract (:func:`answer`)
 distributions normal and chi-square functions without scipy (fast start-up)
-loo          leave-one-out refits all at once (O(k) per refit)
+loo          leave-one-out refits all at once (closed-form downdates, O(1) per refit for FE and DL tau^2)
+series       leave-one-out sums at each refit's own tau^2 as power series about the full fit's (O(1) per refit)
 smallstudy   rank correlation test, trim-and-fill, influence diagnostics
 proportions  exact (Clopper-Pearson) and Wilson intervals for one proportion
 glmm         random-effects logistic model for proportions (rma.glmm PLO)

@@ -1,16 +1,16 @@
-"""Leave-one-out refits for all k studies at once, in O(k) per refit with no per-refit Python overhead.
+"""Leave-one-out refits for all k studies at once, O(1) per refit where that is exact to rounding.
 
-Every refit i uses the sums of the full data minus study i's terms (closed-form downdates):
-
-- FE and DL: tau^2_(-i) in closed form from the downdated fixed-effect sums S1, S2, sum w c, sum w c^2
-  (c the centred effects), so DL is O(1) per refit for tau^2.
-- REML and ML: Newton steps on the score for every refit at once, started warm at the full fit's tau^2;
-  then the same global-maximum proof as a single fit: each refit's profile log-likelihood on the
-  :func:`pooling.estimators.tau2_grid` grid (downdated grid sums), and a refit whose Newton point is
-  beaten by a grid value is redone by the single-fit global search.
-
-The pooled estimate, its variance, Q and I^2 of each refit then come from row sums of a (refits x
-studies) weight matrix with the left-out study's weight set to 0, in blocks to bound memory.
+- FE and DL: Q, S1, S2, tr P and the weighted mean of refit i from prefix and suffix sums of the full data
+  (closed-form downdates, :func:`fixed_effect_rows`; study i's term is never added and taken away, and a Q
+  that would cancel is summed directly), so tau^2_(-i) is O(1).
+- REML and ML: Newton steps on the score for every refit at once, started warm at the full fit's tau^2, on
+  power series of the refit's sums about that tau^2 (:mod:`pooling.series`, O(1) per refit); then the same
+  global-maximum proof as a single fit: each refit's profile log-likelihood on the
+  :func:`pooling.estimators.tau2_grid` grid (downdated grid sums).  A refit the series cannot be trusted
+  for is redone by warm Newton on a masked (refits x studies) weight matrix, and one whose Newton point is
+  beaten by a grid value by the single-fit global search.
+- The pooled estimate and variance of each refit at its own tau^2: by the same series (:func:`refit_sums`),
+  or by masked row sums in blocks where the series cannot be trusted.
 """
 
 from __future__ import annotations

@@ -73,3 +73,19 @@ def test_it_equals_naive_refits(case, method, test):
         assert _close(loo.q[i], fit.q, 1e-6), (i, "Q", loo.q[i], fit.q)
         assert _close(loo.i2[i], fit.i2, 1e-6), (i, "I2", loo.i2[i], fit.i2)
         assert _close(loo.pval[i], fit.pval, 1e-300), (i, "pval", loo.pval[i], fit.pval)
+
+
+@pytest.mark.parametrize("method", ["DL", "REML", "ML"])
+def test_the_series_refits_at_large_k_equal_naive_refits(method):
+    # given 3,000 studies with variances over five decades and one precise outlier: most refits go through the
+    # power series about the full tau^2 (pooling/series.py), the outlier's directly
+    rng = np.random.default_rng(9)
+    vi = np.exp(rng.uniform(np.log(1e-4), np.log(10), 3000))
+    yi = rng.normal(0.3, np.sqrt(vi + 0.05))
+    yi[17], vi[17] = 40.0, 1e-3
+    loo = leave_one_out(yi, vi, method=method, test="knha", level=95)
+    for i in [17, 0, 1, *rng.choice(3000, 8, replace=False)]:
+        fit = pool_arrays(np.delete(yi, i), np.delete(vi, i), method=method, test="knha", level=95)
+        for got, want in ((loo.tau2[i], fit.tau2), (loo.estimate[i], fit.estimate), (loo.se[i], fit.se),
+                          (loo.pval[i], fit.pval), (loo.q[i], fit.q), (loo.i2[i], fit.i2)):  # fmt: skip
+            assert got == pytest.approx(want, rel=1e-9), (i, got, want)
