@@ -104,6 +104,23 @@ def refit_state(mo: Moments, delta: np.ndarray, rows: np.ndarray, *, second: boo
     return s1, m, rss, trusted, pieces
 
 
+def _score(mo: Moments, method: str, delta: np.ndarray, rows: np.ndarray):
+    s1, _, _, trusted, (s2, ypppy, tr_p, tr_pp, yp3y) = refit_state(mo, delta, rows, second=True)
+    score = ypppy - (tr_p if method == "REML" else s1)
+    expected = tr_pp if method == "REML" else s2  # the expected information, for a Fisher step
+    slope = expected - 2 * yp3y
+    return score, slope, expected, trusted
+
+
+def _boundary(mo: Moments, method: str, rows: np.ndarray) -> np.ndarray:
+    """True for the refits whose step left tau^2 >= 0 and whose score at tau^2 = 0 is <= 0: their maximum is
+    the boundary (as rma.uni truncates), still to be proven against the grid by the caller.  Without this, a
+    homogeneous data set (full tau^2 = 0) sent every refit to the slow path."""
+    delta = np.full(rows.shape[0], -mo.tau0)
+    score, _, _, trusted = _score(mo, method, delta, rows)
+    return trusted & (score <= 0)
+
+
 def newton(mo: Moments, method: str, rows: np.ndarray, *, tol: float, max_iter: int = 50):
     """ML/REML Newton on the series for the refits ``rows`` from tau0 (delta = 0); returns ``(delta, ok)``
     with ok False where the series left its radius, lost digits, or the step failed (computed directly)."""
@@ -115,15 +132,17 @@ def newton(mo: Moments, method: str, rows: np.ndarray, *, tol: float, max_iter: 
         idx = np.flatnonzero(active)
         if not idx.shape[0]:
             break
-        s1, _, _, trusted, (s2, ypppy, tr_p, tr_pp, yp3y) = refit_state(mo, delta[idx], rows[idx], second=True)
-        score = ypppy - (tr_p if method == "REML" else s1)
-        slope = (tr_pp if method == "REML" else s2) - 2 * yp3y
-        with np.errstate(invalid="ignore", divide="ignore"):
-            step = np.where(slope < 0, -score / slope, np.nan)
+        score, slope, expected, trusted = _score(mo, method, delta[idx], rows[idx])
+        with np.errstate(invalid="ignore", divide="ignore"):  # Newton where concave, else a Fisher step
+            step = np.where(slope < 0, -score / slope, score / expected)
         new = delta[idx] + step
-        failed = ~trusted | ~np.isfinite(new) | (new + mo.tau0 < 0)
+        below = trusted & (new + mo.tau0 < 0)
+        at_zero = idx[below][_boundary(mo, method, rows[idx[below]])]
+        delta[at_zero], active[at_zero] = -mo.tau0, False
+        failed = ~trusted | ~np.isfinite(new) | (below & ~np.isin(idx, at_zero))
         ok[idx[failed]] = False
         active[idx[failed]] = False
+        failed |= below
         good = idx[~failed]
         delta[good] = new[~failed]
         # a step inside the tolerance ends the search after one more step (as the single fit ends)
