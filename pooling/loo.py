@@ -23,6 +23,7 @@ from pooling.design import InterceptDesign
 from pooling.estimators import estimate_tau2, grid_loglik, tau2_grid
 from pooling.series import Moments, exclusive_sums, newton, refit_state
 
+SERIES_MIN_K = 400  # below this one masked (k x k) pass is quicker than the series' many small array operations
 BLOCK = 512  # refits per block: a (BLOCK x k) weight matrix
 
 
@@ -40,11 +41,11 @@ def _row_sums(w: np.ndarray, c: np.ndarray):
     s1 = w.sum(1)
     m = (w @ c) / s1
     r = w * (c[None, :] - m[:, None])  # Py of every refit
-    wr = w * r
-    s2 = np.einsum("ij,ij->i", w, w)
-    s3 = np.einsum("ij,ij->i", wr, w)
+    w2 = w * w
+    s2 = w2.sum(1)
+    s3 = np.einsum("ij,ij->i", w2, w)
     ypppy = np.einsum("ij,ij->i", r, r)
-    rbar = wr.sum(1) / s1
+    rbar = np.einsum("ij,ij->i", w, r) / s1
     r -= rbar[:, None]
     yp3y = np.einsum("ij,ij->i", w * r, r)
     return s1, s2, ypppy, s1 - s2 / s1, s2 - 2 * s3 / s1 + (s2 / s1) ** 2, yp3y
@@ -210,18 +211,20 @@ def loo_tau2(
         return np.array(
             [estimate_tau2(InterceptDesign(np.delete(yi, i), np.delete(vi, i)), method).tau2 for i in range(k)]
         )
-    c0 = yi - _weighted_mean(yi, vi, full_tau2)
-    mo = Moments(c0, vi, full_tau2)
-    every = np.arange(k)
-    delta, ok = newton(mo, method, every, tol=tol)
-    out = full_tau2 + delta
-    s1, _, rss, _ = refit_state(mo, delta, every, second=False)
-    found = -0.5 * mo.log_ratio(full_tau2, delta, every) - 0.5 * rss
-    if method == "REML":
-        found -= 0.5 * np.log(s1)
-    proven = ok.copy()
-    proven[ok] = _grid_check(c, vi, method, every[ok], found[ok])
-    rest = np.flatnonzero(~proven)
+    out = np.full(k, full_tau2)
+    rest = np.arange(k)
+    if k >= SERIES_MIN_K:
+        c0 = yi - _weighted_mean(yi, vi, full_tau2)
+        mo = Moments(c0, vi, full_tau2)
+        delta, ok = newton(mo, method, rest, tol=tol)
+        out += delta
+        s1, _, rss, _ = refit_state(mo, delta, rest, second=False)
+        found = -0.5 * mo.log_ratio(full_tau2, delta, rest) - 0.5 * rss
+        if method == "REML":
+            found -= 0.5 * np.log(s1)
+        proven = ok.copy()
+        proven[ok] = _grid_check(c, vi, method, rest[ok], found[ok])
+        rest = np.flatnonzero(~proven)
     for start in range(0, rest.shape[0], BLOCK):  # refits the series could not settle: warm Newton directly
         rows = rest[start : start + BLOCK]
         t = _newton_rows(c, vi, method, full_tau2, rows, tol=tol)
@@ -243,6 +246,10 @@ def refit_sums(yi: np.ndarray, vi: np.ndarray, tau2: np.ndarray, tau0: float, ro
     """S1 = sum w, the weighted mean of yi and (with ``rss``) sum w (y - mean)^2 of the refits ``rows``, each at
     its own tau^2: by the series about tau0 (:mod:`pooling.series`, O(1) each) where it can be trusted, else one
     masked pass per refit."""
+    if yi.shape[0] < SERIES_MIN_K:
+        c = yi - yi.mean()
+        s1, m, out_rss = random_effect_rows(c, vi, tau2, rows, rss=rss)
+        return s1, yi.mean() + m, out_rss
     mu0 = _weighted_mean(yi, vi, tau0)
     mo = Moments(yi - mu0, vi, tau0)
     s1, m, out_rss, trusted = refit_state(mo, tau2[rows] - tau0, rows, second=False)
