@@ -92,7 +92,8 @@ def leave_one_out(yi, vi, *, method: str, test: str, level: float):
     s1, mean, rss = fixed.s1.copy(), fixed.mean.copy() + yi.mean(), fixed.q.copy()
     rows = np.flatnonzero(tau2 > 0)
     if rows.shape[0]:
-        tau0 = full if method in ("REML", "ML") else float(np.median(tau2[rows]))
+        # the series centre: the full fit's tau^2, or for DL the middle refit's (np.median would import numpy.ma)
+        tau0 = full if method in ("REML", "ML") else float(np.sort(tau2[rows])[rows.shape[0] // 2])
         s1[rows], mean[rows], rss_rows = refit_sums(yi, vi, tau2, tau0, rows, rss=test == "knha")
         if rss_rows is not None:
             rss[rows] = rss_rows
