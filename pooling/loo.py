@@ -21,8 +21,8 @@ import numpy as np
 
 from pooling.design import InterceptDesign
 from pooling.estimators import estimate_tau2, grid_loglik, tau2_grid
-from pooling.series import Moments, exclusive_sums, newton, refit_state
 
+# pooling.series is imported only from SERIES_MIN_K studies on: one module less to load for a small request
 SERIES_MIN_K = 400  # below this one masked (k x k) pass is quicker than the series' many small array operations
 BLOCK = 512  # refits per block: a (BLOCK x k) weight matrix
 
@@ -111,6 +111,14 @@ def _ll_rows(c, vi, method, tau2_rows, rows) -> np.ndarray:
     logsum = np.log1p(tau2_rows[:, None] / vi[None, :]).sum(1) - np.log1p(tau2_rows / vi[rows])
     ll = -0.5 * logsum - 0.5 * rss
     return ll - (0.5 * np.log(s1) if method == "REML" else 0.0)
+
+
+def exclusive_sums(x: np.ndarray) -> np.ndarray:
+    """sum over j != i of x_j for every i, from prefix and suffix sums: study i's term is never added and
+    subtracted, so a dominant term (v = 1e-10 beside v = 1) cannot cancel the others away."""
+    before = np.concatenate(([0.0], np.cumsum(x[:-1])))
+    after = np.concatenate((np.cumsum(x[:0:-1])[::-1], [0.0]))
+    return before + after
 
 
 @dataclass(frozen=True, eq=False)
@@ -214,6 +222,8 @@ def loo_tau2(
     out = np.full(k, full_tau2)
     rest = np.arange(k)
     if k >= SERIES_MIN_K:
+        from pooling.series import Moments, newton, refit_state
+
         c0 = yi - _weighted_mean(yi, vi, full_tau2)
         mo = Moments(c0, vi, full_tau2)
         delta, ok = newton(mo, method, rest, tol=tol)
@@ -250,6 +260,8 @@ def refit_sums(yi: np.ndarray, vi: np.ndarray, tau2: np.ndarray, tau0: float, ro
         c = yi - yi.mean()
         s1, m, out_rss = random_effect_rows(c, vi, tau2, rows, rss=rss)
         return s1, yi.mean() + m, out_rss
+    from pooling.series import Moments, refit_state
+
     mu0 = _weighted_mean(yi, vi, tau0)
     mo = Moments(yi - mu0, vi, tau0)
     s1, m, out_rss, trusted = refit_state(mo, tau2[rows] - tau0, rows, second=False)

@@ -20,18 +20,12 @@ import math
 
 import numpy as np
 
+from pooling.loo import exclusive_sums
+
 TERMS = 8
 RADIUS = 0.02
 SHIFT = 1e-3  # m^2 S beside the spread it is subtracted from: at most three digits cancel
 DOMINANT = 0.9  # S2 <= DOMINANT S1^2: no single weight holds (nearly) all, so S1 - S2/S1 keeps its digits
-
-
-def exclusive_sums(x: np.ndarray) -> np.ndarray:
-    """sum over j != i of x_j for every i, from prefix and suffix sums: study i's term is never added and
-    subtracted, so a dominant term (v = 1e-10 beside v = 1) cannot cancel the others away."""
-    before = np.concatenate(([0.0], np.cumsum(x[:-1])))
-    after = np.concatenate((np.cumsum(x[:0:-1])[::-1], [0.0]))
-    return before + after
 
 
 class Moments:
