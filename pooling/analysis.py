@@ -138,9 +138,9 @@ def analyse(
     effects: EffectSizes,
     *,
     labels: Sequence[str] | None = None,
-    method: str = "REML",
-    test: str = "z",
-    level: float = 95.0,
+    method: str,
+    test: str,
+    level: float,
     ni=None,
 ) -> MetaAnalysis:
     """Full analysis of one outcome.

@@ -36,7 +36,7 @@ class Tau2Interval:
     level: float
 
 
-def tau2_confint(yi, vi, *, level: float = 95.0, tol: float = 1e-12) -> Tau2Interval:
+def tau2_confint(yi, vi, *, level: float, tol: float = 1e-12) -> Tau2Interval:
     """Q-profile confidence interval of tau^2 for an intercept-only model (k >= 2).
 
     Parameters

@@ -47,6 +47,16 @@ class Traces:
     tr_pvp: float
 
 
+def trace_p(a: Array, s1: float, s2: float) -> float:
+    """tr(P) = S1 - S2/S1 of an intercept-only model, as 2 e2 / S1 with e2 = sum_(j<l) a_j a_l (positive terms
+    only): the difference S1 - S2/S1 loses eight digits when one weight dominates (v = 1e-10 beside v = 1),
+    and with it DerSimonian-Laird's tau^2 and I^2."""
+    if s2 <= 0.5 * s1 * s1:  # no weight holds half the total: S1 - S2/S1 >= S1/2 keeps its digits
+        return s1 - s2 / s1
+    before = np.cumsum(a[:-1])  # the sum of the terms before each term: no term is added and taken away
+    return 2.0 * float(a[1:] @ before) / s1
+
+
 class InterceptDesign:
     """Intercept-only model (X = 1): the plain meta-analysis, closed-form sums.
 
@@ -70,7 +80,7 @@ class InterceptDesign:
         self.k = yi.shape[0]
         self.centre = float(yi.mean())
         self.yc = yi - self.centre
-        self._w, self._t = np.empty((2, self.k))
+        self._w, self._t, self._u = np.empty((3, self.k))
 
     def weights(self, tau2: float) -> Array:
         """1/(v + tau2) in a reused buffer: valid until the next call."""
@@ -78,13 +88,16 @@ class InterceptDesign:
         return np.divide(1.0, self._w, out=self._w)
 
     def sums(self, a: Array) -> tuple[float, float, float, float, float, float]:
-        """``(S1, S2, S3, m, y'Py, y'PPy)`` for weights a (class docstring)."""
+        """``(S1, S2, S3, m, y'Py, y'PPy)`` for weights a (class docstring).
+
+        y'Py = sum a e^2 and y'PPy = sum (a e)^2 with the residuals e = c - m formed first: the expanded
+        sums (sum a c^2 - m^2 S1) cancel catastrophically when one weight dominates (v = 1e-10 beside v = 1)."""
         s1 = float(a.sum())
         s2 = float(a @ a)
-        ac = np.multiply(a, self.yc, out=self._t)
-        m = float(ac.sum()) / s1
-        rss = float(ac @ self.yc) - m * m * s1
-        ypppy = float(ac @ ac) - 2.0 * m * float(ac @ a) + m * m * s2
+        m = float(a @ self.yc) / s1
+        e = np.subtract(self.yc, m, out=self._t)
+        ae = np.multiply(a, e, out=self._u)
+        rss, ypppy = float(ae @ e), float(ae @ ae)
         a2 = np.multiply(a, a, out=self._t)
         return s1, s2, float(a2 @ a), m, rss, ypppy
 
@@ -96,20 +109,20 @@ class InterceptDesign:
     def fisher(self, a: Array) -> tuple[float, float, float, float, float, float]:
         """``(y'Py, y'PPy, tr P, tr PP, S1, S2)`` from one pass of :meth:`sums`.
 
-        tr(P) = S1 - S2/S1 and tr(PP) = S2 - 2 S3/S1 + (S2/S1)^2.
+        tr(P) by :func:`trace_p` and tr(PP) = S2 - 2 S3/S1 + (S2/S1)^2.
         """
         s1, s2, s3, _, rss, ypppy = self.sums(a)
-        return rss, ypppy, s1 - s2 / s1, s2 - 2.0 * s3 / s1 + (s2 / s1) ** 2, s1, s2
+        return rss, ypppy, trace_p(a, s1, s2), s2 - 2.0 * s3 / s1 + (s2 / s1) ** 2, s1, s2
 
     def reml_newton(self, a: Array) -> tuple[float, float, float, float]:
         """``(y'PPy, tr P, tr PP, y'PPPy)`` for a Newton step on the REML score.
 
         With r = Py = a (y - mu): y'PPPy = r'Pr = sum a r^2 - (sum a r)^2 / S1.
         """
-        s1, s2, s3, m, _, ypppy = self.sums(a)
-        e = self.yc - m
-        a2e = a * a * e
-        yp3y = float(a2e @ (a * e)) - float(a2e.sum()) ** 2 / s1
+        s1, s2, s3, _, _, ypppy = self.sums(a)
+        r = self._u  # sums() leaves Py = a (c - m) here
+        d = np.subtract(r, float(a @ r) / s1, out=self._t)  # r'Pr = sum a (r - sum(a r)/S1)^2, centred first
+        yp3y = float(np.multiply(a, d, out=self._u) @ d)
         return ypppy, s1 - s2 / s1, s2 - 2.0 * s3 / s1 + (s2 / s1) ** 2, yp3y
 
     def tr_p_pp(self, a: Array) -> tuple[float, float]:

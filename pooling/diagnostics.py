@@ -14,7 +14,7 @@ import numpy as np
 from pooling.design import RegressionDesign
 from pooling.distributions import chi2_sf
 from pooling.estimators import estimate_tau2
-from pooling.loo import BLOCK, fixed_effect_rows, loo_tau2
+from pooling.loo import fixed_effect_rows, loo_tau2, refit_sums
 from pooling.model import PoolCore, check_options, critical_value, pool_arrays, two_sided_p, wald_statistic
 from pooling.validation import check_arrays
 
@@ -31,6 +31,8 @@ class LeaveOneOut:
         Pooled effect, SE, CI and p-value without study i.
     tau2, i2, q : numpy.ndarray
         tau^2, I^2 (percent) and Q without study i.
+    weight_sum : numpy.ndarray
+        sum over j != i of 1/(v_j + tau^2_(-i)), the refit's total weight (influence diagnostics need it).
     """
 
     estimate: np.ndarray
@@ -41,6 +43,7 @@ class LeaveOneOut:
     tau2: np.ndarray
     i2: np.ndarray
     q: np.ndarray
+    weight_sum: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,7 @@ class EggerTest:
     intercept: float
 
 
-def leave_one_out(yi, vi, *, method: str = "REML", test: str = "z", level: float = 95.0):
+def leave_one_out(yi, vi, *, method: str, test: str, level: float):
     """Refit without each study in turn, all refits at once (:mod:`pooling.loo`: O(k) per refit).
 
     Returns
@@ -79,51 +82,52 @@ def leave_one_out(yi, vi, *, method: str = "REML", test: str = "z", level: float
     if k == 2:  # each refit is one study: the k = 1 rules of pool_arrays
         fits = [pool_arrays(yi[[1 - i]], vi[[1 - i]], method=method, test=test, level=level) for i in range(2)]
         col = lambda name: np.array([getattr(f, name) for f in fits])  # noqa: E731
-        return LeaveOneOut(*(col(n) for n in ("estimate", "se", "ci_lb", "ci_ub", "pval", "tau2", "i2", "q")))
+        names = ("estimate", "se", "ci_lb", "ci_ub", "pval", "tau2", "i2", "q")
+        return LeaveOneOut(*(col(n) for n in names), 1.0 / (vi[::-1] + col("tau2")))
     full = pool_arrays(yi, vi, method=method, test=test, level=level).tau2 if method in ("REML", "ML") else 0.0
-    tau2 = loo_tau2(yi, vi, method, full_tau2=full)
-    mu, var = np.empty(k), np.empty(k)
     c = yi - yi.mean()
-    for start in range(0, k, BLOCK):
-        rows = np.arange(start, min(k, start + BLOCK))
-        w = 1.0 / (vi[None, :] + tau2[rows, None])
-        w[np.arange(rows.shape[0]), rows] = 0.0
-        s1 = w.sum(1)
-        m = (w @ c) / s1
-        mu[rows], var[rows] = m + yi.mean(), 1.0 / s1
-        if test == "knha":
-            rss = (w * (c[None, :] - m[:, None]) ** 2).sum(1)
-            var[rows] *= np.where(rss <= _EPS, 0.0, rss / (k - 2))
-    return _loo_summary(yi, vi, method, test, level, mu, var, tau2)
+    fixed = fixed_effect_rows(c, vi)
+    tau2 = loo_tau2(yi, vi, method, full_tau2=full, fixed=fixed)
+    # a refit with tau^2 = 0 is the fixed-effect refit (O(1) from the downdates); the others take one pass each
+    s1, mean, rss = fixed.s1.copy(), fixed.mean.copy() + yi.mean(), fixed.q.copy()
+    rows = np.flatnonzero(tau2 > 0)
+    if rows.shape[0]:
+        # the series centre: the full fit's tau^2, or for DL the middle refit's (np.median would import numpy.ma)
+        tau0 = full if method in ("REML", "ML") else float(np.sort(tau2[rows])[rows.shape[0] // 2])
+        s1[rows], mean[rows], rss_rows = refit_sums(yi, vi, tau2, tau0, rows, rss=test == "knha")
+        if rss_rows is not None:
+            rss[rows] = rss_rows
+    var = 1.0 / s1
+    if test == "knha":
+        var *= np.where(rss <= _EPS, 0.0, rss / (k - 2))
+    return _loo_summary(k, method, test, level, mean, var, tau2, fixed, s1)
 
 
-def _loo_summary(yi, vi, method, test, level, mu, var, tau2) -> LeaveOneOut:
+def _loo_summary(k, method, test, level, mu, var, tau2, fixed, s1) -> LeaveOneOut:
     """CIs, p-values, Q and I^2 of every refit from its estimate, variance and tau^2 (model.py formulas)."""
-    k = yi.shape[0]
     df = k - 2 if test == "knha" else None
     crit = critical_value(level, df)
     se = np.sqrt(var)
     with np.errstate(divide="ignore", invalid="ignore"):
         stat = np.where(se > 0, mu / np.where(se > 0, se, 1.0), np.copysign(np.inf, mu))
-    pval = np.array([two_sided_p(float(z), df) for z in stat]) if k <= 2000 else _p_vector(stat, df)
-    q, s1, s2 = fixed_effect_rows(yi - yi.mean(), vi)
+    # normal p-values in the standard library (no scipy import for a z-test answer); t p-values vectorised
+    pval = np.array([two_sided_p(float(z), df) for z in stat]) if df is None or k <= 2000 else _p_vector(stat, df)
+    q = fixed.q
     if method == "FE":
         i2 = np.where(q > 0, np.maximum(0.0, 100.0 * (q - (k - 2)) / np.where(q > 0, q, 1.0)), 0.0)
     else:
-        typical = (k - 2) / (s1 - s2 / s1)
+        typical = (k - 2) / fixed.tr_p
         i2 = 100.0 * tau2 / (typical + tau2)
-    return LeaveOneOut(mu, se, mu - crit * se, mu + crit * se, pval, tau2, i2, q)
+    return LeaveOneOut(mu, se, mu - crit * se, mu + crit * se, pval, tau2, i2, q, s1)
 
 
-def _p_vector(stat: np.ndarray, df: int | None) -> np.ndarray:
+def _p_vector(stat: np.ndarray, df: int) -> np.ndarray:
     from scipy import special
 
-    if df is None:
-        return 2.0 * special.ndtr(-np.abs(stat))
     return 2.0 * special.stdtr(df, -np.abs(stat))
 
 
-def egger_test(yi, vi, *, method: str = "REML", test: str = "z", level: float = 95.0) -> EggerTest | None:
+def egger_test(yi, vi, *, method: str, test: str, level: float) -> EggerTest | None:
     """Egger's test as metafor ``regtest(fit)`` runs it by default.
 
     A meta-regression ``rma(yi, vi, mods = ~ sqrt(vi))`` with the fit's method and
@@ -149,7 +153,7 @@ def egger_test(yi, vi, *, method: str = "REML", test: str = "z", level: float = 
     return EggerTest(stat, two_sided_p(stat, df), float(beta[1]), float(beta[0]))
 
 
-def cumulative(yi, vi, order: Sequence[int] | None = None, *, method="REML", test="z", level=95.0) -> list[PoolCore]:
+def cumulative(yi, vi, order: Sequence[int] | None = None, *, method: str, test: str, level: float) -> list[PoolCore]:
     """Cumulative meta-analysis: fit j pools the first j studies of ``order``.
 
     ``order`` is a permutation of study indices (e.g. by publication year);
@@ -185,7 +189,7 @@ class SubgroupAnalysis:
     pval: float
 
 
-def subgroups(yi, vi, groups: Sequence[str], *, method="REML", test="z", level=95.0):
+def subgroups(yi, vi, groups: Sequence[str], *, method: str, test: str, level: float):
     """Pool each subgroup separately and test for differences between subgroups.
 
     Each subgroup gets its own tau^2 ("subgroups with separate tau^2", Borenstein

@@ -152,9 +152,9 @@ def pool_arrays(
     yi,
     vi,
     *,
-    method: str = "REML",
-    test: str = "z",
-    level: float = 95.0,
+    method: str,
+    test: str,
+    level: float,
     max_iter: int = 1000,
     tol: float = 1e-10,
 ) -> PoolCore:

@@ -38,10 +38,10 @@ def sensitivity_over_r(
     sd_post,
     ni,
     *,
-    r_values: Sequence[float] = (0.2, 0.5, 0.8),
-    method: str = "REML",
-    test: str = "z",
-    level: float = 95.0,
+    r_values: Sequence[float],
+    method: str,
+    test: str,
+    level: float,
 ) -> tuple[RSensitivity, ...]:
     """Pool ``MC`` or ``SMCR`` effects once for each imputed correlation.
 

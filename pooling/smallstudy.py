@@ -34,14 +34,10 @@ class RankTest:
 
 
 def _kendall_tau_b(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
-    """Tau-b and the numbers of pairs tied in x and in y: pairwise signs up to k = 200, scipy's O(k log k)
-    algorithm above (imported only then)."""
+    """Tau-b and the numbers of pairs tied in x and in y: pairwise signs up to k = 200, Knight's O(k log k)
+    algorithm above (importing scipy.stats for it would cost more than the whole answer at k = 10,000)."""
     if x.shape[0] > 200:
-        from scipy import stats
-
-        tx = float(sum(t * (t - 1) / 2 for t in _tie_groups(x)))
-        ty = float(sum(t * (t - 1) / 2 for t in _tie_groups(y)))
-        return float(stats.kendalltau(x, y).statistic), tx, ty
+        return _kendall_knight(x, y)
     dx = np.sign(x[:, None] - x[None, :])
     dy = np.sign(y[:, None] - y[None, :])
     iu = np.triu_indices(x.shape[0], 1)
@@ -51,6 +47,48 @@ def _kendall_tau_b(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
     if tx == n0 or ty == n0:
         return float("nan"), tx, ty
     return s / math.sqrt((n0 - tx) * (n0 - ty)), tx, ty
+
+
+def _pairs(v: np.ndarray) -> float:
+    sizes = _tie_groups(v)
+    return float((sizes * (sizes - 1) / 2).sum())
+
+
+def _kendall_knight(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
+    """Knight (1966, J Am Stat Assoc 61:436-439): sort by (x, y); the discordant pairs are the inversions of y,
+    and S = n0 - ties in x - ties in y + ties in both - 2 discordant."""
+    n = x.shape[0]
+    order = np.lexsort((y, x))
+    n0, tx, ty = n * (n - 1) / 2, _pairs(x), _pairs(y)
+    both = np.unique(np.column_stack([x, y]), axis=0, return_counts=True)[1]
+    txy = float((both * (both - 1) / 2).sum())
+    if tx == n0 or ty == n0:
+        return float("nan"), tx, ty
+    ranks = np.unique(y, return_inverse=True)[1].ravel()[order]
+    s = n0 - tx - ty + txy - 2 * _inversions(ranks)
+    return s / math.sqrt((n0 - tx) * (n0 - ty)), tx, ty
+
+
+def _inversions(ranks: np.ndarray) -> float:
+    """Pairs i < j with ranks[i] > ranks[j], by a bottom-up merge sort whose levels are whole-array numpy
+    operations: at each level, every element of a right half counts the larger elements of its left half
+    with one searchsorted over keys offset by the block number."""
+    n = ranks.shape[0]
+    size = 1 << max(1, (n - 1).bit_length())
+    top = n + 1  # padding after the data, larger than every rank: it adds no inversion
+    a = np.concatenate([ranks.astype(np.int64), np.full(size - n, top, dtype=np.int64)])
+    total, half = 0, 1
+    while half < size:
+        blocks = a.reshape(-1, 2 * half)
+        offset = np.arange(blocks.shape[0], dtype=np.int64)[:, None] * (top + 1)
+        left = (blocks[:, :half] + offset).ravel()  # sorted within each block, blocks in increasing order
+        right = blocks[:, half:] + offset
+        at_most = np.searchsorted(left, right.ravel(), side="right").reshape(right.shape)
+        at_most -= np.arange(blocks.shape[0])[:, None] * half  # position within the block's left half
+        total += int((half - at_most).sum())
+        a = np.sort(blocks, axis=1).ravel()
+        half *= 2
+    return float(total)
 
 
 def _concordant_cdf(q: int, n: int) -> float:
@@ -221,7 +259,7 @@ def influence(yi, vi, full, loo) -> Influence:
     hat = w / s
     vb_full = full.se**2
     vb_del = loo.se**2  # includes s2w under Hartung-Knapp
-    s_del = _sum_weights_deleted(vi, loo.tau2)
+    s_del = loo.weight_sum
     s2w = vb_del * s_del if full.test == "knha" else np.ones_like(vb_del)
     diff = full.estimate - loo.estimate
     with np.errstate(divide="ignore", invalid="ignore"):  # identical effects under Hartung-Knapp: 0/0, as R
@@ -240,14 +278,3 @@ def _influence(yi, vi, full, loo, hat, s, s2w, diff, vb_full, vb_del) -> Influen
         hat=hat,
         weight=100.0 * hat,
     )
-
-
-def _sum_weights_deleted(vi: np.ndarray, tau2_del: np.ndarray) -> np.ndarray:
-    """sum over j != i of 1/(v_j + tau2_(-i)), for every i, by masked row sums in blocks."""
-    from pooling.loo import BLOCK, _masked_weights
-
-    out = np.empty_like(tau2_del)
-    for start in range(0, vi.shape[0], BLOCK):
-        rows = np.arange(start, min(vi.shape[0], start + BLOCK))
-        out[rows] = _masked_weights(vi, tau2_del, rows).sum(1)
-    return out

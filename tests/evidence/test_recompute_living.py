@@ -293,7 +293,7 @@ def test_the_stored_inputs_of_every_row_pool_back_to_the_published_estimate(seed
     version = review_recompute(review=seeded, trigger="null update")
     for row in version.version.pooled_results.filter(computed=True):
         inputs = list(row.study_results.values_list("yi", "vi"))
-        fit = pool_arrays([yi for yi, _ in inputs], [vi for _, vi in inputs], method="FE", test="z")
+        fit = pool_arrays([yi for yi, _ in inputs], [vi for _, vi in inputs], method="FE", test="z", level=95)
         ratio = row.effect_measure == "ratio"
         low, high = (math.log(row.ci_lb), math.log(row.ci_ub)) if ratio else (row.ci_lb, row.ci_ub)
         assert fit.estimate == pytest.approx(math.log(row.estimate) if ratio else row.estimate, abs=1e-9), row

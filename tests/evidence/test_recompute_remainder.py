@@ -27,7 +27,7 @@ def test_it_derives_the_remainder_of_the_12_month_row_by_hand():
 
 def test_the_remainder_with_zhang_2017_reproduces_the_published_12_month_row():
     remainder = published_remainder(MRSS_12M, [ZHANG])
-    fit = pool_arrays([remainder.yi, ZHANG[0]], [remainder.vi, ZHANG[1]], method="FE", test="z")
+    fit = pool_arrays([remainder.yi, ZHANG[0]], [remainder.vi, ZHANG[1]], method="FE", test="z", level=95)
     assert fit.estimate == pytest.approx(6.49, abs=1e-12)
     assert (round(fit.ci_lb, 2), round(fit.ci_ub, 2)) == (4.61, 8.37)
     assert fit.se == pytest.approx(remainder.published_se, abs=1e-12)
@@ -42,7 +42,7 @@ def test_one_new_study_updates_the_published_row_as_a_fixed_effect_combination()
     remainder = published_remainder(MRSS_12M, [ZHANG])
     yi = [remainder.yi, ZHANG[0], alip[0]]
     vi = [remainder.vi, ZHANG[1], alip[1]]
-    fit = pool_arrays(yi, vi, method="FE", test="z")
+    fit = pool_arrays(yi, vi, method="FE", test="z", level=95)
     assert round(fit.estimate, 4) == 6.0815
     assert round(fit.se, 5) == 0.84053
     assert (round(fit.ci_lb, 2), round(fit.ci_ub, 2)) == (4.43, 7.73)

@@ -75,3 +75,33 @@ def test_it_writes_valid_json_with_a_null_statistic_and_a_flag():
     assert got["statistic"] is None
     assert got["non_finite"]["statistic"] == "Infinity"
     assert got["pval"] == 0.0
+
+
+def test_it_imports_no_numpy_with_the_package_so_the_cli_can_choose_its_blas_threads_first():
+    # given a fresh interpreter
+    code = "import sys, pooling; print('numpy' in sys.modules); pooling.pool_arrays; print('numpy' in sys.modules)"
+    # when it imports the package, then resolves one of its names
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    # then numpy arrives only with the name: python -m pooling sets OPENBLAS_NUM_THREADS before that
+    assert run.stdout.split() == ["False", "True"], run.stderr
+
+
+def test_a_small_z_test_answer_imports_neither_scipy_nor_statistics():
+    # given a k = 10 REML z-test request, the CLI's common case
+    studies = [{"yi": 0.1 * i, "vi": 0.01 * (i + 1)} for i in range(10)]
+    request = json.dumps({"measure": "GEN", "method": "REML", "test": "z", "level": 95, "studies": studies})
+    code = "import json, sys; from pooling.api import answer; answer(json.loads(sys.stdin.read())); "
+    code += "print(sorted({m.split('.')[0] for m in sys.modules} & {'scipy', 'statistics', 'random', 'pandas'}))"
+    # when answered in a fresh interpreter
+    run = subprocess.run([sys.executable, "-c", code], input=request, capture_output=True, text=True, cwd=ROOT)
+    # then none of the slow-to-import modules was loaded (each costs start-up the 100 ms target cannot spare)
+    assert run.stdout.strip() == "[]", run.stderr
+
+
+@pytest.mark.parametrize("p", [1e-300, 1e-12, 0.001, 0.025, 0.3, 0.5, 0.7, 0.975, 0.999, 1 - 1e-12])
+def test_the_normal_quantile_matches_the_standard_librarys(p):
+    from statistics import NormalDist
+
+    from pooling.distributions import norm_ppf
+
+    assert norm_ppf(p) == pytest.approx(NormalDist().inv_cdf(p), rel=1e-13, abs=1e-15)

@@ -78,7 +78,7 @@ def test_it_transforms_proportions_as_metafor():
         (lambda: generic([0.1, 0.2], [0.1, float("inf")]), "study 1", "vi"),
         (lambda: two_by_two("RR", [11], [10], [1], [10], add=0.5), "study 0", "ai"),
         (lambda: proportion("PR", [3, 4], [2, 5], add=0.5, labels=["X", "Y"]), "study 0 ('X')", "xi"),
-        (lambda: pool_arrays([0.1, 0.2], [0.1, -1.0]), "study 1", "vi"),
+        (lambda: pool_arrays([0.1, 0.2], [0.1, -1.0], method="REML", test="z", level=95), "study 1", "vi"),
     ],
 )
 def test_it_names_the_study_and_field_of_bad_input(call, study, field):

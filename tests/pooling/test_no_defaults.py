@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
+import inspect
+
 import pytest
 
 from pooling.api import answer
@@ -73,3 +76,25 @@ def test_it_names_the_inputs_of_a_computed_negative_variance():
     # r = 1 with unequal SDs cannot give zero, but sd_pre = sd_post and r = 1 gives vi = 0
     with pytest.raises(ValueError, match=r"sd_pre.*sd_post.*ri"):
         mean_change([20], [4], [15], [4], [10], 1.0)
+
+
+STATISTICAL_CHOICES = ("method", "test", "level", "r_values")
+
+
+@pytest.mark.parametrize(
+    "function",
+    ["model.pool_arrays", "analysis.analyse", "diagnostics.leave_one_out", "diagnostics.egger_test",
+     "diagnostics.cumulative", "diagnostics.subgroups", "confint.tau2_confint", "sensitivity.sensitivity_over_r",
+     "smallstudy.trim_and_fill", "glmm.glmm_proportions", "multilevel.multilevel",
+     "proportions.proportion_interval"],
+)  # fmt: skip
+def test_it_gives_no_statistical_choice_a_default(function):
+    # given a public function of pooling
+    module, name = function.split(".")
+    signature = inspect.signature(getattr(importlib.import_module(f"pooling.{module}"), name))
+    # then every method, test, level or grid of correlations it takes must be stated by the caller
+    defaulted = [
+        p.name for p in signature.parameters.values()
+        if p.name in STATISTICAL_CHOICES and p.default is not inspect.Parameter.empty
+    ]  # fmt: skip
+    assert not defaulted, f"{function} defaults {defaulted}: make them required keywords"

@@ -33,9 +33,9 @@ FAST = settings(max_examples=40, deadline=None)
 @given(studies(), methods)
 def test_it_gives_weights_summing_to_100(data, method):
     yi, vi = data
-    fit = pool_arrays(yi, vi, method=method)
+    fit = pool_arrays(yi, vi, method=method, test="z", level=95)
     assert study_weights(vi, fit.tau2).sum() == pytest.approx(100.0)
-    rows = analyse(generic(yi, vi), method=method).rows
+    rows = analyse(generic(yi, vi), method=method, test="z", level=95).rows
     assert sum(r.weight for r in rows) == pytest.approx(100.0)
 
 
@@ -43,9 +43,9 @@ def test_it_gives_weights_summing_to_100(data, method):
 @given(studies(), st.sampled_from(["DL", "REML", "PM", "ML", "HS", "SJ", "EB"]))
 def test_it_equals_the_fixed_effect_when_tau2_is_zero(data, method):
     yi, vi = data
-    fit = pool_arrays(yi, vi, method=method)
+    fit = pool_arrays(yi, vi, method=method, test="z", level=95)
     if fit.tau2 == 0.0:
-        fe = pool_arrays(yi, vi, method="FE")
+        fe = pool_arrays(yi, vi, method="FE", test="z", level=95)
         assert (fit.estimate, fit.se) == pytest.approx((fe.estimate, fe.se), rel=1e-12)
         assert (fit.pi_lb, fit.pi_ub) == pytest.approx((fit.ci_lb, fit.ci_ub))
 
@@ -55,8 +55,8 @@ def test_it_equals_the_fixed_effect_when_tau2_is_zero(data, method):
 def test_it_does_not_depend_on_study_order(data, method, rnd):
     yi, vi = data
     perm = np.array(rnd.sample(range(len(yi)), len(yi)))
-    a = pool_arrays(yi, vi, method=method)
-    b = pool_arrays(yi[perm], vi[perm], method=method)
+    a = pool_arrays(yi, vi, method=method, test="z", level=95)
+    b = pool_arrays(yi[perm], vi[perm], method=method, test="z", level=95)
     assert (b.estimate, b.se, b.q) == pytest.approx((a.estimate, a.se, a.q), rel=1e-7, abs=1e-10)
     assert b.tau2 == pytest.approx(a.tau2, rel=1e-6, abs=1e-9)
 
@@ -78,8 +78,8 @@ def test_it_is_shift_and_scale_equivariant_for_md(k, shift, scale, method, rnd):
     n = np.array([rnd.randint(5, 40) for _ in range(k)])
     base = mean_difference(m1, sd1, n, m2, sd2, n)
     moved = mean_difference(scale * (m1 + shift), scale * sd1, n, scale * (m2 + shift), scale * sd2, n)
-    a = pool_arrays(base.yi, base.vi, method=method)
-    b = pool_arrays(moved.yi, moved.vi, method=method)
+    a = pool_arrays(base.yi, base.vi, method=method, test="z", level=95)
+    b = pool_arrays(moved.yi, moved.vi, method=method, test="z", level=95)
     # then the pooled MD scales, its z does not change, and tau^2 scales with scale^2
     assert b.estimate == pytest.approx(scale * a.estimate, rel=1e-7, abs=1e-9)
     assert b.statistic == pytest.approx(a.statistic, rel=1e-6, abs=1e-9)
@@ -90,6 +90,6 @@ def test_it_is_shift_and_scale_equivariant_for_md(k, shift, scale, method, rnd):
 @given(studies(min_k=2, max_k=9), methods)
 def test_it_leaves_each_study_out_once(data, method):
     yi, vi = data
-    loo = leave_one_out(yi, vi, method=method)
+    loo = leave_one_out(yi, vi, method=method, test="z", level=95)
     assert len(loo.estimate) == len(yi) == len(loo.tau2) == len(loo.i2)
     assert np.isfinite(loo.estimate).all()

@@ -17,6 +17,7 @@ from pooling.model import PoolCore, pool_arrays, study_weights
 
 SUBGROUP_VARIABLES = ("cell_source", "route", "donor")
 R_VALUES = (0.2, 0.5, 0.8)
+LEVEL = 95.0  # every interval on the review page is a 95% interval (study rows use its 1.96); pooling assumes none
 # Leave-one-out and cumulative analyses refit the model k times (O(k²) work); past this k a single study's
 # influence is negligible and a k-row table unreadable, so they are reported as not computed.
 MAX_K_INFLUENCE = 100
@@ -130,7 +131,7 @@ def _row_for(code, timepoint, variable, value, group, cells, by_id, settings) ->
 def _pool(code, timepoint, variable, value, group, by_id, settings) -> PooledRow:
     group = sorted(group, key=lambda e: (by_id[e.study_id].publication_key, by_id[e.study_id].label))
     yi, vi = arrays(group)
-    core = pool_arrays(yi, vi, method=settings["estimator"], test=settings["ci_method"])
+    core = pool_arrays(yi, vi, method=settings["estimator"], test=settings["ci_method"], level=LEVEL)
     weights = study_weights(vi, core.tau2)
     half = 1.959963984540054 * np.sqrt(vi)
     studies = [
@@ -149,7 +150,7 @@ def _subgroup_rows(code, timepoint, group, overall, cells, by_id, settings) -> l
         labels = [getattr(by_id[e.study_id], variable) or "not reported" for e in group]
         if len(set(labels)) < 2:
             continue
-        test = subgroups(yi, vi, labels, method=settings["estimator"], test=settings["ci_method"])
+        test = subgroups(yi, vi, labels, method=settings["estimator"], test=settings["ci_method"], level=LEVEL)
         if overall is not None:
             overall.subgroup_test[variable] = {"q_between": test.q_between, "df": test.df, "pval": test.pval}
         for value in dict.fromkeys(labels):
@@ -177,7 +178,7 @@ def _sensitivity(row: PooledRow, inputs: RecomputeInputs, settings: dict) -> dic
     else:
         result = {"cumulative": _cumulative(row, yi, vi, method, test)}
     if 3 <= row.core.k <= MAX_K_INFLUENCE:
-        loo = leave_one_out(yi, vi, method=method, test=test)
+        loo = leave_one_out(yi, vi, method=method, test=test, level=LEVEL)
         result["leave_one_out"] = [
             {
                 "omitted": s.study.label,
@@ -200,7 +201,7 @@ def _model_sensitivity(row: PooledRow, yi, vi, settings: dict) -> dict:
     """The other model beside the primary one: REML with Hartung–Knapp beside fixed effect, and vice versa.
     A remainder is an aggregate of several studies: under random effects it is one input, an approximation."""
     method, test = ("REML", "knha") if settings["estimator"] == "FE" else ("FE", "z")
-    fit = pool_arrays(yi, vi, method=method, test=test)
+    fit = pool_arrays(yi, vi, method=method, test=test, level=LEVEL)
     return {
         "method": method,
         "ci_method": test,
@@ -214,7 +215,7 @@ def _model_sensitivity(row: PooledRow, yi, vi, settings: dict) -> dict:
 
 
 def _cumulative(row: PooledRow, yi, vi, method: str, test: str) -> list[dict]:
-    fits = cumulative(yi, vi, method=method, test=test)  # studies are already in publication order
+    fits = cumulative(yi, vi, method=method, test=test, level=LEVEL)  # studies are already in publication order
     return [
         {
             "added": s.study.label,
@@ -244,7 +245,7 @@ def _r_sensitivity(row: PooledRow, inputs: RecomputeInputs, settings: dict) -> l
         varied = {**settings, "prepost_correlation": r, "prepost_independent": False}
         yi, vi = pre_post_arrays(pre_post, varied)[:2]
         yi, vi = np.concatenate([yi, others_yi]), np.concatenate([vi, others_vi])
-        fit = pool_arrays(yi, vi, method=settings["estimator"], test=settings["ci_method"])
+        fit = pool_arrays(yi, vi, method=settings["estimator"], test=settings["ci_method"], level=LEVEL)
         results.append(
             {"r": r, "estimate": fit.estimate, "ci_lb": fit.ci_lb, "ci_ub": fit.ci_ub, "tau2": fit.tau2, "i2": fit.i2}
         )

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from evidence.models import AdverseEvent, ArmRole, ContrastBasis, OutcomeMeasurement, Review, StudyStatus
-from evidence.services.recompute.analyses import CONTROLLED_VARIABLE, PooledRow, StudyRow
+from evidence.services.recompute.analyses import CONTROLLED_VARIABLE, LEVEL, PooledRow, StudyRow
 from evidence.services.recompute.binary import (
     HAZARD_MEASURES,
     absolute_effect,
@@ -303,7 +303,7 @@ def controlled_rows(inputs) -> list[PooledRow]:
         scale = max(sorted(set(scales)), key=scales.count)  # an RR and an MD never share a pool
         members = [e for e in group if e.scale == scale]
         yi, vi = arrays(members)
-        core = pool_arrays(yi, vi, method=inputs.settings["estimator"], test=inputs.settings["ci_method"])
+        core = pool_arrays(yi, vi, method=inputs.settings["estimator"], test=inputs.settings["ci_method"], level=LEVEL)
         weights, half = study_weights(vi, core.tau2), Z975 * np.sqrt(vi)
         studies = [
             StudyRow(by_id[e.study_id], e, float(yi[i] - half[i]), float(yi[i] + half[i]), float(weights[i]))

@@ -16,7 +16,7 @@ from collections import defaultdict
 import numpy as np
 
 from evidence.models import ArmRole
-from evidence.services.recompute.analyses import PooledRow, StudyRow
+from evidence.services.recompute.analyses import LEVEL, PooledRow, StudyRow
 from evidence.services.recompute.binary import proportion_effect
 from evidence.services.recompute.effects import StudyEffect, Unpoolable, arrays
 from evidence.services.recompute.inputs import MEASUREMENT_FIELDS, RecomputeInputs
@@ -63,7 +63,7 @@ def _glmm_core(counts: dict, settings: dict) -> PoolCore | None:
     if len(x) < 2 or not 0 < sum(x) < sum(n):
         return None
     try:
-        fit = glmm_proportions(x, n, level=95.0, add=settings["continuity_correction"])
+        fit = glmm_proportions(x, n, level=LEVEL, add=settings["continuity_correction"])
     except ValueError:
         return None
     if not fit.converged:
@@ -96,7 +96,7 @@ def proportion_rows(
             continue
         group = sorted(group, key=lambda e: (by_id[e.study_id].publication_key, by_id[e.study_id].label))
         yi, vi = arrays(group)
-        core = pool_arrays(yi, vi, method=inputs.settings["estimator"], test=inputs.settings["ci_method"])
+        core = pool_arrays(yi, vi, method=inputs.settings["estimator"], test=inputs.settings["ci_method"], level=LEVEL)
         weights, half = study_weights(vi, core.tau2), Z975 * np.sqrt(vi)
         if inputs.settings["proportion_measure"] == "PLO":
             core = _glmm_core(counts[(code, timepoint)], inputs.settings) or core

@@ -226,7 +226,7 @@ def _controlled_category(category: str, study_ids: list, counts: dict, labels: d
     if not studies:
         return None
     yi, vi = [e.yi for *_, e in studies], [e.vi for *_, e in studies]
-    core = pool_arrays(yi, vi, method=settings["estimator"], test=settings["ci_method"])
+    core = pool_arrays(yi, vi, method=settings["estimator"], test=settings["ci_method"], level=SAFETY_LEVEL)
     rr = [math.exp(v) for v in (core.estimate, core.ci_lb, core.ci_ub)]
     comparator = (sum(p[2] for _, p, _ in studies), sum(p[3] for _, p, _ in studies))
     return {
