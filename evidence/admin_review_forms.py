@@ -63,3 +63,13 @@ class ReviewAdminForm(forms.ModelForm):
     class Meta:
         model = Review
         fields = "__all__"  # noqa: DJ007 -- the admin form of the whole review; the admin decides what is read-only
+
+    # The wording every public page reads: an editor states it in the admin. The model leaves the fields blank-able
+    # so that a service saving another setting of a review set up before issue 20 is not refused for them.
+    WORDING = ("intervention_name", "intervention_full", "intervention_plain", "population_name", "population_plain")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in self.WORDING:
+            if name in self.fields:
+                self.fields[name].required = True

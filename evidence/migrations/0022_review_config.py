@@ -108,6 +108,7 @@ class Migration(migrations.Migration):
             model_name="historicalreview",
             name="intervention_full",
             field=models.CharField(
+                blank=True,
                 default="",
                 help_text="In full, lower case, e.g. 'mesenchymal stem cell therapy' (site header, page description).",
                 max_length=200,
@@ -117,6 +118,7 @@ class Migration(migrations.Migration):
             model_name="historicalreview",
             name="intervention_name",
             field=models.CharField(
+                blank=True,
                 default="",
                 help_text="Short name, e.g. 'MSC therapy' (page title, summary-of-findings caption).",
                 max_length=120,
@@ -126,6 +128,7 @@ class Migration(migrations.Migration):
             model_name="historicalreview",
             name="intervention_plain",
             field=models.CharField(
+                blank=True,
                 default="",
                 help_text="Plain language, read after 'treated with', e.g. 'mesenchymal stem (stromal) cells'.",
                 max_length=200,
@@ -135,6 +138,7 @@ class Migration(migrations.Migration):
             model_name="historicalreview",
             name="population_name",
             field=models.CharField(
+                blank=True,
                 default="", help_text="The condition, read after 'in', e.g. 'systemic sclerosis'.", max_length=200
             ),
         ),
@@ -142,6 +146,7 @@ class Migration(migrations.Migration):
             model_name="historicalreview",
             name="population_plain",
             field=models.CharField(
+                blank=True,
                 default="",
                 help_text="Plain language, read after 'In', e.g. 'people with systemic sclerosis'.",
                 max_length=200,
@@ -199,6 +204,7 @@ class Migration(migrations.Migration):
             model_name="review",
             name="intervention_full",
             field=models.CharField(
+                blank=True,
                 default="",
                 help_text="In full, lower case, e.g. 'mesenchymal stem cell therapy' (site header, page description).",
                 max_length=200,
@@ -208,6 +214,7 @@ class Migration(migrations.Migration):
             model_name="review",
             name="intervention_name",
             field=models.CharField(
+                blank=True,
                 default="",
                 help_text="Short name, e.g. 'MSC therapy' (page title, summary-of-findings caption).",
                 max_length=120,
@@ -217,6 +224,7 @@ class Migration(migrations.Migration):
             model_name="review",
             name="intervention_plain",
             field=models.CharField(
+                blank=True,
                 default="",
                 help_text="Plain language, read after 'treated with', e.g. 'mesenchymal stem (stromal) cells'.",
                 max_length=200,
@@ -226,6 +234,7 @@ class Migration(migrations.Migration):
             model_name="review",
             name="population_name",
             field=models.CharField(
+                blank=True,
                 default="", help_text="The condition, read after 'in', e.g. 'systemic sclerosis'.", max_length=200
             ),
         ),
@@ -233,6 +242,7 @@ class Migration(migrations.Migration):
             model_name="review",
             name="population_plain",
             field=models.CharField(
+                blank=True,
                 default="",
                 help_text="Plain language, read after 'In', e.g. 'people with systemic sclerosis'.",
                 max_length=200,

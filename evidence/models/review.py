@@ -145,24 +145,30 @@ class Review(models.Model):
     # second review speaks of its own treatment and condition. The seed fills them with the MSC review's texts.
     intervention_name = models.CharField(
         max_length=120,
+        blank=True,
         default="",
         help_text="Short name, e.g. 'MSC therapy' (page title, summary-of-findings caption).",
     )
     intervention_full = models.CharField(
         max_length=200,
+        blank=True,
         default="",
         help_text="In full, lower case, e.g. 'mesenchymal stem cell therapy' (site header, page description).",
     )
     intervention_plain = models.CharField(
         max_length=200,
+        blank=True,
         default="",
         help_text="Plain language, read after 'treated with', e.g. 'mesenchymal stem (stromal) cells'.",
     )
     population_name = models.CharField(
-        max_length=200, default="", help_text="The condition, read after 'in', e.g. 'systemic sclerosis'."
+        max_length=200, blank=True, default="", help_text="The condition, read after 'in', e.g. 'systemic sclerosis'."
     )
     population_plain = models.CharField(
-        max_length=200, default="", help_text="Plain language, read after 'In', e.g. 'people with systemic sclerosis'."
+        max_length=200,
+        blank=True,
+        default="",
+        help_text="Plain language, read after 'In', e.g. 'people with systemic sclerosis'.",
     )
     arm_label = models.CharField(
         max_length=80, default="Intervention", help_text="The intervention arm's label, e.g. 'MSC'."

@@ -33,9 +33,9 @@ HR_CASE = Path(__file__).resolve().parents[1] / "data" / "metafor" / "recompute"
 Z975 = 1.959963984540054
 
 
-def outcome(code: str, outcome_type: str, **fields) -> Outcome:
+def outcome(review, code: str, outcome_type: str, **fields) -> Outcome:
     defaults = dict(name=code.replace("_", " ").capitalize(), direction="lower_is_better", outcome_type=outcome_type)
-    return Outcome.objects.get_or_create(code=code, defaults={**defaults, **fields})[0]
+    return Outcome.objects.get_or_create(review=review, code=code, defaults={**defaults, **fields})[0]
 
 
 def trial(label: str, arms: list[tuple], rows: list[dict], **study) -> dict:
@@ -69,7 +69,7 @@ def test_a_two_arm_binary_study_gives_one_rr_row_with_absolute_effects_per_1000(
     # given a review pooling RR and a trial with 2 of 40 vs 8 of 40 deaths
     review.binary_measure = "RR"
     review.save()
-    outcome("trm", "binary", name="Treatment-related mortality")
+    outcome(review, "trm", "binary", name="Treatment-related mortality")
     arms = [("HSCT", "intervention", 40), ("cyclophosphamide", "comparator", 40)]
     approved(
         review,
@@ -102,7 +102,7 @@ def test_a_two_arm_binary_study_gives_one_rr_row_with_absolute_effects_per_1000(
 
 def test_an_odds_ratio_review_states_its_absolute_effect_by_the_or_formula(review, team):
     # given the review's default binary measure (OR)
-    outcome("trm", "binary")
+    outcome(review, "trm", "binary")
     arms = [("HSCT", "intervention", 40), ("control", "comparator", 40)]
     approved(
         review, team, trial("Trial 2020", arms, [events("trm", "HSCT", 2, 40), events("trm", "control", 8, 40)]), 1
@@ -117,7 +117,7 @@ def test_an_odds_ratio_review_states_its_absolute_effect_by_the_or_formula(revie
 
 def test_single_arm_events_give_a_proportion_row(review, team):
     # given two single-arm studies reporting flares as events / n
-    outcome("flare", "binary", name="Disease flare")
+    outcome(review, "flare", "binary", name="Disease flare")
     approved(review, team, single_arm("Lee 2019", 5, 20), 1)
     approved(review, team, single_arm("Kim 2021", 3, 15), 2)
 
@@ -136,13 +136,13 @@ def test_single_arm_events_give_a_proportion_row(review, team):
 
 def test_a_single_study_proportion_is_pooled_on_the_reviews_scale_with_its_stated_correction(review, team):
     # given one single-arm study with no flare (the logistic model needs two studies and an event)
-    outcome("flare", "binary", name="Disease flare")
+    outcome(review, "flare", "binary", name="Disease flare")
     approved(review, team, single_arm("Lee 2019", 0, 20), 1)
 
     row = PooledResult.objects.get(version=review_recompute(review=review, trigger="t").version, outcome__code="flare")
 
     es = proportion("PLO", [0], [20], add=0.5)
-    fit = pool_arrays(es.yi, es.vi, method=review.estimator, test=review.ci_method)
+    fit = pool_arrays(es.yi, es.vi, method=review.estimator, test=review.ci_method, level=95)
     assert row.model == review.estimator
     assert row.estimate == pytest.approx(back_transform("PLO", fit.estimate))  # 0.5 / 21, never 0 / 20 undefined
     [line] = StudyResult.objects.filter(pooled_result=row)
@@ -153,7 +153,7 @@ def test_a_zero_event_arm_takes_the_reviews_stated_correction_and_a_double_zero_
     # given a review correcting zero cells by 0.25, a trial with 0 of 25 vs 4 of 24, and one with no event at all
     review.binary_measure, review.continuity_correction = "RR", 0.25
     review.save()
-    outcome("trm", "binary")
+    outcome(review, "trm", "binary")
     arms = [("HSCT", "intervention", 25), ("control", "comparator", 24)]
     approved(review, team, trial("Zero 2019", arms, [events("trm", "HSCT", 0, 25), events("trm", "control", 4, 24)]), 1)
     approved(review, team, trial("None 2020", arms, [events("trm", "HSCT", 0, 25), events("trm", "control", 0, 24)]), 2)
@@ -172,6 +172,7 @@ def test_hazard_ratios_pool_on_the_log_scale_as_metafor_and_read_fewer_events(re
     review.ci_method = "z"  # the reference case is metafor's rma(yi, sei = ...), REML, Wald CI
     review.save()
     outcome(
+        review,
         "efs",
         "time_to_event",
         name="Event-free survival",
@@ -201,7 +202,7 @@ def test_hazard_ratios_pool_on_the_log_scale_as_metafor_and_read_fewer_events(re
 
 
 def test_an_events_row_without_numbers_is_refused_by_field_and_nothing_is_saved(review, team):
-    outcome("trm", "binary")
+    outcome(review, "trm", "binary")
     payload = single_arm("Lee 2019", 1, 20, code="trm")
     payload["measurements"][0].update(events=None, total=None)
 
@@ -220,7 +221,7 @@ def test_an_events_row_without_numbers_is_refused_by_field_and_nothing_is_saved(
 
 
 def test_a_hazard_ratio_below_zero_or_without_its_value_is_refused_by_field(review):
-    outcome("efs", "time_to_event")
+    outcome(review, "efs", "time_to_event")
     payload = single_arm("Lee 2019", 1, 20, code="efs")
     hr = {"outcome": "efs", "timepoint_months": 12, "data_format": "effect_estimate", "effect_measure": "HR"}
     payload["measurements"] = [{**hr, "effect_estimate": 0.35, "effect_ci_lb": 0, "effect_ci_ub": 0.74}, hr]
@@ -235,7 +236,7 @@ def test_several_intervention_arms_are_combined_against_the_shared_comparator(re
     # given a three-arm trial: two doses and one placebo arm
     review.binary_measure = "RR"
     review.save()
-    outcome("trm", "binary")
+    outcome(review, "trm", "binary")
     arms = [("low dose", "intervention", 20), ("high dose", "intervention", 20), ("placebo", "comparator", 20)]
     rows = [events("trm", "low dose", 2, 20), events("trm", "high dose", 4, 20), events("trm", "placebo", 6, 20)]
     approved(review, team, trial("Dose 2021", arms, rows), 1)
@@ -251,7 +252,7 @@ def test_several_intervention_arms_are_combined_against_the_shared_comparator(re
 
 def test_adverse_events_between_arms_give_a_risk_ratio_apart_from_the_proportions(review, team):
     # given a trial with injection-site pain in 5 of 48 vs 3 of 40
-    outcome("trm", "binary")
+    outcome(review, "trm", "binary")
     arms = [("ADRC", "intervention", 48), ("placebo", "comparator", 40)]
     payload = trial("Khanna 2022", arms, [])
     payload["adverse_events"] = [
@@ -276,7 +277,7 @@ def test_adverse_events_between_arms_give_a_risk_ratio_apart_from_the_proportion
 def test_the_api_calls_a_controlled_row_controlled_not_a_subgroup(review, team, client):
     review.binary_measure = "RR"
     review.save()
-    outcome("trm", "binary")
+    outcome(review, "trm", "binary")
     arms = [("HSCT", "intervention", 40), ("control", "comparator", 40)]
     approved(
         review, team, trial("Trial 2020", arms, [events("trm", "HSCT", 2, 40), events("trm", "control", 8, 40)]), 1
@@ -297,7 +298,7 @@ def test_ratio_direction_never_says_higher_is_better():
 
 
 def test_the_extraction_form_takes_events_and_a_hazard_ratio_and_reconcile_names_them(review):
-    outcome("efs", "time_to_event", name="Event-free survival")
+    outcome(review, "efs", "time_to_event", name="Event-free survival")
     data = {
         "m-TOTAL_FORMS": "1", "m-INITIAL_FORMS": "0", "m-0-outcome": "efs", "m-0-timepoint_months": "24",
         "m-0-arm": "HSCT", "m-0-data_format": "effect_estimate", "m-0-effect_measure": "HR",
@@ -334,7 +335,7 @@ def test_event_counts_of_an_outcome_pooled_as_changes_are_named_not_a_second_row
 
 
 def test_an_editor_changing_the_binary_measure_makes_a_version_that_says_so(review, team):
-    outcome("trm", "binary")
+    outcome(review, "trm", "binary")
     arms = [("HSCT", "intervention", 40), ("control", "comparator", 40)]
     approved(
         review, team, trial("Trial 2020", arms, [events("trm", "HSCT", 2, 40), events("trm", "control", 8, 40)]), 1
@@ -356,7 +357,7 @@ def test_an_editor_changing_the_binary_measure_makes_a_version_that_says_so(revi
 def test_the_review_page_states_absolute_effects_and_adverse_event_risk_ratios(review, team, client):
     review.binary_measure = "RR"
     review.save()
-    outcome("trm", "binary", name="Treatment-related mortality")
+    outcome(review, "trm", "binary", name="Treatment-related mortality")
     arms = [("HSCT", "intervention", 40), ("control", "comparator", 40)]
     payload = trial("Trial 2020", arms, [events("trm", "HSCT", 2, 40), events("trm", "control", 8, 40)])
     payload["adverse_events"] = [
@@ -378,7 +379,7 @@ def test_the_review_page_states_absolute_effects_and_adverse_event_risk_ratios(r
 
 def test_a_hazard_ratio_with_the_comparators_events_states_its_absolute_effect(review, team):
     # given HR 0.35 (0.16 to 0.74) and 20 of 40 comparator patients with an event
-    outcome("efs", "time_to_event", name="Event-free survival")
+    outcome(review, "efs", "time_to_event", name="Event-free survival")
     arms = [("HSCT", "intervention", 40), ("control", "comparator", 40)]
     hr_row = {"outcome": "efs", "arm": "HSCT", "data_format": "effect_estimate", "effect_measure": "HR",
               "effect_estimate": 0.35, "effect_ci_lb": 0.16, "effect_ci_ub": 0.74, "events": 8, "total": 40}  # fmt: skip
@@ -398,7 +399,7 @@ def test_a_log_hazard_ratio_with_its_se_pools_as_the_same_hazard_ratio(review, t
     # given one trial's HR entered as HR with CI and another's as log HR with SE
     review.ci_method = "z"
     review.save()
-    outcome("efs", "time_to_event")
+    outcome(review, "efs", "time_to_event")
     arms = [("HSCT", "intervention", 40), ("control", "comparator", 40)]
     expected = json.loads(HR_CASE.read_text())
     as_hr = {"effect_measure": "HR", "effect_estimate": 0.35, "effect_ci_lb": 0.16, "effect_ci_ub": 0.74}
@@ -415,7 +416,7 @@ def test_a_log_hazard_ratio_with_its_se_pools_as_the_same_hazard_ratio(review, t
 
 
 def test_a_log_hazard_ratio_without_its_se_is_refused_by_field(review):
-    outcome("efs", "time_to_event")
+    outcome(review, "efs", "time_to_event")
     payload = single_arm("Lee 2019", 1, 20, code="efs")
     payload["measurements"] = [{"outcome": "efs", "timepoint_months": 12, "data_format": "effect_estimate",
                                 "effect_measure": "logHR", "effect_estimate": -1.05}]  # fmt: skip

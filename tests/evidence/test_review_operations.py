@@ -93,6 +93,11 @@ def test_it_lets_an_editor_create_a_review_and_makes_them_its_admin(ed, world):
         title="Autologous haematopoietic stem cell transplantation for systemic sclerosis",
         pubmed_query="scleroderma AND transplantation",
         search_start_date="2024-01-01",
+        intervention_name="AHSCT",
+        intervention_full="autologous haematopoietic stem cell transplantation",
+        intervention_plain="their own blood stem cells after chemotherapy",
+        population_name="systemic sclerosis",
+        population_plain="people with systemic sclerosis",
     )
 
     response = ed.post(url, data)
