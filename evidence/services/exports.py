@@ -66,13 +66,19 @@ def export_stored(
 
 
 def version_export_store(
-    *, version: ReviewVersion, kind: str, built: BuiltExport, variant: str = "", stamp: str = ""
+    *,
+    version: ReviewVersion,
+    kind: str,
+    built: BuiltExport,
+    variant: str = "",
+    stamp: str = "",
+    level: int = GZIP_LEVEL,
 ) -> VersionExport:
     """Store (or replace) one export. Two workers building the same row at once both store the same bytes."""
     fields = {
         "stamp": stamp,
         "content_type": built.content_type,
-        "content": gzip.compress(built.content, GZIP_LEVEL, mtime=0),  # mtime 0: same bytes, same gzip
+        "content": gzip.compress(built.content, level, mtime=0),  # mtime 0: same bytes, same gzip
         "sha256": content_sha256(built.content_type, built.content),
         "size": len(built.content),
         "created_at": timezone.now(),  # Last-Modified: a rebuilt row is new, even if its bytes are not
