@@ -24,6 +24,14 @@ def _fail(*args, **kwargs):
     raise AssertionError("built per request: the stored export should have been served")
 
 
+@pytest.fixture(autouse=True)
+def _no_pages_in_memory():
+    """The page cache (and its 2-second stamp memo) is process memory that outlives a test."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def published(seeded) -> ReviewVersion:
     """Version 1 of the seed review, published by a recompute run as the worker runs it."""
