@@ -73,12 +73,14 @@ def version_export_store(
     variant: str = "",
     stamp: str = "",
     level: int = GZIP_LEVEL,
+    gzipped: bytes | None = None,
 ) -> VersionExport:
-    """Store (or replace) one export. Two workers building the same row at once both store the same bytes."""
+    """Store (or replace) one export (``gzipped``: its bytes compressed already). Two workers building the same
+    row at once both store the same bytes."""
     fields = {
         "stamp": stamp,
         "content_type": built.content_type,
-        "content": gzip.compress(built.content, level, mtime=0),  # mtime 0: same bytes, same gzip
+        "content": gzipped or gzip.compress(built.content, level, mtime=0),  # mtime 0: same bytes, same gzip
         "sha256": content_sha256(built.content_type, built.content),
         "size": len(built.content),
         "created_at": timezone.now(),  # Last-Modified: a rebuilt row is new, even if its bytes are not

@@ -170,3 +170,19 @@ def test_a_stored_page_is_not_served_once_a_new_version_is_published(client, see
     after = client.get("/reviews/msc-ssc/").content.decode()
 
     assert after != before and "/reviews/msc-ssc/v/1/" in after and "/reviews/msc-ssc/v/1/" not in before
+
+
+def test_a_large_page_goes_gzipped_to_a_client_that_takes_gzip_before_and_after_a_restart(
+    client, published, monkeypatch
+):
+    from evidence import http_cache
+
+    monkeypatch.setattr(http_cache, "GZIP_FROM", 0)  # the seed's page stands in for a 68 MB one
+    plain = client.get("/reviews/msc-ssc/")
+    zipped = client.get("/reviews/msc-ssc/", HTTP_ACCEPT_ENCODING="gzip")
+    cache.clear()
+    after_restart = client.get("/reviews/msc-ssc/", HTTP_ACCEPT_ENCODING="gzip")
+
+    assert "Content-Encoding" not in plain and zipped["Content-Encoding"] == "gzip"
+    assert gzip.decompress(zipped.content) == plain.content == gzip.decompress(after_restart.content)
+    assert zipped["ETag"] != plain["ETag"] and "Accept-Encoding" in zipped["Vary"]
