@@ -18,7 +18,7 @@ from django.http import HttpResponse
 from evidence.export_safety import csv_dict_writer, ris_entry_safe
 from evidence.models import Citation, PooledResult, ReviewVersion, StudyResult
 from evidence.selectors_public import public_study_ids, version_study_ids
-from evidence.services.exports import BuiltExport, export_stored
+from evidence.services.exports import BuiltExport, export_stored, stored_content
 
 POOLED_FIELDS = (
     "outcome", "outcome_name", "timepoint_months", "timepoint_label", "subgroup_variable", "subgroup_value", "k",
@@ -171,6 +171,6 @@ def version_download(*, version: ReviewVersion, dataset: str, fmt: str) -> HttpR
         return None
     row = export_stored(version=version, kind=kind, build=builders(version)[kind])
     name = f"{version.review.slug}-v{version.number}-{dataset}.{fmt}"
-    response = HttpResponse(gzip.decompress(bytes(row.content)), content_type=row.content_type)
+    response = HttpResponse(gzip.decompress(stored_content(row)), content_type=row.content_type)
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response

@@ -31,6 +31,7 @@ PAGES_REVISION = "pages-4"  # bump when a template change alters what a page sho
 PAGE_TIMEOUT = 24 * 3600  # a stamp change makes a new key; the timeout only bounds memory
 PAGE_KIND = "page"  # a rendered public page among a version's stored exports
 GZIP_FROM = 256 * 1024  # smaller pages go as they are: compressing them saves less than it costs
+_LARGE_PAGES = exports.ProcessMemo(entries=8)
 
 
 def stamp(request: HttpRequest, slug: str) -> ReviewStamp | None:
@@ -82,11 +83,11 @@ def cached_page(request: HttpRequest, slug: str, build: Callable[[], HttpRespons
     gzipped too and sent so to a client that takes gzip (the 1,000-study page: 68 MB, 5.7 MB gzipped).
     """
     key = _key(request, slug)
-    hit = cache.get(f"page:{key}") if key else None
+    hit = _memory_get(key) if key else None
     if hit is None and key:
         hit = _stored_page(request, slug, key)
         if hit is not None:
-            cache.set(f"page:{key}", hit, PAGE_TIMEOUT)
+            _memory_set(key, hit)
     if hit is None:
         response = build()
         if not key or response.status_code != 200:
@@ -94,11 +95,22 @@ def cached_page(request: HttpRequest, slug: str, build: Callable[[], HttpRespons
             return response
         kept = {name: response[name] for name in ("Content-Type", "Content-Disposition") if name in response}
         hit = (response.content, kept, _gzipped(response.content))
-        cache.set(f"page:{key}", hit, PAGE_TIMEOUT)
+        _memory_set(key, hit)
         _page_store(request, slug, key, hit)
     response = _page_response(request, *hit)
     patch_cache_control(response, public=True, max_age=0, must_revalidate=True)
     return response
+
+
+def _memory_get(key: str) -> tuple | None:
+    return _LARGE_PAGES.get(key) or cache.get(f"page:{key}")
+
+
+def _memory_set(key: str, hit: tuple) -> None:
+    if hit[2] is None:
+        cache.set(f"page:{key}", hit, PAGE_TIMEOUT)
+    else:  # a large page: held as it is, not pickled into the cache on every read
+        _LARGE_PAGES.set(key, hit)
 
 
 def _gzipped(content: bytes) -> bytes | None:
@@ -112,9 +124,22 @@ def _page_response(request: HttpRequest, content: bytes, headers: dict, gzipped:
     if exports.accepts_gzip(request):
         response = HttpResponse(gzipped, headers={**headers, "Content-Encoding": "gzip"})
     else:
-        response = HttpResponse(content, headers=headers)
+        response = HttpResponse(bytes(content), headers=headers)
     patch_vary_headers(response, ["Accept-Encoding"])
     return response
+
+
+class _Inflated:
+    """A stored large page, uncompressed only if a client that does not take gzip asks for it."""
+
+    def __init__(self, gzipped: bytes) -> None:
+        self.gzipped = gzipped
+        self._content: bytes | None = None
+
+    def __bytes__(self) -> bytes:
+        if self._content is None:
+            self._content = gzip.decompress(self.gzipped)
+        return self._content
 
 
 def _page_row(request: HttpRequest, slug: str, key: str) -> tuple[int | None, str, str]:
@@ -129,8 +154,9 @@ def _stored_page(request: HttpRequest, slug: str, key: str) -> tuple[bytes, dict
     if row is None:
         return None
     stored = bytes(row.content)
-    content = gzip.decompress(stored)
-    return content, {"Content-Type": row.content_type}, stored if len(content) >= GZIP_FROM else None
+    if row.size < GZIP_FROM:
+        return gzip.decompress(stored), {"Content-Type": row.content_type}, None
+    return _Inflated(stored), {"Content-Type": row.content_type}, stored
 
 
 def _page_store(request: HttpRequest, slug: str, key: str, hit: tuple[bytes, dict, bytes | None]) -> None:
@@ -145,3 +171,5 @@ def _page_store(request: HttpRequest, slug: str, key: str, hit: tuple[bytes, dic
         version=ReviewVersion(pk=version_id), kind=PAGE_KIND, variant=variant, stamp=digest, built=built,
         level=1, gzipped=gzipped,
     )  # fmt: skip
+    # Every page belongs to the latest version: the same page's row under an older one is never read again.
+    VersionExport.objects.filter(kind=PAGE_KIND, variant=variant).exclude(version_id=version_id).delete()

@@ -15,6 +15,8 @@ from __future__ import annotations
 import gzip
 import hashlib
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -59,9 +61,9 @@ def export_stored(
 ) -> VersionExport:
     """The stored export; built (once) and stored when missing or stale."""
     stamp = export_stamp(version=version) if kind in LIVE_KINDS else ""
-    row = VersionExport.objects.filter(version=version, kind=kind, variant=variant).first()
+    row = VersionExport.objects.filter(version=version, kind=kind, variant=variant).defer("content").first()
     if row is not None and row.stamp == stamp:
-        return row
+        return row  # its bytes are read by ``stored_content``, from this process's memory when it has them
     return version_export_store(version=version, kind=kind, variant=variant, stamp=stamp, built=build())
 
 
@@ -87,6 +89,46 @@ def version_export_store(
     }
     row, _ = VersionExport.objects.update_or_create(version=version, kind=kind, variant=variant, defaults=fields)
     return row
+
+
+class ProcessMemo:
+    """The last few large byte strings this process served, kept as they are (the cache framework pickles
+    every value: unpickling a 68 MB page on each request cost more than sending it)."""
+
+    def __init__(self, entries: int) -> None:
+        self.entries = entries
+        self._held: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            if key in self._held:
+                self._held.move_to_end(key)
+            return self._held.get(key)
+
+    def set(self, key, value) -> None:
+        with self._lock:
+            self._held[key] = value
+            self._held.move_to_end(key)
+            while len(self._held) > self.entries:
+                self._held.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._held.clear()
+
+
+_STORED = ProcessMemo(entries=8)
+
+
+def stored_content(row: VersionExport) -> bytes:
+    """A stored export's gzip bytes: from this process's memory, else (once) from the database."""
+    key = (row.pk, row.sha256, row.created_at)
+    held = _STORED.get(key)
+    if held is None:
+        held = bytes(row.content)  # deferred by export_stored: one query for the bytes
+        _STORED.set(key, held)
+    return held
 
 
 def content_sha256(content_type: str, content: bytes) -> str:
@@ -116,7 +158,7 @@ def version_exports_write_safely(*, version: ReviewVersion) -> bool:
 
 def export_response(request: HttpRequest, row: VersionExport, *, headers: dict | None = None) -> HttpResponse:
     """The stored bytes: as stored (gzip) to a client that accepts it, else uncompressed."""
-    content = bytes(row.content)
+    content = stored_content(row)
     response = HttpResponse(content_type=row.content_type, headers=headers)
     if accepts_gzip(request):
         response.content = content
