@@ -166,6 +166,8 @@ def _page_store(request: HttpRequest, slug: str, key: str, hit: tuple[bytes, dic
     version_id, variant, digest = _page_row(request, slug, key)
     if not content_type.startswith("text/html") or version_id is None:
         return
+    if not ReviewVersion.objects.filter(pk=version_id).exists():  # a stamp held up to PAGES_STAMP_SECONDS
+        return
     built = exports.BuiltExport(content, content_type)
     exports.version_export_store(
         version=ReviewVersion(pk=version_id), kind=PAGE_KIND, variant=variant, stamp=digest, built=built,

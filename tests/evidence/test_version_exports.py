@@ -200,3 +200,19 @@ def test_a_large_page_goes_gzipped_to_a_client_that_takes_gzip_before_and_after_
     assert zipped["ETag"] != plain["ETag"] and "Accept-Encoding" in zipped["Vary"]
     _restart()
     assert client.get("/reviews/msc-ssc/").content == plain.content  # a plain client of the stored gzip page
+
+
+def test_a_stamp_naming_a_version_gone_stores_no_page(client, seeded, settings):
+    """The stamp is held for PAGES_STAMP_SECONDS; a page is never stored under a version that is not there."""
+    import dataclasses
+
+    from evidence import http_cache
+    from evidence.selectors_public import review_stamp
+
+    settings.PAGES_STAMP_SECONDS = 60
+    gone = dataclasses.replace(review_stamp(slug="msc-ssc"), latest_version_id=999_999)
+    cache.set(f"stamp:{http_cache.PAGES_REVISION}:msc-ssc", (gone,), 60)
+
+    response = client.get("/reviews/msc-ssc/")
+
+    assert response.status_code == 200 and not VersionExport.objects.filter(kind="page").exists()
