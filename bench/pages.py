@@ -35,11 +35,16 @@ LARGE_PAGE = "/reviews/generated/"
 # Targets of issue 15 for the 1,000-study review: p99 < 100 ms at 50 clients after warm-up (review page and
 # FHIR export), and the first request after a restart under 1 s.
 LARGE_P99_MS, LARGE_FIRST_S = 100.0, 1.0
+# As the worker runs a recompute: the version, then its downloads written once it is published.
 _LARGE_SCRIPT = (
     "import django, sys; django.setup(); sys.path.insert(0, {root!r}); "
-    "from bench.generated import generated_review; from evidence.services.recompute import review_recompute; "
-    "print(review_recompute(review=generated_review(), trigger='bench').version.number)"
+    "from bench.generated import generated_review; from evidence.models import RecomputeRun; "
+    "from evidence.services.recompute import recompute_run_execute; "
+    "run = RecomputeRun.objects.create(review=generated_review()); recompute_run_execute(run_id=run.id); "
+    "run.refresh_from_db(); print(run.version.number)"
 )
+# What a browser (and most HTTP clients) sends; the large review's stored files are served as stored, gzipped.
+HEADERS = {"Accept-Encoding": "gzip"}
 
 
 def _env(workdir: Path, database_url: str) -> dict:
@@ -140,8 +145,8 @@ def _threads(url: str, seconds: int, connections: int) -> tuple[float, float, fl
             started = time.perf_counter()
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
             try:
-                conn.request("GET", path)
-                conn.getresponse().read()
+                conn.request("GET", path, headers=HEADERS)
+                _drain(conn.getresponse())
             except OSError:  # a timed-out request counts with the time it took
                 pass
             conn.close()
@@ -155,6 +160,14 @@ def _threads(url: str, seconds: int, connections: int) -> tuple[float, float, fl
         worker.join()
     cuts = statistics.quantiles(latencies, n=100)
     return len(latencies) / seconds, cuts[49], cuts[98]
+
+
+def _drain(response: http.client.HTTPResponse) -> int:
+    """Read the body in chunks (50 clients holding a whole 68 MB page each would measure the client)."""
+    size = 0
+    while chunk := response.read(1 << 20):
+        size += len(chunk)
+    return size
 
 
 def _measure(url: str, seconds: int, connections: int) -> tuple[float, float, float]:
@@ -185,9 +198,10 @@ def main() -> None:
             large = _large_measure(env, args) if args.large else None
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    _report(results, size, args)
+    met = _report(results, size, args)
     if large is not None:
-        _large_report(large)
+        met = _large_report(large) and met
+    sys.exit(0 if met else 1)
 
 
 def _serve_and_measure(env: dict, workdir: Path, args: argparse.Namespace) -> tuple[dict, int]:
@@ -224,32 +238,45 @@ def _gunicorn(env: dict, port: int, args: argparse.Namespace) -> subprocess.Pope
     )  # fmt: skip
 
 
-def _timed_get(port: int, path: str) -> tuple[int, float]:
+def _timed_get(port: int, path: str) -> tuple[int, float, int]:
     started = time.perf_counter()
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-    conn.request("GET", path)
-    status = conn.getresponse()
-    status.read()
-    return status.status, time.perf_counter() - started
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+    conn.request("GET", path, headers=HEADERS)
+    response = conn.getresponse()
+    size = _drain(response)
+    return response.status, time.perf_counter() - started, size
 
 
 def _large_measure(env: dict, args: argparse.Namespace) -> dict:
-    """The 1,000-study review: its first request after a (re)start, then page and FHIR export under load."""
+    """The 1,000-study review: its first requests ever (the FHIR bundle is built then, for this host), the page
+    and FHIR export under load, then the first requests after a restart of gunicorn."""
     script = _LARGE_SCRIPT.format(root=str(ROOT))
+    started = time.perf_counter()
     number = subprocess.run([PYTHON, "-c", script], cwd=ROOT, env={**env, "DJANGO_SETTINGS_MODULE": "evidence.settings"},
                             check=True, capture_output=True, text=True).stdout.split()[-1]  # fmt: skip
+    print(f"  (generated, recomputed and exports written in {time.perf_counter() - started:.0f} s)", flush=True)
     fhir = f"/api/v1/reviews/generated/versions/{number}/fhir/"
     port = _free_port()
-    server = _gunicorn(env, port, args)
     figures: dict = {}
-    try:
-        _wait(port)
-        figures["first page"] = _timed_get(port, LARGE_PAGE)
-        figures["first fhir"] = _timed_get(port, fhir)
-        print(f"  (first page {figures['first page']}, first FHIR {figures['first fhir']})", flush=True)
+    with _serving(env, port, args):
+        figures["first page ever"] = _timed_get(port, LARGE_PAGE)
+        figures["first fhir ever"] = _timed_get(port, fhir)
+        print(f"  (first ever: page {figures['first page ever']}, FHIR {figures['first fhir ever']})", flush=True)
         for name, path in (("page", LARGE_PAGE), ("fhir", fhir)):
             figures[name] = _measure(f"http://127.0.0.1:{port}{path}", args.seconds, args.connections)
             print(f"  ({name} under load: {figures[name]})", flush=True)
+    with _serving(env, port, args):  # a restart: every worker's memory is empty
+        figures["first page"] = _timed_get(port, LARGE_PAGE)
+        figures["first fhir"] = _timed_get(port, fhir)
+    return figures
+
+
+@contextlib.contextmanager
+def _serving(env: dict, port: int, args: argparse.Namespace) -> Iterator[None]:
+    server = _gunicorn(env, port, args)
+    try:
+        _wait(port)
+        yield
     finally:
         server.terminate()
         try:
@@ -257,26 +284,28 @@ def _large_measure(env: dict, args: argparse.Namespace) -> dict:
         except subprocess.TimeoutExpired:  # workers still busy with slow requests
             server.kill()
             server.wait()
-    return figures
 
 
-def _large_report(figures: dict) -> None:
-    print(f"{LARGE_PAGE} (1,000 studies x 20 outcomes x 3 time points):")
-    for name in ("first page", "first fhir"):
-        status, seconds = figures[name]
-        print(f"  {name + ' after start':28s} HTTP {status} in {seconds:.2f} s")
+def _large_report(figures: dict) -> bool:
+    print(f"{LARGE_PAGE} (1,000 studies x 20 outcomes x 3 time points; requests send Accept-Encoding: gzip):")
+    for name in ("first page ever", "first fhir ever", "first page", "first fhir"):
+        status, seconds, size = figures[name]
+        label = name if name.endswith("ever") else f"{name} after restart"
+        print(f"  {label:28s} HTTP {status} in {seconds:.2f} s ({size / 1e6:.1f} MB)")
     for name in ("page", "fhir"):
         rps, p50, p99 = figures[name]
         print(f"  {name + ' under load':28s} {rps:9.1f} req/s   p50 {p50:7.2f} ms   p99 {p99:7.2f} ms")
     first = max(figures["first page"][1], figures["first fhir"][1])
     worst = max(figures["page"][2], figures["fhir"][2])
+    met = first < LARGE_FIRST_S, worst < LARGE_P99_MS
     print(
-        f"  targets: first request < {LARGE_FIRST_S:.0f} s [{'met' if first < LARGE_FIRST_S else 'NOT met'}], "
-        f"p99 < {LARGE_P99_MS:.0f} ms [{'met' if worst < LARGE_P99_MS else 'NOT met'}]"
+        f"  targets: first request after restart < {LARGE_FIRST_S:.0f} s [{'met' if met[0] else 'NOT met'}], "
+        f"p99 < {LARGE_P99_MS:.0f} ms [{'met' if met[1] else 'NOT met'}]"
     )
+    return all(met)
 
 
-def _report(results: dict, size: int, args: argparse.Namespace) -> None:
+def _report(results: dict, size: int, args: argparse.Namespace) -> bool:
     tool = "wrk" if Path("/usr/bin/wrk").exists() else "python threads"
     database = "PostgreSQL" if args.postgres else "SQLite"
     print(f"{PAGE}: {size:,} bytes; gunicorn {args.workers} {args.worker_class} workers x {args.threads} threads; {args.connections} clients; {database}; "
@@ -291,6 +320,7 @@ def _report(results: dict, size: int, args: argparse.Namespace) -> None:
         f"p99 < 50 ms [{'met' if page[2] < 50 else 'NOT met'}], "
         f">= 25% of static [{'met' if ratio >= 0.25 else 'NOT met'}]"
     )
+    return page[0] >= 500 and page[2] < 50 and ratio >= 0.25
 
 
 if __name__ == "__main__":

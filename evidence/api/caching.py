@@ -2,7 +2,8 @@
 
 The ETag is a hash of the exact bytes served (so JSON, CSV, RIS and FHIR each have their own), which
 stays right whatever changed underneath: a new version, an edited study, a deleted row.
-``Last-Modified`` is when the server first served those bytes at that URL, remembered in the cache; it
+A stored export (``evidence.services.exports``) brings its own: the hash of its bytes and when it was stored.
+Otherwise ``Last-Modified`` is when the server first served those bytes at that URL, remembered in the cache; it
 can only be later than the true change, so ``If-Modified-Since`` may cost a full answer but never hides
 one. ``If-None-Match`` takes precedence over ``If-Modified-Since`` (RFC 9110), as Django implements it.
 """
@@ -27,6 +28,15 @@ def etag_of(response: HttpResponse) -> str:
     return quote_etag(digest.hexdigest()[:40])
 
 
+def stored_validators(response: HttpResponse, stored) -> tuple[str, int]:
+    """A stored export's ETag (the hash ``etag_of`` gives its uncompressed bytes; weak when sent gzipped, as
+    Django's GZipMiddleware marks a compressed body) and Last-Modified (when it was stored)."""
+    etag = quote_etag(stored.sha256[:40])
+    if response.get("Content-Encoding") == "gzip":
+        etag = f"W/{etag}"
+    return etag, int(stored.created_at.timestamp())
+
+
 def first_seen(request: HttpRequest, etag: str) -> int:
     """The time (whole seconds) this URL first answered with this ETag."""
     url = hashlib.sha256(request.get_full_path().encode()).hexdigest()[:32]
@@ -42,8 +52,12 @@ def conditional_get(request: HttpRequest, response: HttpResponse) -> HttpRespons
         return response
     if hasattr(response, "render") and not getattr(response, "is_rendered", True):
         response.render()
-    etag = etag_of(response)
-    last_modified = first_seen(request, etag)
+    stored = getattr(response, "version_export", None)
+    if stored is not None:  # a stored export: its hash and its writing need no work and survive restarts
+        etag, last_modified = stored_validators(response, stored)
+    else:
+        etag = etag_of(response)
+        last_modified = first_seen(request, etag)
     response["ETag"] = etag
     response["Last-Modified"] = http_date(last_modified)
     response["Cache-Control"] = CACHE_CONTROL

@@ -6,9 +6,10 @@ was asked for, and every successful GET carries ``ETag``/``Last-Modified`` and m
 
 from __future__ import annotations
 
+import hashlib
 from functools import cached_property
 
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from drf_spectacular.views import SpectacularAPIView
@@ -23,6 +24,7 @@ from evidence.api.caching import conditional_get
 from evidence.api.renderers import CSVRenderer, FHIRRenderer, RISRenderer
 from evidence.api.schema import FHIR_BUNDLE
 from evidence.models import Outcome, PooledResult, Review, ReviewCitation, ReviewVersion, Study
+from evidence.services import exports
 
 LIST_RENDERERS = [JSONRenderer, CSVRenderer]
 
@@ -134,7 +136,7 @@ class VersionDetail(ReviewScopedMixin, generics.GenericAPIView):
         fhir_wanted = request.accepted_renderer.format == "fhir"
         version = selectors_api.api_version(review=self.review, number=number, with_safety=not fhir_wanted)
         if fhir_wanted:
-            return Response(version_bundle(request, version))
+            return stored_version_bundle(request, version)
         return Response(self.get_serializer(version).data)
 
 
@@ -150,7 +152,23 @@ class VersionFhir(ReviewScopedMixin, generics.GenericAPIView):
     def get(self, request, slug: str, number: str):
         filters.reject_unknown_parameters(request)
         version = selectors_api.api_version(review=self.review, number=number)
-        return Response(version_bundle(request, version))
+        return stored_version_bundle(request, version)
+
+
+def stored_version_bundle(request, version: ReviewVersion) -> HttpResponse:
+    """The whole version's Bundle as stored at its first request for this URL and format (its URLs name the
+    host), built once: a 1,000-study review's bundle is ~290 MB and took 37 s to build."""
+    renderer, media_type = request.accepted_renderer, request.accepted_media_type
+    self_url = request.build_absolute_uri()
+    variant = hashlib.sha256(f"{media_type}\n{self_url}".encode()).hexdigest()
+
+    def build() -> exports.BuiltExport:
+        content = renderer.render(version_bundle(request, version), media_type, {"request": request})
+        charset = f"; charset={renderer.charset}" if renderer.charset else ""
+        return exports.BuiltExport(content, f"{renderer.media_type}{charset}")
+
+    row = exports.export_stored(version=version, kind=exports.FHIR, variant=variant, build=build)
+    return exports.export_response(request, row)
 
 
 def version_bundle(request, version: ReviewVersion, *, page=None, links=None) -> dict:

@@ -205,3 +205,33 @@ class SafetyResult(models.Model):
 
     def __str__(self) -> str:
         return f"{self.category}: {self.proportion:.3f}"
+
+
+class VersionExport(models.Model):
+    """One export of a version (FHIR bundle, CSV, JSON, RIS) as the bytes served, built once and kept.
+
+    ``content`` is gzip-compressed (a 1,000-study review's FHIR bundle is ~290 MB of JSON, ~6% of that
+    compressed); ``sha256`` hashes the content type and the uncompressed bytes, as the API's ETag always has.
+    ``variant`` names what else the bytes depend on (the FHIR bundle's URLs name the host it was asked on);
+    ``stamp`` names the live data read besides the immutable version (which studies are still approved,
+    their reports, ongoing trials): a different stamp means the row is stale and is built once more.
+    """
+
+    version = models.ForeignKey(ReviewVersion, on_delete=models.CASCADE, related_name="exports")
+    kind = models.CharField(max_length=40, help_text="pooled.csv, studies.json, reports.ris, fhir…")
+    variant = models.CharField(max_length=64, blank=True)
+    stamp = models.CharField(max_length=200, blank=True)
+    content_type = models.CharField(max_length=100)
+    content = models.BinaryField(help_text="gzip-compressed")
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveBigIntegerField(help_text="Bytes, uncompressed.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            # export_stored looks a row up by these three on every download and FHIR request
+            models.UniqueConstraint(fields=["version", "kind", "variant"], name="version_export_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.version} {self.kind}"

@@ -91,3 +91,20 @@ def test_the_quota_holds_across_web_workers(api, db, low_rates):
     caches["default"].clear()  # another gunicorn worker: nothing of this process's own memory
 
     assert statuses == [200, 200] and api.get(URL).status_code == 429
+
+
+def test_another_process_reads_the_same_quota_counters(api, db, low_rates):
+    """A gunicorn worker is another process: it opens the throttle cache afresh and must see this one's count."""
+    for _ in range(2):
+        api.get(URL)
+    script = (
+        "import django; django.setup(); from django.core.cache import caches; "
+        "print(len(caches['throttle'].get('throttle_anon_127.0.0.1') or []))"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "evidence.settings"}
+
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+    assert result.stdout.split()[-1:] == ["2"], result.stderr

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass
 
 from evidence.models import RecomputeRun, RecomputeStatus, Review, ReviewVersion, RunTrigger
+from evidence.services.exports import version_exports_write_safely
 from evidence.services.heartbeat import heartbeat
 from evidence.services.recompute.analyses import pooled_rows
 from evidence.services.recompute.carry import published_synthesis, synthesis_plan
@@ -101,4 +102,6 @@ def recompute_run_execute(*, run_id: int) -> str:
         raise
     status = RecomputeStatus.PUBLISHED if outcome.created else RecomputeStatus.UNCHANGED
     recompute_run_finish(run=run, status=status, version=outcome.version, inputs_hash=outcome.inputs_hash)
+    if outcome.created:  # after publishing: the page shows the version while its files are written
+        version_exports_write_safely(version=outcome.version)
     return status
