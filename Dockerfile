@@ -4,6 +4,9 @@ WORKDIR /app
 COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 COPY . .
+# PYTHONDONTWRITEBYTECODE stops writes at run time, so the bytecode is compiled here once: `python -m pooling`
+# starts in ~90 ms rather than ~110 ms (issue 16's CLI target is 100 ms).
+RUN python -m compileall -q pooling evidence
 # Static files are built as production serves them (DEBUG=0: hashed names and the manifest that
 # CompressedManifestStaticFilesStorage reads); a DEBUG=1 build writes no manifest and every page then answers
 # 500. STATIC_ROOT is fixed here so the build and the running container agree whatever EVIDENCE_VAR_DIR is.
