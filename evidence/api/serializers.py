@@ -30,6 +30,7 @@ from evidence.models import (
     StudyReport,
     StudyResult,
 )
+from evidence.models.outcome import OUTCOME_DEFINITION_FIELDS
 from evidence.selectors_api import ANALYSIS_KINDS, analysis_kind
 
 
@@ -452,15 +453,4 @@ class OutcomeSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Outcome
-        fields = [
-            "review",
-            "code",
-            "name",
-            "unit",
-            "direction",
-            "outcome_type",
-            "benefit_in_words",
-            "plausible_min",
-            "plausible_max",
-            "display_order",
-        ]
+        fields = ["review", *OUTCOME_DEFINITION_FIELDS]

@@ -44,6 +44,21 @@ class Outcome(models.Model):
         return self.name
 
 
+# What defines an outcome, apart from its review: what the API exports and what copying it into another review
+# carries over.
+OUTCOME_DEFINITION_FIELDS = (
+    "code",
+    "name",
+    "unit",
+    "direction",
+    "outcome_type",
+    "benefit_in_words",
+    "plausible_min",
+    "plausible_max",
+    "display_order",
+)
+
+
 class MeasurementFormat(models.TextChoices):
     BASELINE_FOLLOWUP = "baseline_followup", "Baseline and follow-up mean/SD/n"
     CHANGE = "change", "Change from baseline mean/SD/n"

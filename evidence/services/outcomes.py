@@ -7,18 +7,7 @@ from collections.abc import Iterable
 from django.db import transaction
 
 from evidence.models import Outcome, Review
-
-COPIED_FIELDS = (
-    "code",
-    "name",
-    "unit",
-    "direction",
-    "outcome_type",
-    "benefit_in_words",
-    "plausible_min",
-    "plausible_max",
-    "display_order",
-)
+from evidence.models.outcome import OUTCOME_DEFINITION_FIELDS as COPIED_FIELDS
 
 
 @transaction.atomic
