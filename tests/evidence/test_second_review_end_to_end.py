@@ -320,6 +320,8 @@ def test_it_takes_a_second_review_from_setup_to_its_public_page(
     assert "HR &lt; 1 = fewer events with the intervention" in page
     assert "higher = more patients alive" not in page
 
+    _its_other_pages_speak_of_it(public, review, study)
+
     # Its schedule is its own, and a paused review is not searched by the dispatcher.
     assert "weekly on Wednesday at 05:30 UTC" in page
     review.schedule.refresh_from_db()
@@ -335,6 +337,25 @@ def test_it_takes_a_second_review_from_setup_to_its_public_page(
     review.refresh_from_db()
     assert review.living_status == LivingStatus.PAUSED
     assert not _dispatched_when_due(review, sent, capture)
+
+
+def _its_other_pages_speak_of_it(public: Client, review: Review, study: Study) -> None:
+    """The study page, the outcome pages, the API and the home page: its own words and outcomes."""
+    study_page = public.get(f"/reviews/{review.slug}/studies/{study.pk}/").content.decode()
+    assert "cyclophosphamide 200 mg/kg and rabbit ATG" in study_page and "Conditioning regimen" in study_page
+    assert "Cell source" not in study_page
+    efs_page = public.get(f"/reviews/{review.slug}/outcomes/efs/").content.decode()
+    assert "HR &lt; 1 = fewer events with the intervention" in efs_page, efs_page[:3000]
+    assert "higher = more patients alive" not in efs_page
+    trm_page = public.get(f"/reviews/{review.slug}/outcomes/trm/").content.decode()
+    assert "per 1,000" in trm_page.lower()
+    outcomes = public.get(f"/api/v1/reviews/{review.slug}/outcomes/").json()
+    rows = outcomes["results"] if isinstance(outcomes, dict) else outcomes
+    assert sorted(row["code"] for row in rows) == ["efs", "mrss", "trm"]
+    detail = public.get(f"/api/v1/reviews/{review.slug}/").json()
+    assert "mesenchymal" not in str(detail).lower()
+    home = public.get("/").content.decode()
+    assert f"/reviews/{review.slug}/" in home and "/reviews/msc-ssc/" in home
 
 
 def _dispatched_when_due(review: Review, sent, capture) -> bool:
