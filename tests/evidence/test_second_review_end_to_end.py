@@ -139,6 +139,7 @@ def _create_review(ed: Client) -> Review:
         pubmed_query="scleroderma AND (stem cell transplantation)",
         search_start_date="2021-01-01",
         binary_measure="RR",
+        protocol_public="on",  # its protocol page is public before the first version
         arm_label="AHSCT",
         intervention_fields="Conditioning regimen\nGraft manipulation",
         pico_terms="systemic sclerosis\ntransplantation\nevent-free survival",
@@ -253,15 +254,21 @@ def _draft(review: Review) -> dict:
 
 def _extract_and_reconcile(users: dict, review: Review, record: ReviewCitation) -> Study:
     url = reverse("admin:extraction_draft", args=[review.pk, record.pk])
+    form = _as(users["ext1"]).get(url).content.decode()
+    assert "Conditioning regimen" in form and "Graft manipulation" in form  # the review's intervention fields
+    assert "Cell product" not in form and "Cell source" not in form and 'value="MSC"' not in form
     for name in ("ext1", "ext2"):
         response = _as(users[name]).post(url, _draft(review))
         assert response.status_code == 302, [str(m) for m in response.context["messages"]] if response.context else ""
     compare = reverse("admin:extraction_compare", args=[review.pk, record.pk])
+    assert _as(users["senior"]).get(compare).status_code == 200
     assert _as(users["senior"]).post(compare, {}).status_code == 302
     return Study.objects.get(review=review, label="Trial 2014")
 
 
 def _approve(ed: Client, review: Review, study: Study, sent, capture) -> None:
+    awaiting = ed.get(reverse("admin:approval_list", args=[review.pk]))
+    assert awaiting.status_code == 200 and "Trial 2014" in awaiting.content.decode()
     with capture(execute=True):
         response = ed.post(reverse("admin:approval_list", args=[review.pk]), {"study": study.pk, "action": "approve"})
     assert response.status_code == 302
@@ -290,6 +297,10 @@ def test_it_takes_a_second_review_from_setup_to_its_public_page(
     assert set(Outcome.objects.filter(review=review).values_list("code", flat=True)) == {"trm", "efs", "mrss"}
     users = _add_members(ed, review)
     _set_schedule_weekly(ed, review)
+    before_results = public.get(f"/reviews/{review.slug}/")
+    assert before_results.status_code == 200  # before its first version: its protocol and status, not a 404
+    assert "first study is approved" in before_results.content.decode()
+    assert f"/reviews/{review.slug}/" in public.get("/").content.decode()
 
     # Search now: the run is in the review's ledger, and its records are in its own screening queue.
     _search_now(ed, review, sent, eutils_replay(SyntheticPubmed(msc_ssc_records())), monkeypatch, capture)
@@ -298,6 +309,9 @@ def test_it_takes_a_second_review_from_setup_to_its_public_page(
     record = ReviewCitation.objects.filter(review=review, stage=TriageStage.TITLE_ABSTRACT).order_by("pk").first()
 
     # Screening, extraction, reconciliation and approval, each by its own role.
+    assert (
+        _as(users["scr1"]).get(reverse("admin:screening_screen", args=[review.pk, "title_abstract"])).status_code == 200
+    )
     _screen(users, review, record)
     record.refresh_from_db()
     assert record.stage == TriageStage.EXTRACTION
@@ -354,6 +368,10 @@ def _its_other_pages_speak_of_it(public: Client, review: Review, study: Study) -
     assert sorted(row["code"] for row in rows) == ["efs", "mrss", "trm"]
     detail = public.get(f"/api/v1/reviews/{review.slug}/").json()
     assert "mesenchymal" not in str(detail).lower()
+    number = review.versions.latest().number
+    version = public.get(f"/reviews/{review.slug}/v/{number}/").content.decode()
+    assert WORDING["intervention_plain"] in version and "HR &lt; 1 = fewer events with the intervention" in version
+    assert public.get(f"/reviews/{review.slug}/feed/").status_code == 200
     home = public.get("/").content.decode()
     assert f"/reviews/{review.slug}/" in home and "/reviews/msc-ssc/" in home
 
