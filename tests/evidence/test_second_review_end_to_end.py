@@ -53,6 +53,10 @@ MSC_PAGES = [
     "/api/v1/reviews/msc-ssc/pooled-results/",
     "/api/v1/reviews/msc-ssc/studies/",
     "/api/v1/reviews/msc-ssc/versions/",
+    "/reviews/msc-ssc/outcomes/mrss/",  # the new review has an mRSS of its own
+    "/api/v1/outcomes/?review=msc-ssc",
+    "/api/v1/outcomes/mrss/",  # a code both reviews define: it keeps answering the MSC review's
+    "/reviews/msc-ssc/feed/",
 ]
 # Times and the things that carry them (request ids, CSP nonces, ETags) differ between two reads of one page.
 VOLATILE = [
