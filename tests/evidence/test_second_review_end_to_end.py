@@ -74,10 +74,26 @@ WORDING = {
 }
 
 
+def _msc_urls() -> list[str]:
+    """Its pages and API, with its latest version's pages and downloads and a study's page."""
+    msc = Review.objects.get(slug="msc-ssc")
+    number = msc.versions.latest().number
+    study = Study.objects.filter(review=msc, status=StudyStatus.INCLUDED).order_by("pk").first()
+    return [
+        *MSC_PAGES,
+        f"/reviews/msc-ssc/v/{number}/",
+        f"/reviews/msc-ssc/studies/{study.pk}/",
+        f"/api/v1/reviews/msc-ssc/versions/{number}/",
+        f"/api/v1/reviews/msc-ssc/versions/{number}/pooled-results/",
+        "/api/v1/reviews/msc-ssc/citations/",
+        "/api/v1/reviews/msc-ssc/ongoing-trials/",
+    ]
+
+
 def _snapshot(client: Client) -> dict[str, str]:
     """The MSC review as the public and the API see it, with times taken out."""
     pages = {}
-    for url in MSC_PAGES:
+    for url in _msc_urls():
         response = client.get(url)
         assert response.status_code == 200, url
         body = response.content.decode()
