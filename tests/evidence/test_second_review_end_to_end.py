@@ -325,7 +325,10 @@ def test_it_takes_a_second_review_from_setup_to_its_public_page(
     # Search now: the run is in the review's ledger, and its records are in its own screening queue.
     _search_now(ed, review, sent, eutils_replay(SyntheticPubmed(msc_ssc_records())), monkeypatch, capture)
     run = SearchRun.objects.filter(review=review).get()
-    assert run.records_new >= 1 and not SearchRun.objects.filter(review=seeded, pk__gt=run.pk).exists()
+    assert run.records_new >= 1 and run.triggered_by == "search now (ed)"
+    assert not SearchRun.objects.filter(review=seeded).exists()
+    ledger = ed.get(reverse("admin:evidence_searchrun_changelist")).content.decode()
+    assert "ahsct-ssc" in ledger
     record = ReviewCitation.objects.filter(review=review, stage=TriageStage.TITLE_ABSTRACT).order_by("pk").first()
 
     # Screening, extraction, reconciliation and approval, each by its own role.
@@ -349,8 +352,9 @@ def test_it_takes_a_second_review_from_setup_to_its_public_page(
     assert trm.effect_measure_note.startswith("Risk ratio")
     assert "RR &lt; 1 = fewer events with the intervention" in page
     assert "Per 1,000 patients: 200 with the comparator, 50 (" in page
+    assert trm.estimate == pytest.approx((2 / 40) / (8 / 40)) and "150 fewer per 1,000" in trm.absolute_effect["words"]
     efs = PooledResult.objects.get(version__review=review, outcome__code="efs")
-    assert efs.estimate == pytest.approx(0.35)
+    assert efs.estimate == pytest.approx(0.35) and efs.subgroup_variable == CONTROLLED_VARIABLE
     assert "HR &lt; 1 = fewer events with the intervention" in page
     assert "higher = more patients alive" not in page
 
@@ -367,7 +371,8 @@ def test_it_takes_a_second_review_from_setup_to_its_public_page(
 
     # The dispatcher searches the review at its slot, and not once it is paused.
     assert _dispatched_when_due(review, sent, capture)
-    ed.post(reverse("admin:evidence_review_changelist"), {"action": "pause", "_selected_action": [review.pk]})
+    paused = ed.post(reverse("admin:evidence_review_changelist"), {"action": "pause", "_selected_action": [review.pk]})
+    assert paused.status_code == 302
     review.refresh_from_db()
     assert review.living_status == LivingStatus.PAUSED
     assert not _dispatched_when_due(review, sent, capture)
