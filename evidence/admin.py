@@ -4,7 +4,13 @@ from django.contrib import admin
 from django.db import transaction
 from simple_history.admin import SimpleHistoryAdmin
 
-from evidence.admin_mixins import ReadOnlyAdminMixin, ReviewScopedAdminMixin, ReviewScopedInlineMixin
+from evidence.admin_mixins import (
+    OutcomesOfItsReviewMixin,
+    ReadOnlyAdminMixin,
+    ReviewScopedAdminMixin,
+    ReviewScopedInlineMixin,
+    outcome_choices_narrow,
+)
 from evidence.admin_operations import ReviewOperationsMixin
 from evidence.admin_review_forms import ReviewAdminForm
 from evidence.models import (
@@ -139,6 +145,11 @@ class OutcomeMeasurementInline(ReviewScopedInlineMixin, admin.StackedInline):
     extra = 0
     show_change_link = True
 
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        outcome_choices_narrow(formset.form, obj.review_id if obj is not None else None)  # the study's review
+        return formset
+
 
 class AdverseEventInline(ReviewScopedInlineMixin, admin.TabularInline):
     model = AdverseEvent
@@ -208,10 +219,13 @@ class OutcomeAdmin(ReviewScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(OutcomeMeasurement)
-class OutcomeMeasurementAdmin(ReviewScopedAdminMixin, SimpleHistoryAdmin):
+class OutcomeMeasurementAdmin(OutcomesOfItsReviewMixin, ReviewScopedAdminMixin, SimpleHistoryAdmin):
     list_display = ["study", "outcome", "timepoint_months", "arm", "data_format", "origin"]
     list_filter = ["outcome", "data_format", "timepoint_months", "study__review"]
     search_fields = ["study__label", "outcome__code", "notes"]
+
+    def outcome_review_id(self, obj: OutcomeMeasurement) -> int:
+        return obj.study.review_id
 
 
 @admin.register(AdverseEvent)
@@ -308,7 +322,7 @@ class RecomputeRunAdmin(ReviewScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelA
 
 
 @admin.register(GradeAssessment)
-class GradeAssessmentAdmin(ReviewScopedAdminMixin, SimpleHistoryAdmin):
+class GradeAssessmentAdmin(OutcomesOfItsReviewMixin, ReviewScopedAdminMixin, SimpleHistoryAdmin):
     list_display = ["review", "outcome", "timepoint_months", "subgroup_value", "certainty", "updated_at"]
     list_filter = ["review", "certainty", "outcome"]
     search_fields = ["outcome__code", "subgroup_value"]

@@ -115,6 +115,27 @@ class ScopedForeignKeysMixin:
         return field
 
 
+def outcome_choices_narrow(form_class, review_id: int | None) -> None:
+    """Offer only the outcomes of ``review_id`` in ``form_class``'s outcome dropdown: outcomes belong to one
+    review, and the editor of two reviews must not point a row at the other's outcome. The model's clean()
+    still refuses one by name (an add form does not know its review before it is posted)."""
+    field = form_class.base_fields.get("outcome")
+    if field is not None and review_id is not None:
+        field.queryset = field.queryset.filter(review_id=review_id)
+
+
+class OutcomesOfItsReviewMixin:
+    """A model admin whose object has an outcome: its dropdown lists the object's review's outcomes only."""
+
+    def outcome_review_id(self, obj) -> int | None:
+        return obj.review_id
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        outcome_choices_narrow(form, self.outcome_review_id(obj) if obj is not None else None)
+        return form
+
+
 class ReviewScopedAdminMixin(ScopedForeignKeysMixin):
     """Every permission of a model admin comes from the policy, object by object."""
 

@@ -185,13 +185,14 @@ def api_outcomes(*, review: Review | None = None) -> QuerySet[Outcome]:
 
 
 def api_outcome(*, code: str) -> Outcome:
-    """The published outcome with this code; a code several reviews define needs the review's own URL."""
-    found = list(api_outcomes().filter(code=code)[:2])
-    if not found:
+    """The published outcome with this code. A code a later review defines too keeps answering what it answered
+    before (the outcome that first had it; the body names its review), so a published URL does not turn into a
+    404 when a second review is set up; the other review's outcome is at /api/v1/reviews/<slug>/outcomes/<code>/.
+    """
+    found = api_outcomes().filter(code=code).order_by("pk").first()
+    if found is None:
         raise Http404(f"No published outcome with the code {code!r}.")
-    if len(found) > 1:
-        raise Http404(f"Several reviews define {code!r}: use /api/v1/reviews/<slug>/outcomes/{code}/.")
-    return found[0]
+    return found
 
 
 @dataclass(frozen=True)

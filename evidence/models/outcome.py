@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
+
+from evidence.models.review import Review
 
 
 class Direction(models.TextChoices):
@@ -164,11 +166,43 @@ class OutcomeMeasurement(models.Model):
     def clean(self) -> None:
         super().clean()
         errors = measurement_number_errors(self.data_format, vars(self))
+        wrong_review = outcome_review_error(
+            outcome=related_or_none(self, "outcome"), review_id=_related_review_id(self)
+        )
+        if wrong_review:
+            errors["outcome"] = wrong_review
         if errors:
             raise ValidationError(errors)
 
 
 RATIO_EFFECTS = ("HR", "RR", "OR")
+
+
+def related_or_none(instance: models.Model, name: str):
+    """The related row (cached or read), or None when it is not set: clean() runs after a field error too."""
+    try:
+        return getattr(instance, name)
+    except ObjectDoesNotExist:
+        return None
+
+
+def _related_review_id(measurement: OutcomeMeasurement) -> int | None:
+    study = related_or_none(measurement, "study")  # the parent an inline form sets may not be saved yet
+    return study.review_id if study is not None else None
+
+
+def outcome_review_error(*, outcome: Outcome | None, review_id: int | None) -> str:
+    """Why ``outcome`` may not be used in the review ``review_id`` ("" when it may): outcomes belong to one
+    review, and a measurement or a GRADE rating on another review's outcome would be pooled or shown in the
+    wrong review. The raw admin offers a review's outcomes only; this also catches a form posted before its
+    review was known. Only a mismatch costs a query."""
+    if outcome is None or review_id is None or outcome.review_id == review_id:
+        return ""  # a missing field has its own error
+    review = Review.objects.filter(pk=review_id).only("title").first()
+    return (
+        f"“{outcome.name}” is an outcome of the review “{outcome.review.slug}”; "
+        f"choose one of “{review.title if review else review_id}”'s outcomes."
+    )
 
 
 def measurement_number_errors(data_format: str, values: dict) -> dict[str, str]:

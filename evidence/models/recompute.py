@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
+from evidence.models.outcome import outcome_review_error, related_or_none
 from evidence.models.schedule import RunTrigger
 from evidence.models.version import Certainty
 
@@ -80,6 +82,12 @@ class GradeAssessment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.outcome.code} {self.timepoint_months} m: {self.certainty}"
+
+    def clean(self) -> None:
+        super().clean()
+        wrong_review = outcome_review_error(outcome=related_or_none(self, "outcome"), review_id=self.review_id)
+        if wrong_review:
+            raise ValidationError({"outcome": wrong_review})
 
     def reasons(self) -> dict:
         fields = ("risk_of_bias", "inconsistency", "indirectness", "imprecision", "publication_bias")
