@@ -254,8 +254,11 @@ def _large_measure(env: dict, args: argparse.Namespace) -> dict:
     after a restart of gunicorn (the first and the last FHIR page)."""
     script = _LARGE_SCRIPT.format(root=str(ROOT))
     started = time.perf_counter()
-    number = subprocess.run([PYTHON, "-c", script], cwd=ROOT, env={**env, "DJANGO_SETTINGS_MODULE": "evidence.settings"},
-                            check=True, capture_output=True, text=True).stdout.split()[-1]  # fmt: skip
+    done = subprocess.run([PYTHON, "-c", script], cwd=ROOT, env={**env, "DJANGO_SETTINGS_MODULE": "evidence.settings"},
+                          capture_output=True, text=True)  # fmt: skip
+    if done.returncode:
+        sys.exit(f"generating the large review failed:\n{done.stderr[-3000:]}")
+    number = done.stdout.split()[-1]
     print(f"  (generated, recomputed and exports written in {time.perf_counter() - started:.0f} s)", flush=True)
     fhir = f"/api/v1/reviews/generated/versions/{number}/fhir/"
     port = _free_port()

@@ -236,6 +236,13 @@ class PooledResultList(ReviewScopedMixin, generics.ListAPIView):
         return selectors_api.api_pooled_results(version=self.version)
 
     def paginate_queryset(self, queryset):
+        if self.request.accepted_renderer.format == "fhir":
+            # A FHIR page holds each pooled row's study-level Evidence too: at most EVIDENCE_FHIR_PAGE_SIZE entries
+            # (one pooled row a page for a 1,000-study review, whose 100 rows a page were the whole version).
+            most = selectors_api.api_most_studies_per_result(version=self.version)
+            fits = max(settings.EVIDENCE_FHIR_PAGE_SIZE // (1 + most), 1)
+            self.paginator.max_page_size = min(self.paginator.max_page_size, fits)
+            self.paginator.page_size = min(self.paginator.page_size, fits)
         page = super().paginate_queryset(queryset)
         if "number" not in self.kwargs:
             path = reverse(

@@ -190,3 +190,20 @@ def test_simultaneous_first_requests_write_the_pages_once(monkeypatch):
 
     assert len(writes) == 1
     assert [a.status_code for a in answers] == [200, 200, 200] and len({a.content for a in answers}) == 1
+
+
+def test_a_pooled_results_fhir_page_holds_at_most_a_page_of_entries(api, seeded, settings):
+    """Each pooled row brings its study-level Evidence: the page holds as many rows as fit in a FHIR page
+    (for a 1,000-study review one row, where 100 rows a page were the whole version, built per request)."""
+    settings.EVIDENCE_FHIR_PAGE_SIZE = 10
+    version = seeded.versions.get(number=0)
+    most = max(row.study_results.count() for row in version.pooled_results.all())
+    fits = max(10 // (1 + most), 1)
+
+    first = api.get("/api/v1/reviews/msc-ssc/versions/0/pooled-results/?format=fhir")
+    too_many = api.get(f"/api/v1/reviews/msc-ssc/versions/0/pooled-results/?format=fhir&page_size={fits + 1}")
+
+    pooled = [e for e in first.json()["entry"] if e["resource"]["id"].startswith("pooled-result-")]
+    assert first.status_code == 200 and len(pooled) == fits < version.pooled_results.count()
+    assert "next" in _links(first.json())
+    assert too_many.status_code == 400 and too_many.json()["detail"].startswith("page_size")
