@@ -329,7 +329,8 @@ def fhir_pages_ensure(*, version: ReviewVersion, enqueue: Callable[[int], object
     if fhir_pages_current(version=version):
         return True
     if not fhir_pages_small(version=version):
-        enqueue(version.pk)
+        if not VersionExport.objects.filter(version=version, kind=FHIR_CLAIM).exists():  # else one is writing
+            enqueue(version.pk)
         return fhir_manifest(version=version) is not None  # stale pages are served meanwhile
     if fhir_pages_write_claimed(version=version):
         return True
