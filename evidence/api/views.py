@@ -148,7 +148,21 @@ class VersionDetail(ReviewScopedMixin, generics.GenericAPIView):
         return Response(self.get_serializer(version).data)
 
 
-@extend_schema_view(get=extend_schema(parameters=[SLUG, NUMBER]))
+FHIR_PAGE = OpenApiParameter(
+    "page",
+    int,
+    OpenApiParameter.QUERY,
+    description="Page of the Bundle, from 1 (its `link` names first, previous, next, last).",
+)
+FHIR_COUNT = OpenApiParameter(
+    "_count",
+    int,
+    OpenApiParameter.QUERY,
+    description="Entries per page, up to the stored page size (1,000 by default).",
+)
+
+
+@extend_schema_view(get=extend_schema(parameters=[SLUG, NUMBER, FHIR_PAGE, FHIR_COUNT]))
 class VersionFhir(ReviewScopedMixin, generics.GenericAPIView):
     """The FHIR R5 Bundle of one published version: a Citation per included report, an EvidenceVariable per
     outcome, an Evidence per pooled result and per study-level result."""
