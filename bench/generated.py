@@ -20,6 +20,7 @@ def generated_review() -> Review:
     )
     outcomes = Outcome.objects.bulk_create(
         Outcome(
+            review=review,
             code=f"outcome_{i}",
             name=f"Outcome {i}",
             unit="points",

@@ -27,7 +27,7 @@ from evidence.models.version import VersionExport
 from evidence.selectors_public import ReviewStamp, review_stamp
 from evidence.services import exports
 
-PAGES_REVISION = "pages-4"  # bump when a template change alters what a page shows
+PAGES_REVISION = "pages-5"  # bump when a template change alters what a page shows
 PAGE_TIMEOUT = 24 * 3600  # a stamp change makes a new key; the timeout only bounds memory
 PAGE_KIND = "page"  # a rendered public page among a version's stored exports
 GZIP_FROM = 256 * 1024  # smaller pages go as they are: compressing them saves less than it costs

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, Max, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Greatest
 from django.http import Http404
 
@@ -126,6 +126,12 @@ def api_pooled_results(*, version: ReviewVersion) -> QuerySet[PooledResult]:
         .select_related("outcome", "version", "carried_from__version")
         .prefetch_related(Prefetch("study_results", queryset=StudyResult.objects.order_by("publication_year", "id")))
     )
+
+
+def api_most_studies_per_result(*, version: ReviewVersion) -> int:
+    """The most study-level rows any one pooled row of the version has (each is an entry of its FHIR page)."""
+    counts = PooledResult.objects.filter(version=version).annotate(rows=Count("study_results")).aggregate(m=Max("rows"))
+    return counts["m"] or 0
 
 
 def api_studies(*, review: Review) -> QuerySet[Study]:

@@ -258,6 +258,16 @@ if not CTGOV_BASE_URL.endswith("/"):
     raise ImproperlyConfigured(f"CTGOV_BASE_URL={CTGOV_BASE_URL!r} must end with / (studies is appended).")
 CTGOV_TIMEOUT_SECONDS = envint("CTGOV_TIMEOUT_SECONDS", 30, minimum=1)
 
+# --- Public exports ----------------------------------------------------------------
+# The site's public address: FHIR full URLs, identifiers and page links name it, not the host a request came on,
+# so the worker writes a version's FHIR pages once at publication and every request serves those bytes.
+EVIDENCE_PUBLIC_BASE_URL = envurl("EVIDENCE_PUBLIC_BASE_URL", "http://localhost:8000", schemes=("http", "https"))
+if EVIDENCE_PUBLIC_BASE_URL.endswith("/"):
+    raise ImproperlyConfigured(f"EVIDENCE_PUBLIC_BASE_URL={EVIDENCE_PUBLIC_BASE_URL!r} must not end with /.")
+# Entries per page of a version's FHIR Bundle (the stored pages; ``_count`` may ask for fewer, never more):
+# ~1,000 entries are ~5 MB of JSON, ~0.4 MB gzipped.
+EVIDENCE_FHIR_PAGE_SIZE = envint("EVIDENCE_FHIR_PAGE_SIZE", 1000, minimum=10)
+
 # --- REST API --------------------------------------------------------------------
 # Public and read-only: anyone may read; a registry's token (created in the admin) only raises its quota.
 # Rates are "<n>/<second|minute|hour|day>"; a deployment sets API_THROTTLE_ANON / API_THROTTLE_REGISTRY.

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import uuid
 from collections import defaultdict
+from collections.abc import Iterator
 from decimal import Decimal
 
 from evidence.api.fhir_registry import research_study
@@ -58,25 +59,47 @@ HANDLING = {OutcomeType.CONTINUOUS: "continuous", OutcomeType.COUNT: "continuous
 
 def version_bundle(evidence: VersionEvidence, *, base_url: str, self_url: str, links: dict | None = None) -> dict:
     """The Bundle of one version, or of a page of its pooled results (``links``: next/previous URLs)."""
-    version = evidence.version
-    review = version.review
-    namespace = uuid.uuid5(uuid.NAMESPACE_URL, f"{base_url}/reviews/{review.slug}")
-    urn = _Urns(namespace)
+    return bundle_page(
+        evidence, base_url=base_url, entries=list(version_entries(evidence, base_url=base_url)), self_url=self_url,
+        links=links,
+    )  # fmt: skip
+
+
+def version_entries(evidence: VersionEvidence, *, base_url: str) -> Iterator[dict]:
+    """Every entry of the version's Bundle, one at a time and always in the same order (the pages cut it)."""
+    review = evidence.version.review
+    urn = _Urns(uuid.uuid5(uuid.NAMESPACE_URL, f"{base_url}/reviews/{review.slug}"))
     main_report = _main_reports(evidence.reports)
-    entries = [_entry(urn.of("citation", r.citation_id), citation(r)) for r in _unique_citations(evidence.reports)]
-    entries += [_entry(urn.of("outcome", o.id), evidence_variable(o)) for o in evidence.outcomes]
+    for r in _unique_citations(evidence.reports):
+        yield _entry(urn.of("citation", r.citation_id), citation(r))
+    for o in evidence.outcomes:
+        yield _entry(urn.of("outcome", o.id), evidence_variable(o))
     for row in evidence.pooled_results:
         study_urns = [urn.of("study-result", sr.id) for sr in row.study_results.all()]
-        entries.append(
-            _entry(urn.of("pooled-result", row.id), pooled_evidence(row, review=review, urns=urn, parts=study_urns))
-        )
+        yield _entry(urn.of("pooled-result", row.id), pooled_evidence(row, review=review, urns=urn, parts=study_urns))
         for sr in row.study_results.all():
             report = main_report.get(sr.study_id)
             cite = urn.of("citation", report.citation_id) if report else None
-            entries.append(_entry(urn.of("study-result", sr.id), study_evidence(sr, row, urns=urn, cite=cite)))
-    entries += [_entry(urn.of("research-study", r.pk), research_study(r)) for r in evidence.registrations]
+            yield _entry(urn.of("study-result", sr.id), study_evidence(sr, row, urns=urn, cite=cite))
+    for r in evidence.registrations:
+        yield _entry(urn.of("research-study", r.pk), research_study(r))
+
+
+def version_entry_count(evidence: VersionEvidence) -> int:
+    """How many entries ``version_entries`` yields, without building them (the pages' last link needs it)."""
+    pooled = sum(1 + len(row.study_results.all()) for row in evidence.pooled_results)
+    outcomes, trials = len(evidence.outcomes), len(evidence.registrations)
+    return len(_unique_citations(evidence.reports)) + outcomes + pooled + trials
+
+
+def bundle_page(
+    evidence: VersionEvidence, *, base_url: str, entries: list[dict], self_url: str, links: dict | None = None
+) -> dict:
+    """A Bundle of the version holding ``entries``; ``links``: first/previous/next/last URLs of its pages."""
+    version = evidence.version
+    review = version.review
     published = version.published_at.isoformat()
-    bundle = {
+    return {
         "resourceType": "Bundle",
         "id": f"{review.slug}-v{version.number}",
         "meta": {"lastUpdated": published},
@@ -87,7 +110,6 @@ def version_bundle(evidence: VersionEvidence, *, base_url: str, self_url: str, l
         + [{"relation": rel, "url": url} for rel, url in (links or {}).items()],
         "entry": entries,
     }
-    return bundle
 
 
 def citation(report: StudyReport) -> dict:

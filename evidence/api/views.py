@@ -6,25 +6,33 @@ was asked for, and every successful GET carries ``ETag``/``Last-Modified`` and m
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import json
+import math
 from functools import cached_property
 
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework import generics
+from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import JSONRenderer, StaticHTMLRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from evidence import selectors_api
+from evidence import selectors_api, tasks
 from evidence.api import docs, fhir, filters, serializers
 from evidence.api.caching import conditional_get
 from evidence.api.renderers import CSVRenderer, FHIRRenderer, RISRenderer
 from evidence.api.schema import FHIR_BUNDLE
 from evidence.models import Outcome, PooledResult, Review, ReviewCitation, ReviewVersion, Study
 from evidence.services import exports
+from evidence.tasks import task_publish
 
 LIST_RENDERERS = [JSONRenderer, CSVRenderer]
 
@@ -132,15 +140,29 @@ class VersionDetail(ReviewScopedMixin, generics.GenericAPIView):
 
     @extend_schema(responses={200: serializers.VersionDetailSerializer, (200, FHIRRenderer.media_type): FHIR_BUNDLE})
     def get(self, request, slug: str, number: str):
-        filters.reject_unknown_parameters(request)
         fhir_wanted = request.accepted_renderer.format == "fhir"
+        filters.reject_unknown_parameters(request, allowed=FHIR_PARAMETERS if fhir_wanted else {"format"})
         version = selectors_api.api_version(review=self.review, number=number, with_safety=not fhir_wanted)
         if fhir_wanted:
             return stored_version_bundle(request, version)
         return Response(self.get_serializer(version).data)
 
 
-@extend_schema_view(get=extend_schema(parameters=[SLUG, NUMBER]))
+FHIR_PAGE = OpenApiParameter(
+    "page",
+    int,
+    OpenApiParameter.QUERY,
+    description="Page of the Bundle, from 1 (its `link` names first, previous, next, last).",
+)
+FHIR_COUNT = OpenApiParameter(
+    "_count",
+    int,
+    OpenApiParameter.QUERY,
+    description="Entries per page, up to the stored page size (1,000 by default).",
+)
+
+
+@extend_schema_view(get=extend_schema(parameters=[SLUG, NUMBER, FHIR_PAGE, FHIR_COUNT]))
 class VersionFhir(ReviewScopedMixin, generics.GenericAPIView):
     """The FHIR R5 Bundle of one published version: a Citation per included report, an EvidenceVariable per
     outcome, an Evidence per pooled result and per study-level result."""
@@ -150,25 +172,67 @@ class VersionFhir(ReviewScopedMixin, generics.GenericAPIView):
 
     @extend_schema(responses={200: FHIR_BUNDLE})
     def get(self, request, slug: str, number: str):
-        filters.reject_unknown_parameters(request)
+        # The page served to this URL in the last PAGES_STAMP_SECONDS, as the public pages' stamp is held: 50
+        # registries polling a page cost no lookups (version, stamp, manifest, page: ~15 ms a request).
+        key = "fhir-served:" + hashlib.sha256(f"{slug}\n{number}\n{request.GET.urlencode()}".encode()).hexdigest()
+        row = cache.get(key)
+        if row is not None:
+            return exports.export_response(request, row)
         version = selectors_api.api_version(review=self.review, number=number)
-        return stored_version_bundle(request, version)
+        response = stored_version_bundle(request, version)
+        seconds = getattr(settings, "PAGES_STAMP_SECONDS", 2)
+        if seconds and getattr(response, "version_export", None) is not None:
+            cache.set(key, response.version_export, seconds)
+        return response
+
+
+FHIR_PARAMETERS = frozenset({"format", "page", "_count"})
 
 
 def stored_version_bundle(request, version: ReviewVersion) -> HttpResponse:
-    """The whole version's Bundle as stored at its first request for this URL and format (its URLs name the
-    host), built once: a 1,000-study review's bundle is ~290 MB and took 37 s to build."""
-    renderer, media_type = request.accepted_renderer, request.accepted_media_type
-    self_url = request.build_absolute_uri()
-    variant = hashlib.sha256(f"{media_type}\n{self_url}".encode()).hexdigest()
+    """A page of the version's Bundle, served from the pages the worker wrote at publication (never built here
+    for a large version: ~290 MB for 1,000 studies). ``page`` (from 1) and ``_count`` (up to the stored page
+    size; fewer entries are cut from the stored pages) choose it; ``link`` names first/previous/next/last."""
+    filters.reject_unknown_parameters(request, allowed=FHIR_PARAMETERS)
+    size = settings.EVIDENCE_FHIR_PAGE_SIZE
+    number = _positive_parameter(request, "page", default=1, maximum=None)
+    count = _positive_parameter(request, "_count", default=size, maximum=size)
+    enqueue = lambda pk: transaction.on_commit(lambda: task_publish(tasks.version_fhir_pages_write, args=[pk]))  # noqa: E731
+    if not exports.fhir_pages_ensure(version=version, enqueue=enqueue):
+        detail = "This version's FHIR Bundle is being written; try again in a minute."
+        return Response({"detail": detail}, status=503, headers={"Retry-After": "60"})
+    pages = exports.fhir_manifest_data(exports.fhir_manifest(version=version))
+    last = max(math.ceil(pages["entries"] / count), 1)
+    if number > last:
+        raise Http404(f"page: this Bundle has {last} page(s) of {count} entries.")
+    if count == pages["count"]:
+        return exports.export_response(request, exports.fhir_page(version=version, number=number))
+    return Response(_cut_page(version, number=number, count=count, pages=pages, last=last))
 
-    def build() -> exports.BuiltExport:
-        content = renderer.render(version_bundle(request, version), media_type, {"request": request})
-        charset = f"; charset={renderer.charset}" if renderer.charset else ""
-        return exports.BuiltExport(content, f"{renderer.media_type}{charset}")
 
-    row = exports.export_stored(version=version, kind=exports.FHIR, variant=variant, build=build)
-    return exports.export_response(request, row)
+def _positive_parameter(request, name: str, *, default: int, maximum: int | None) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValidationError({"detail": f"{name}: a whole number from 1, not {raw!r}."})
+    return min(int(raw), maximum) if maximum else int(raw)  # FHIR: a server may return fewer than _count
+
+
+def _cut_page(version: ReviewVersion, *, number: int, count: int, pages: dict, last: int) -> dict:
+    """A page of ``count`` entries cut from the (at most two) stored pages that hold them."""
+    start = (number - 1) * count
+    first, offset = divmod(start, pages["count"])
+    entries: list = []
+    for stored in range(first + 1, min(first + 2, pages["pages"]) + 1):
+        row = exports.fhir_page(version=version, number=stored)
+        entries += json.loads(gzip.decompress(exports.stored_content(row)))["entry"]
+    bundle = json.loads(gzip.decompress(exports.stored_content(exports.fhir_page(version=version, number=1))))
+    links = exports.fhir_page_links(version, number=number, pages=last, count=count) if last > 1 else {}
+    bundle["link"] = [{"relation": "self", "url": exports.fhir_url(version, number=number, count=count)}]
+    bundle["link"] += [{"relation": rel, "url": url} for rel, url in links.items()]
+    bundle["entry"] = entries[offset : offset + count]
+    return bundle
 
 
 def version_bundle(request, version: ReviewVersion, *, page=None, links=None) -> dict:
@@ -198,6 +262,13 @@ class PooledResultList(ReviewScopedMixin, generics.ListAPIView):
         return selectors_api.api_pooled_results(version=self.version)
 
     def paginate_queryset(self, queryset):
+        if self.request.accepted_renderer.format == "fhir":
+            # A FHIR page holds each pooled row's study-level Evidence too: at most EVIDENCE_FHIR_PAGE_SIZE entries
+            # (one pooled row a page for a 1,000-study review, whose 100 rows a page were the whole version).
+            most = selectors_api.api_most_studies_per_result(version=self.version)
+            fits = max(settings.EVIDENCE_FHIR_PAGE_SIZE // (1 + most), 1)
+            self.paginator.max_page_size = min(self.paginator.max_page_size, fits)
+            self.paginator.page_size = min(self.paginator.page_size, fits)
         page = super().paginate_queryset(queryset)
         if "number" not in self.kwargs:
             path = reverse(

@@ -66,6 +66,10 @@ def prisma_figures(*, version: ReviewVersion, latest: ReviewVersion, live: bool 
 
 # --- The whole page -------------------------------------------------------------------------------------
 
+# Studies listed per analysis on the review page: a 1,000-study review's page listed every study in each of its
+# 60 analyses (68 MB); the outcome page lists them all, with the forest plot.
+REVIEW_PAGE_STUDIES = 25
+
 
 @dataclass(frozen=True)
 class ReviewPage:
@@ -138,7 +142,9 @@ def review_page(
         version=version,
         latest=versions[0],
         versions=versions,
-        rows=version_rows(version=version, outcome_code=outcome_code),
+        rows=version_rows(
+            version=version, outcome_code=outcome_code, cap=None if outcome_code else REVIEW_PAGE_STUDIES
+        ),
         narrative=[n for n in _narrative(version) if outcome_code in (None, n["outcome"])],
         safety=safety_view(version=version),
         studies=version_studies(version=version),

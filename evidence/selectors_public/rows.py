@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from evidence.models import CellSource, Donor, PooledResult, Review, ReviewVersion, Route, VersionKind
+from evidence.models import CellSource, Donor, PooledResult, Review, ReviewVersion, Route, StudyResult, VersionKind
 from evidence.plots import ForestLine, ForestSummary, forest_svg
 from evidence.selectors_public.published import public_study_ids
 from evidence.selectors_public.text import (
@@ -80,8 +80,13 @@ class RowView:
     subgroup_tests: list[str] = field(default_factory=list)
     no_plot: str = ""
     subgroups: list[RowView] = field(default_factory=list)
+    studies_total: int = 0  # all the analysis's studies when ``studies`` shows only the heaviest (review page)
     remainder: str = ""  # how the published remainder was derived, in words
     model_sensitivity: str = ""  # the other model (REML with Hartung–Knapp beside fixed effect), labelled
+
+    @property
+    def capped(self) -> bool:
+        return self.studies_total > len(self.studies)
 
     @property
     def effect_estimate(self) -> str:
@@ -113,7 +118,7 @@ def natural_scale_values(values, ratio: bool) -> list[float]:
     return [math.exp(v) for v in values] if ratio else list(values)
 
 
-def _study_rows(row: PooledResult, public_ids: set[int]) -> list[dict]:
+def _study_rows(row: PooledResult, public_ids: set[int], results: list[StudyResult]) -> list[dict]:
     ratio = row.effect_measure == "ratio"
     return [
         {
@@ -127,8 +132,15 @@ def _study_rows(row: PooledResult, public_ids: set[int]) -> list[dict]:
             "role": s.role,
             "source": s.source,
         }
-        for s in row.study_results.all()
+        for s in results
     ]
+
+
+def _heaviest(results: list[StudyResult], cap: int | None) -> list[StudyResult]:
+    """The ``cap`` studies with the largest weights, heaviest first; all of them, in their order, up to ``cap``."""
+    if cap is None or len(results) <= cap:
+        return results
+    return sorted(results, key=lambda s: (-s.weight, s.study_label))[:cap]
 
 
 def _remainder_text(row: PooledResult) -> str:
@@ -199,13 +211,20 @@ def _subgroup_tests(row: PooledResult) -> list[str]:
     ]
 
 
-def row_view(row: PooledResult, version: ReviewVersion, *, public_ids: set[int] | None = None) -> RowView:
-    """``public_ids``: the review's public studies (read here when not given), the only ones linked."""
+def row_view(
+    row: PooledResult, version: ReviewVersion, *, public_ids: set[int] | None = None, cap: int | None = None
+) -> RowView:
+    """``public_ids``: the review's public studies (read here when not given), the only ones linked. ``cap``: the
+    most studies listed; an analysis of more lists its heaviest and leaves its forest plot, cumulative and
+    leave-one-out analyses (one line per study) to the outcome page, as RevMan and MAGICapp summaries do."""
     if public_ids is None:
         public_ids = public_study_ids(review=version.review)
     ratio = row.effect_measure == "ratio"
     sensitivity = row.sensitivity or {}
     anchor = row_anchor(row)
+    results = list(row.study_results.all())
+    shown = _heaviest(results, cap)
+    whole = len(shown) == len(results)
     return RowView(
         row=row,
         anchor=anchor,
@@ -221,14 +240,15 @@ def row_view(row: PooledResult, version: ReviewVersion, *, public_ids: set[int] 
         certainty=row.get_certainty_display() or "not assessed",
         reasons=certainty_reasons(row.certainty_reasons),
         plain=plain_sentence(row),
-        figure=_svg(row.forest_svg or published_forest(row, version), f"forest-{row.pk}"),
-        cumulative_figure=_svg(row.cumulative_svg, f"cumulative-{row.pk}"),
-        studies=_study_rows(row, public_ids),
-        cumulative=_fits(sensitivity.get("cumulative", []), "added", ratio),
-        leave_one_out=_fits(sensitivity.get("leave_one_out", []), "omitted", ratio),
+        figure=_svg(row.forest_svg or published_forest(row, version), f"forest-{row.pk}") if whole else "",
+        cumulative_figure=_svg(row.cumulative_svg, f"cumulative-{row.pk}") if whole else "",
+        studies=_study_rows(row, public_ids, shown),
+        studies_total=len(results),
+        cumulative=_fits(sensitivity.get("cumulative", []), "added", ratio) if whole else [],
+        leave_one_out=_fits(sensitivity.get("leave_one_out", []), "omitted", ratio) if whole else [],
         r_sensitivity=_fits(sensitivity.get("r_sensitivity", []), "r", ratio),
         subgroup_tests=_subgroup_tests(row),
-        no_plot=_no_plot(row, version),
+        no_plot=_no_plot(row, version) if whole else "",
         remainder=_remainder_text(row),
         model_sensitivity=_model_sensitivity(row),
     )
@@ -260,13 +280,13 @@ def row_source_label(version: ReviewVersion) -> str:
     return "Published synthesis"
 
 
-def version_rows(*, version: ReviewVersion, outcome_code: str | None = None) -> list[RowView]:
-    """Overall rows in display order, each carrying its subgroup rows."""
+def version_rows(*, version: ReviewVersion, outcome_code: str | None = None, cap: int | None = None) -> list[RowView]:
+    """Overall rows in display order, each carrying its subgroup rows; ``cap``: the most studies each lists."""
     rows = version.pooled_results.select_related("outcome").prefetch_related("study_results")
     if outcome_code:
         rows = rows.filter(outcome__code=outcome_code)
     public_ids = public_study_ids(review=version.review)
-    views = [row_view(row, version, public_ids=public_ids) for row in rows]
+    views = [row_view(row, version, public_ids=public_ids, cap=cap) for row in rows]
     overall = {(v.row.outcome_id, v.row.timepoint_months): v for v in views if not v.row.subgroup_variable}
     orphans, controlled = [], []
     for view in views:

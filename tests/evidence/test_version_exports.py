@@ -57,7 +57,8 @@ def _stored(version: ReviewVersion, kind: str) -> bytes:
 def test_a_published_recompute_writes_every_download_once(client, published):
     kinds = list(VersionExport.objects.filter(version=published).values_list("kind", flat=True))
 
-    assert sorted(kinds) == sorted(downloads.AVAILABLE)
+    # and the FHIR Bundle: the seed's fits one page, written with its manifest
+    assert sorted(kinds) == sorted([*downloads.AVAILABLE, "fhir", "fhir.pages"])
     for kind in downloads.AVAILABLE:
         served = client.get(f"/reviews/msc-ssc/v/1/{kind}")
         assert served.status_code == 200 and served.content == _stored(published, kind), kind
@@ -131,12 +132,13 @@ def test_the_fhir_bundle_is_stored_at_its_first_request_and_served_after(client,
     assert VersionExport.objects.filter(version=published, kind="fhir").count() == 1
 
 
-def test_the_stored_fhir_bundle_has_the_bytes_the_endpoint_built_per_request(client, seeded):
+def test_the_stored_fhir_bundle_has_the_bytes_the_endpoint_built_per_request(client, seeded, settings):
+    """Its URLs name the site's public address, not the host the request came on (so the worker can write it)."""
     version = seeded.versions.get(number=0)
     bundle = fhir.version_bundle(
         version_evidence(version=version),
-        base_url="http://testserver/api/v1",
-        self_url="http://testserver" + FHIR_URL.format(n=0),
+        base_url=settings.EVIDENCE_PUBLIC_BASE_URL + "/api/v1",
+        self_url=settings.EVIDENCE_PUBLIC_BASE_URL + FHIR_URL.format(n=0),
     )
 
     served = client.get(FHIR_URL.format(n=0))
