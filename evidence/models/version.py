@@ -212,7 +212,8 @@ class VersionExport(models.Model):
 
     ``content`` is gzip-compressed (a 1,000-study review's FHIR bundle is ~290 MB of JSON, ~6% of that
     compressed); ``sha256`` hashes the content type and the uncompressed bytes, as the API's ETag always has.
-    ``variant`` names what else the bytes depend on (the FHIR bundle's URLs name the host it was asked on);
+    ``variant`` names which part of an export the row holds (a FHIR page: "page-3"; its URLs name the configured
+    public base URL, never the host a request came on);
     ``stamp`` names the live data read besides the immutable version (which studies are still approved,
     their reports, ongoing trials): a different stamp means the row is stale and is built once more.
     """
