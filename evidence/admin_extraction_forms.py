@@ -51,11 +51,26 @@ class ArmRowForm(forms.Form):
 class EffectEstimateFields(forms.Form):
     """A reported effect estimate with its CI or SE (e.g. read off a forest plot or a meta-analysis's table)."""
 
-    effect_measure = forms.CharField(required=False, label="Effect measure", help_text="MD, RR, OR…")
-    effect_estimate = forms.FloatField(required=False, label="Effect estimate")
+    effect_measure = forms.ChoiceField(
+        required=False,
+        label="Reported effect",
+        choices=[
+            ("", "—"),
+            ("HR", "Hazard ratio (time to event)"),
+            ("logHR", "Log hazard ratio, with its SE"),
+            ("RR", "Risk ratio"),
+            ("OR", "Odds ratio"),
+            ("MD", "Mean difference"),
+        ],
+        help_text="Intervention vs comparator, as the report gives it; an HR below 1 means fewer events with the "
+        "intervention.",
+    )
+    effect_estimate = forms.FloatField(required=False, label="Effect estimate (e.g. HR)")
     effect_ci_lb = forms.FloatField(required=False, label="Effect 95% CI lower")
     effect_ci_ub = forms.FloatField(required=False, label="Effect 95% CI upper")
-    effect_se = forms.FloatField(required=False, label="Effect SE")
+    effect_se = forms.FloatField(
+        required=False, min_value=0, label="Effect SE", help_text="For a ratio: the SE of its logarithm (log HR)."
+    )
     effect_n = forms.IntegerField(required=False, min_value=1, label="Effect n")
     effect_orientation = forms.ChoiceField(
         required=False,
@@ -81,26 +96,6 @@ class ArmMeasurementRowForm(EffectEstimateFields, MeasurementRowForm):
         required=False, min_value=0, label="Events", help_text="Patients in this arm with the event (Events / n)."
     )
     total = forms.IntegerField(required=False, min_value=1, label="Patients in the arm (n)")
-    effect_measure = forms.ChoiceField(
-        required=False,
-        label="Reported effect",
-        choices=[
-            ("", "—"),
-            ("HR", "Hazard ratio (time to event)"),
-            ("logHR", "Log hazard ratio, with its SE"),
-            ("RR", "Risk ratio"),
-            ("OR", "Odds ratio"),
-            ("MD", "Mean difference"),
-        ],
-        help_text="Intervention vs comparator, as the report gives it; an HR below 1 means fewer events with the "
-        "intervention.",
-    )
-    effect_estimate = forms.FloatField(required=False, label="Effect estimate (e.g. HR)")
-    effect_ci_lb = forms.FloatField(required=False, label="Effect 95% CI lower")
-    effect_ci_ub = forms.FloatField(required=False, label="Effect 95% CI upper")
-    effect_se = forms.FloatField(
-        required=False, min_value=0, label="Effect SE", help_text="For a ratio: the SE of its logarithm (log HR)."
-    )
 
 
 class ArmAdverseEventRowForm(AdverseEventRowForm):
