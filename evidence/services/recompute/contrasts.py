@@ -72,21 +72,25 @@ class ArmMeasurementInput:
     values: tuple  # ARM_FIELDS order
 
 
-def arm_measurements_load(*, review: Review) -> tuple[ArmMeasurementInput, ...]:
-    """Every arm's measurements of the review's included studies that have a comparator arm."""
-    from evidence.services.recompute.inputs import _months
-
-    rows = (
-        OutcomeMeasurement.objects.filter(
+def _controlled_arm_rows(model, review: Review):
+    """A model's rows that name their arm, in the review's included studies that have a comparator arm."""
+    return (
+        model.objects.filter(
             study__review=review,
             study__status=StudyStatus.INCLUDED,
             study__arms__role=ArmRole.COMPARATOR,
             study_arm__isnull=False,
         )
         .distinct()
-        .select_related("study_arm", "outcome", "study")
         .order_by("id")
     )
+
+
+def arm_measurements_load(*, review: Review) -> tuple[ArmMeasurementInput, ...]:
+    """Every arm's measurements of the review's included studies that have a comparator arm."""
+    from evidence.services.recompute.inputs import _months
+
+    rows = _controlled_arm_rows(OutcomeMeasurement, review).select_related("study_arm", "outcome", "study")
     return tuple(
         ArmMeasurementInput(
             m.study_id,
@@ -118,17 +122,7 @@ class ArmAdverseEventInput:
 
 def arm_adverse_events_load(*, review: Review) -> tuple[ArmAdverseEventInput, ...]:
     """Adverse events per arm of the review's included studies that have a comparator arm."""
-    rows = (
-        AdverseEvent.objects.filter(
-            study__review=review,
-            study__status=StudyStatus.INCLUDED,
-            study__arms__role=ArmRole.COMPARATOR,
-            study_arm__isnull=False,
-        )
-        .distinct()
-        .select_related("study_arm", "study")
-        .order_by("id")
-    )
+    rows = _controlled_arm_rows(AdverseEvent, review).select_related("study_arm", "study")
     return tuple(
         ArmAdverseEventInput(
             e.study_id,
