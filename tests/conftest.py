@@ -87,8 +87,30 @@ def throttle_counters_clear() -> None:
         caches["throttle"].clear()  # its own folder under var/
 
 
+def process_memory_clear() -> None:
+    """What a restarted web process has forgotten: the default cache (LocMemCache: the review stamp held for
+    PAGES_STAMP_SECONDS, rendered pages, ETag first-seen times) and the large pages and exports held as they are.
+    Between tests a held stamp would name an earlier test's review (same slug, and on SQLite the same ids) and
+    serve its page."""
+    from django.core.cache import cache
+
+    from evidence import http_cache
+    from evidence.services import exports
+
+    cache.clear()
+    http_cache._LARGE_PAGES.clear()
+    exports._STORED.clear()
+
+
 @pytest.fixture(autouse=True)
 def _throttle_counters_reset():
     """Each test starts with no quota used."""
     throttle_counters_clear()
+    yield
+
+
+@pytest.fixture(autouse=True)
+def _process_memory_reset():
+    """Each test starts with nothing held in this process's memory from an earlier one."""
+    process_memory_clear()
     yield

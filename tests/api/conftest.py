@@ -1,18 +1,10 @@
-"""API fixtures. Throttling and the ETag first-seen times live in the default cache (LocMemCache),
-so it is emptied around every test."""
+"""API fixtures. Throttling and the ETag first-seen times live in the default cache (LocMemCache), which
+tests/conftest.py empties before every test."""
 
 from __future__ import annotations
 
 import pytest
-from django.core.cache import cache
 from rest_framework.test import APIClient
-
-
-@pytest.fixture(autouse=True)
-def _empty_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

@@ -31,13 +31,6 @@ def _fail(*args, **kwargs):
     raise AssertionError("built at a request: the stored pages should have been served")
 
 
-@pytest.fixture(autouse=True)
-def _empty_memory():
-    exports._STORED.clear()
-    yield
-    exports._STORED.clear()
-
-
 def _path(url: str, settings) -> str:
     assert url.startswith(settings.EVIDENCE_PUBLIC_BASE_URL), "page links name the site's public address"
     return url[len(settings.EVIDENCE_PUBLIC_BASE_URL) :]

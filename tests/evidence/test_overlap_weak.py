@@ -11,7 +11,6 @@ from evidence.models import (
     Citation,
     CitationOrigin,
     ReviewCitation,
-    ReviewRole,
     Study,
     StudyStatus,
     TriageStage,
@@ -26,19 +25,12 @@ from evidence.services.seed_prefill import study_draft_prefill
 from evidence.services.study_overlap import study_link_as_report
 from tests import eutils_replay as replay
 from tests.eutils_replay import ArticleSpec, SyntheticPubmed, SyntheticRecord
-from tests.evidence.screening_support import make_member
+from tests.evidence.test_seed_extraction import team as seed_team
 
 eutils_replay = replay.eutils_replay  # the fixture
 
 
-@pytest.fixture
-def team(seeded):
-    return {
-        "ext1": make_member("ext1", seeded, ReviewRole.EXTRACTOR),
-        "ext2": make_member("ext2", seeded, ReviewRole.EXTRACTOR),
-        "senior": make_member("senior", seeded, ReviewRole.SENIOR_REVIEWER),
-        "editor": make_member("editor", seeded, ReviewRole.EDITOR),
-    }
+team = seed_team  # fixture: the seeded review's extractors, senior reviewer and editor
 
 
 @pytest.mark.parametrize(

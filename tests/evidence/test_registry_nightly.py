@@ -9,7 +9,6 @@ import datetime as dt
 from unittest import mock
 
 import pytest
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import CommandError, call_command
 from django.test import Client
@@ -35,13 +34,6 @@ URL = "/reviews/msc-ssc/"
 class Unlimited:
     def acquire(self) -> None:
         pass
-
-
-@pytest.fixture(autouse=True)
-def _empty_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import datetime
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.test import Client
@@ -91,11 +90,6 @@ def _ahsct_published() -> tuple[Review, Study]:
         ci_lb=-11.0, ci_ub=-5.0, weight=100, derivation="change from baseline",
     )  # fmt: skip
     return review, study
-
-
-@pytest.fixture(autouse=True)
-def _fresh_page_cache():
-    cache.clear()
 
 
 def _body(url: str, status: int = 200) -> str:

@@ -7,22 +7,14 @@ from collections import Counter
 import pytest
 
 from evidence.admin_extraction_forms import draft_forms, draft_payload
-from evidence.models import OutcomeMeasurement, PooledResult, ReviewCitation, ReviewRole, Study, StudyResult
+from evidence.models import OutcomeMeasurement, PooledResult, ReviewCitation, Study, StudyResult
 from evidence.services.approval import study_approve
 from evidence.services.extraction import extraction_draft_save, extraction_reconcile
 from evidence.services.recompute import review_recompute
 from evidence.services.seed_prefill import study_draft_prefill
-from tests.evidence.screening_support import make_member
+from tests.evidence.test_seed_extraction import team as seed_team
 
-
-@pytest.fixture
-def team(seeded):
-    return {
-        "ext1": make_member("ext1", seeded, ReviewRole.EXTRACTOR),
-        "ext2": make_member("ext2", seeded, ReviewRole.EXTRACTOR),
-        "senior": make_member("senior", seeded, ReviewRole.SENIOR_REVIEWER),
-        "editor": make_member("editor", seeded, ReviewRole.EDITOR),
-    }
+team = seed_team  # fixture: the seeded review's extractors, senior reviewer and editor
 
 
 def _keys(rows) -> set[tuple[str, float, str]]:

@@ -16,30 +16,13 @@ from evidence.models import RecomputeRun, RecomputeStatus, ReviewVersion, Study,
 from evidence.models.version import VersionExport
 from evidence.selectors_api import version_evidence
 from evidence.services.recompute import recompute_run_execute
+from tests.conftest import process_memory_clear
 
 FHIR_URL = "/api/v1/reviews/msc-ssc/versions/{n}/fhir/"
 
 
 def _fail(*args, **kwargs):
     raise AssertionError("built per request: the stored export should have been served")
-
-
-@pytest.fixture(autouse=True)
-def _no_pages_in_memory():
-    """The page cache (and its 2-second stamp memo) is process memory that outlives a test."""
-    _restart()
-    yield
-    _restart()
-
-
-def _restart() -> None:
-    """What a restarted web worker has forgotten: every page and stored export it held in memory."""
-    from evidence import http_cache
-    from evidence.services import exports
-
-    cache.clear()
-    http_cache._LARGE_PAGES.clear()
-    exports._STORED.clear()
 
 
 @pytest.fixture
@@ -79,7 +62,7 @@ def test_an_older_version_gets_its_download_built_once_then_served(client, seede
     assert not VersionExport.objects.filter(version=version).exists()
 
     first = client.get("/reviews/msc-ssc/v/0/pooled.csv")
-    _restart()  # another worker, or a restart: nothing of this process's memory
+    process_memory_clear()  # another worker, or a restart: nothing of this process's memory
     monkeypatch.setattr(downloads, "_content", _fail)
     again = client.get("/reviews/msc-ssc/v/0/pooled.csv")
 
@@ -112,7 +95,7 @@ def test_a_withdrawn_study_leaves_the_stored_ris(client, published):
     study = Study.objects.get(pk=published.studies[0]["id"])
     study.status = "excluded"
     study.save()
-    _restart()
+    process_memory_clear()
 
     after = rispy.loads(client.get("/reviews/msc-ssc/v/1/reports.ris").content.decode())
 
@@ -123,7 +106,7 @@ def test_a_withdrawn_study_leaves_the_stored_ris(client, published):
 def test_the_fhir_bundle_is_stored_at_its_first_request_and_served_after(client, published, monkeypatch):
     first = client.get(FHIR_URL.format(n=1))
     monkeypatch.setattr(fhir, "version_bundle", _fail)
-    _restart()
+    process_memory_clear()
 
     again = client.get(FHIR_URL.format(n=1))
 
@@ -163,7 +146,7 @@ def test_the_first_page_render_after_a_restart_reads_the_stored_page(client, pub
     from evidence import selectors_public
 
     first = client.get("/reviews/msc-ssc/")
-    _restart()
+    process_memory_clear()
     monkeypatch.setattr(selectors_public, "review_page", _fail)
 
     again = client.get("/reviews/msc-ssc/")
@@ -177,7 +160,7 @@ def test_a_stored_page_is_not_served_once_a_new_version_is_published(client, see
     before = client.get("/reviews/msc-ssc/").content.decode()
     run = RecomputeRun.objects.create(review=seeded)
     recompute_run_execute(run_id=run.id)
-    _restart()
+    process_memory_clear()
 
     after = client.get("/reviews/msc-ssc/").content.decode()
 
@@ -194,13 +177,13 @@ def test_a_large_page_goes_gzipped_to_a_client_that_takes_gzip_before_and_after_
     monkeypatch.setattr(http_cache, "GZIP_FROM", 0)  # the seed's page stands in for a 68 MB one
     plain = client.get("/reviews/msc-ssc/")
     zipped = client.get("/reviews/msc-ssc/", HTTP_ACCEPT_ENCODING="gzip")
-    _restart()
+    process_memory_clear()
     after_restart = client.get("/reviews/msc-ssc/", HTTP_ACCEPT_ENCODING="gzip")
 
     assert "Content-Encoding" not in plain and zipped["Content-Encoding"] == "gzip"
     assert gzip.decompress(zipped.content) == plain.content == gzip.decompress(after_restart.content)
     assert zipped["ETag"] != plain["ETag"] and "Accept-Encoding" in zipped["Vary"]
-    _restart()
+    process_memory_clear()
     assert client.get("/reviews/msc-ssc/").content == plain.content  # a plain client of the stored gzip page
 
 
