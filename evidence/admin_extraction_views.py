@@ -5,29 +5,20 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 
 from evidence import policy
 from evidence import selectors_screening as sel
 from evidence.admin_extraction_forms import draft_forms, draft_payload
-from evidence.admin_screening_views import _context, _error_messages, _review
 from evidence.extraction_labels import comparison_rows
-from evidence.models import ExtractionDraft, ReviewCitation, Study
+from evidence.models import ExtractionDraft
 from evidence.selectors_extraction import extraction_queue, reported_study
 from evidence.selectors_full_text import full_text_context
-from evidence.services.approval import study_approve, study_send_back
 from evidence.services.extraction import extraction_draft_save, extraction_reconcile
 from evidence.services.extraction_payload import payload_compare, payload_merge
-from evidence.services.search.flags import citation_overlaps, study_overlaps
+from evidence.services.search.flags import citation_overlaps
 from evidence.services.seed_prefill import study_draft_prefill
-from evidence.services.study_overlap import study_link_as_report
-
-
-def _review_citation(review, review_citation_id: int) -> ReviewCitation:
-    review_citation = get_object_or_404(ReviewCitation.objects.select_related("citation"), pk=review_citation_id)
-    if review_citation.review_id != review.pk:
-        raise PermissionDenied("This citation belongs to another review.")
-    return review_citation
+from evidence.workspace_pages import _context, _error_messages, _review, _review_citation
 
 
 def extraction_list(request: HttpRequest, review_id: int) -> HttpResponse:
@@ -129,37 +120,5 @@ def extraction_compare(request: HttpRequest, review_id: int, review_citation_id:
             comparisons=comparison_rows(comparisons, review=review),
             n_differ=sum(comparison.differs for comparison in comparisons),
             overlaps=citation_overlaps(review=review, citation=review_citation.citation),
-        ),
-    )
-
-
-def approval_list(request: HttpRequest, review_id: int) -> HttpResponse:
-    review = _review(request, review_id, sel.APPROVE)
-    if request.method == "POST":
-        study = get_object_or_404(Study, pk=request.POST.get("study"), review=review)
-        comment = request.POST.get("comment", "")
-        try:
-            if request.POST.get("action") == "approve":
-                reason = request.POST.get("distinct_cohort_reason", "")
-                study_approve(study=study, editor=request.user, comment=comment, distinct_cohort_reason=reason)
-                messages.success(request, f"{study.label} approved; the review's results will be recomputed.")
-            elif request.POST.get("action") == "link":
-                existing = get_object_or_404(Study, pk=request.POST.get("existing_study") or 0, review=review)
-                study_link_as_report(study=study, existing=existing, editor=request.user, comment=comment)
-                messages.success(request, f"{study.label} linked as a report of {existing.label}.")
-            else:
-                study_send_back(study=study, editor=request.user, comment=request.POST.get("comment", ""))
-                messages.info(request, f"{study.label} sent back to its extractors.")
-        except ValidationError as error:
-            _error_messages(request, error)
-        return redirect("admin:approval_list", review.pk)
-    return render(
-        request,
-        "admin/screening/approval_list.html",
-        _context(
-            request,
-            title="Approve studies",
-            review=review,
-            studies=[(study, study_overlaps(study=study)) for study in sel.studies_awaiting_approval(review=review)],
         ),
     )

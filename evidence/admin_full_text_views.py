@@ -17,11 +17,10 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
 from evidence import policy
-from evidence.admin_extraction_views import _review_citation
 from evidence.admin_screening_forms import FullTextForm
-from evidence.admin_screening_views import _review
 from evidence.models import FullText
 from evidence.services.full_text import full_text_attach
+from evidence.workspace_pages import _review, _review_citation
 
 FIELD_NAMES = {"pdf": "PDF", "url": "Link to the full text"}
 

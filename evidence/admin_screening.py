@@ -11,8 +11,10 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
+from evidence import admin_approval_views as approval_views
 from evidence import admin_extraction_views as extraction_views
 from evidence import admin_full_text_views as full_text_views
+from evidence import admin_prisma_views as prisma_views
 from evidence import admin_screening_views as views
 from evidence.admin_mixins import ReadOnlyAdminMixin, ReviewScopedAdminMixin, audited
 from evidence.models import (
@@ -24,7 +26,7 @@ from evidence.models import (
     ScreeningResolution,
     StudyApproval,
 )
-from evidence.services.screening import review_membership_create
+from evidence.roles import review_membership_create
 
 
 class AuditedReadOnlyAdmin(ReviewScopedAdminMixin, ReadOnlyAdminMixin, SimpleHistoryAdmin):
@@ -63,7 +65,7 @@ class ReviewMembershipAdmin(ReviewScopedAdminMixin, SimpleHistoryAdmin):
         workflow = [
             path("workspace/", wrap(views.screening_home), name="screening_home"),
             path("workspace/<int:review_id>/agreement/", wrap(views.screening_agreement), name="screening_agreement"),
-            path("workspace/<int:review_id>/prisma/", wrap(views.screening_prisma), name="screening_prisma"),
+            path("workspace/<int:review_id>/prisma/", wrap(prisma_views.screening_prisma), name="screening_prisma"),
             path(
                 "workspace/<int:review_id>/extraction/",
                 wrap(extraction_views.extraction_list),
@@ -89,7 +91,7 @@ class ReviewMembershipAdmin(ReviewScopedAdminMixin, SimpleHistoryAdmin):
                 wrap(full_text_views.full_text_upload),
                 name="full_text_upload",
             ),
-            path("workspace/<int:review_id>/approval/", wrap(extraction_views.approval_list), name="approval_list"),
+            path("workspace/<int:review_id>/approval/", wrap(approval_views.approval_list), name="approval_list"),
             path("workspace/<int:review_id>/<str:stage>/", wrap(views.screening_screen), name="screening_screen"),
             path("workspace/<int:review_id>/<str:stage>/undo/", wrap(views.screening_undo), name="screening_undo"),
             path(

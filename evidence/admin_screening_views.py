@@ -6,7 +6,7 @@ Each page first finds the review among the user's own reviews (404 otherwise), t
 
 from __future__ import annotations
 
-from django.contrib import admin, messages
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -18,32 +18,15 @@ from evidence import selectors_screening as sel
 from evidence.admin_screening_forms import AdjudicationForm, ScreeningDecisionForm
 from evidence.models import Review, ReviewCitation, ScreeningStage
 from evidence.selectors_full_text import full_text_context
-from evidence.selectors_work import records_awaiting
-from evidence.services import prisma
 from evidence.services.screening import adjudication_record, screening_decision_record, screening_decision_undo
 from evidence.services.search.flags import citation_overlaps
-
-
-def _review(request: HttpRequest, review_id: int, roles: tuple[str, ...] | None = None) -> Review:
-    review = get_object_or_404(sel.reviews_for_user(user=request.user), pk=review_id)
-    if roles is not None and not sel.user_has_role(user=request.user, review=review, roles=roles):
-        raise PermissionDenied(f"You need the {' or '.join(roles)} role in this review.")
-    return review
+from evidence.workspace_pages import _context, _error_messages, _review
 
 
 def _stage(stage: str) -> str:
     if stage not in ScreeningStage.values:
         raise Http404(f"Unknown stage {stage!r}.")
     return stage
-
-
-def _context(request: HttpRequest, **extra) -> dict:
-    return {**admin.site.each_context(request), **extra}
-
-
-def _error_messages(request: HttpRequest, error: ValidationError) -> None:
-    for message in error.messages:
-        messages.error(request, message)
 
 
 def screening_home(request: HttpRequest) -> HttpResponse:
@@ -209,27 +192,5 @@ def screening_agreement(request: HttpRequest, review_id: int) -> HttpResponse:
             review=review,
             pairs=sel.reviewer_pair_agreement(review=review),
             min_n=sel.KAPPA_MIN_N,
-        ),
-    )
-
-
-def screening_prisma(request: HttpRequest, review_id: int) -> HttpResponse:
-    review = _review(request, review_id)
-    since = request.GET.get("since")
-    from django.utils.dateparse import parse_datetime
-
-    since_dt = parse_datetime(since) if since else None
-    counts = prisma.prisma_counts(review=review, since=since_dt)
-    return render(
-        request,
-        "admin/screening/prisma.html",
-        _context(
-            request,
-            title="PRISMA 2020 flow",
-            review=review,
-            counts=counts,
-            full_text_reasons=prisma.reasons_in_words(counts.full_texts_excluded_by_reason),
-            since=since_dt,
-            awaiting=records_awaiting(review=review),
         ),
     )

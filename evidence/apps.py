@@ -9,6 +9,7 @@ class EvidenceConfig(AppConfig):
     def ready(self) -> None:
         from django.conf import settings
 
+        from evidence import exports_receivers  # noqa: F401  a published version's exports are written
         from evidence.celery import ensure_broker_folders
 
         ensure_broker_folders()

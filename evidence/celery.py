@@ -1,15 +1,16 @@
-"""The Celery application; tasks live in ``evidence.tasks``."""
+"""The Celery application; its tasks live in the modules that ``evidence.dispatch.TASK_MODULES`` names."""
 
 import os
 
 from celery import Celery
 
+from evidence.dispatch import TASK_MODULES
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "evidence.settings")
 
 app = Celery("evidence")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["evidence"])
-app.autodiscover_tasks(["evidence"], related_name="tasks_registry")  # registry surveillance
+app.conf.imports = TASK_MODULES  # a worker registers every task at start
 
 
 def ensure_broker_folders() -> None:

@@ -25,14 +25,14 @@ from rest_framework.renderers import JSONRenderer, StaticHTMLRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from evidence import selectors_api, tasks
+from evidence import selectors_api
 from evidence.api import docs, fhir, filters, serializers
 from evidence.api.caching import conditional_get
 from evidence.api.renderers import CSVRenderer, FHIRRenderer, RISRenderer
 from evidence.api.schema import FHIR_BUNDLE
+from evidence.dispatch import task_publish
 from evidence.models import Outcome, PooledResult, Review, ReviewCitation, ReviewVersion, Study
 from evidence.services import exports
-from evidence.tasks import task_publish
 
 LIST_RENDERERS = [JSONRenderer, CSVRenderer]
 
@@ -197,7 +197,7 @@ def stored_version_bundle(request, version: ReviewVersion) -> HttpResponse:
     size = settings.EVIDENCE_FHIR_PAGE_SIZE
     number = _positive_parameter(request, "page", default=1, maximum=None)
     count = _positive_parameter(request, "_count", default=size, maximum=size)
-    enqueue = lambda pk: transaction.on_commit(lambda: task_publish(tasks.version_fhir_pages_write, args=[pk]))  # noqa: E731
+    enqueue = lambda pk: transaction.on_commit(lambda: task_publish("evidence.version_fhir_pages_write", args=[pk]))  # noqa: E731
     if not exports.fhir_pages_ensure(version=version, enqueue=enqueue):
         detail = "This version's FHIR Bundle is being written; try again in a minute."
         return Response({"detail": detail}, status=503, headers={"Retry-After": "60"})

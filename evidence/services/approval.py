@@ -17,8 +17,8 @@ from evidence.models import (
     StudyStatus,
     TriageStage,
 )
+from evidence.roles import review_role_require
 from evidence.selectors_screening import APPROVE
-from evidence.services.screening import review_role_require
 from evidence.services.study_overlap import overlap_resolution_require
 
 logger = logging.getLogger(__name__)

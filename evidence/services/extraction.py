@@ -25,11 +25,11 @@ from evidence.models import (
     StudyStatus,
     TriageStage,
 )
+from evidence.roles import review_role_require
 from evidence.selectors_extraction import reported_study
 from evidence.selectors_screening import EXTRACT, RECONCILE
 from evidence.services.extraction_arms_write import arms_upsert, intervention_values_set, measurement_spread_convert
 from evidence.services.extraction_payload import NOS_MAX, payload_errors
-from evidence.services.screening import review_role_require
 
 EXTRACTION_ORIGIN = "dual extraction"
 MEASUREMENT_FIELDS = [

@@ -20,7 +20,7 @@ from django.template.defaultfilters import filesizeformat
 
 from evidence.models import FullText, ReviewCitation
 from evidence.policy import FULL_TEXT
-from evidence.services.screening import review_role_require
+from evidence.roles import review_role_require
 
 logger = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from django.db import transaction
 
 from evidence import policy
 from evidence.models import LivingStatus, RecomputeRun, Review, ReviewMembership, ReviewRole, RunTrigger
+from evidence.roles import review_membership_create, review_role_require
 from evidence.services.recompute.runs import review_recompute_request
-from evidence.services.screening import review_membership_create, review_role_require
 from evidence.services.search.schedule import review_schedule_ensure, review_schedule_restart
 
 

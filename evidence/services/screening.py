@@ -18,24 +18,24 @@ from __future__ import annotations
 import logging
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from evidence import ranking
+from evidence.dispatch import task_named
 from evidence.models import (
     Adjudication,
     Decision,
     FullTextExclusionReason,
     Review,
     ReviewCitation,
-    ReviewMembership,
     ScreeningDecision,
     ScreeningResolution,
     ScreeningStage,
     TriageStage,
 )
-from evidence.policy import GRANT_ROLES
-from evidence.selectors_screening import ADJUDICATE, SCREEN, user_has_role
+from evidence.roles import review_role_require
+from evidence.selectors_screening import ADJUDICATE, SCREEN
 
 logger = logging.getLogger(__name__)
 
@@ -46,11 +46,6 @@ NEXT_STAGE = {
     ScreeningStage.TITLE_ABSTRACT: TriageStage.FULL_TEXT,
     ScreeningStage.FULL_TEXT: TriageStage.EXTRACTION,
 }
-
-
-def review_role_require(*, user: AbstractBaseUser, review: Review, roles: tuple[str, ...], action: str) -> None:
-    if not user_has_role(user=user, review=review, roles=roles):
-        raise PermissionDenied(f"You need the {' or '.join(roles)} role in “{review.slug}” to {action}.")
 
 
 def _locked(review_citation_id: int) -> ReviewCitation:
@@ -228,26 +223,6 @@ def adjudication_record(
     return adjudication
 
 
-@transaction.atomic
-def review_membership_create(
-    *, review: Review, user: AbstractBaseUser, role: str, granted_by: AbstractBaseUser | None = None
-) -> ReviewMembership:
-    """Give a user a role in one review (and access to the admin site); the role is the only power it gives.
-
-    ``granted_by`` is the person granting it: an admin of this review or a superuser. None only for code that
-    runs without a person (seeding, management commands, tests' arrangements).
-    """
-    if granted_by is not None:
-        review_role_require(user=granted_by, review=review, roles=GRANT_ROLES, action="grant roles")
-    membership = ReviewMembership(review=review, user=user, role=role)
-    membership.full_clean()
-    membership.save()
-    if not user.is_staff:
-        user.is_staff = True
-        user.save(update_fields=["is_staff"])
-    return membership
-
-
 def _ranking_refresh_maybe(review: Review, stage: str) -> None:
     if stage != ScreeningStage.TITLE_ABSTRACT:
         return
@@ -258,9 +233,7 @@ def _ranking_refresh_maybe(review: Review, stage: str) -> None:
 
 
 def _ranking_refresh_enqueue(review_id: int) -> None:
-    from evidence import tasks
-
-    tasks.screening_ranking_refresh.delay(review_id)
+    task_named("evidence.screening_ranking_refresh").delay(review_id)
 
 
 def _training_label(review_citation: ReviewCitation) -> int | None:

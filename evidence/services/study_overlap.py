@@ -26,8 +26,8 @@ from evidence.models import (
     StudyStatus,
     TriageStage,
 )
+from evidence.roles import review_role_require
 from evidence.selectors_screening import APPROVE
-from evidence.services.screening import review_role_require
 from evidence.services.search.flags import study_overlaps
 
 

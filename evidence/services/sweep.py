@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from django.db.models import Exists, Max, OuterRef, Q
 from django.utils import timezone
 
+from evidence.dispatch import task_publish
 from evidence.models import RecomputeRun, RecomputeStatus, Review, RunTrigger, SearchRun
 from evidence.models.extraction import ApprovalAction
 from evidence.services.heartbeat import stale_filter
@@ -83,15 +84,13 @@ def _approvals_without_recompute() -> int:
 
 def _stale_searches_restart() -> int:
     """Fail the search runs whose heartbeat stopped and search their reviews again."""
-    from evidence.tasks import search_run_for_review, task_publish
-
     review_ids = sorted(set(SearchRun.objects.filter(stale_filter()).values_list("review_id", flat=True)))
     if not review_ids:
         return 0
     search_runs_abandon_stale()
     for review_id in review_ids:
         task_publish(
-            search_run_for_review,
+            "evidence.search_run_for_review",
             args=[review_id],
             kwargs={"triggered_by": f"{SWEEPER_TRIGGER} (worker lost)", "trigger": RunTrigger.SWEEPER},
         )

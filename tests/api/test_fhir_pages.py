@@ -15,7 +15,6 @@ from django.test import Client
 from django.utils import timezone
 from fhir.resources.bundle import Bundle
 
-from evidence import tasks
 from evidence.api import fhir
 from evidence.api import views as api_views
 from evidence.models import RecomputeRun, RecomputeStatus
@@ -23,6 +22,7 @@ from evidence.models.version import VersionExport
 from evidence.selectors_api import version_evidence
 from evidence.services import exports
 from evidence.services.recompute import recompute_run_execute
+from evidence.tasks_exports import version_fhir_pages_write
 
 FHIR_URL = "/api/v1/reviews/msc-ssc/versions/{n}/fhir/"
 
@@ -125,15 +125,15 @@ def test_a_large_version_is_never_built_at_a_request_but_by_the_worker(
     version = seeded.versions.get(number=0)
     monkeypatch.setattr(exports, "FHIR_INLINE_MAX_ENTRIES", 5)  # the seed version stands in for 1,000 studies
     sent = []
-    monkeypatch.setattr(api_views, "task_publish", lambda task, *, args: sent.append((task.name, args)))
+    monkeypatch.setattr(api_views, "task_publish", lambda task, *, args: sent.append((task, args)))
     real_entries = fhir.version_entries
     monkeypatch.setattr(fhir, "version_entries", _fail)
 
     with django_capture_on_commit_callbacks(execute=True):
         pending = api.get(FHIR_URL.format(n=0))
     monkeypatch.setattr(fhir, "version_entries", real_entries)
-    assert tasks.version_fhir_pages_write(version.pk) is True  # as the worker runs it
-    assert tasks.version_fhir_pages_write(version.pk) is False  # and again: nothing left to do
+    assert version_fhir_pages_write(version.pk) is True  # as the worker runs it
+    assert version_fhir_pages_write(version.pk) is False  # and again: nothing left to do
     served = api.get(FHIR_URL.format(n=0))
 
     assert pending.status_code == 503 and pending["Retry-After"] == "60" and "being written" in pending.json()["detail"]

@@ -47,7 +47,7 @@ from evidence.models import (
     StudyReport,
     TriageStage,
 )
-from evidence.services.screening import review_membership_create
+from evidence.roles import review_membership_create
 from tests.evidence.screening_support import make_citation, make_outcomes
 
 TA = ScreeningStage.TITLE_ABSTRACT

@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from evidence.models import Citation, CitationOrigin, Outcome, Review, ReviewCitation, ReviewRole
-from evidence.services.screening import review_membership_create
+from evidence.roles import review_membership_create
 
 PASSWORD = "pw-for-tests-only"
 

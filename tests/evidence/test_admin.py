@@ -68,7 +68,7 @@ def test_a_staff_member_sees_only_the_reviews_they_belong_to(client, seeded):
     )
     user = get_user_model().objects.create_user("outsider", "o@example.org", "pw-for-tests-only", is_staff=True)
     user.user_permissions.add(*Permission.objects.filter(codename__in=["view_study", "view_review", "view_citation"]))
-    from evidence.services.screening import review_membership_create
+    from evidence.roles import review_membership_create
 
     review_membership_create(review=other, user=user, role="screener")
     client.force_login(user)

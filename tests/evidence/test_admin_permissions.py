@@ -23,7 +23,8 @@ from evidence.models import (
     StudyStatus,
     TriageStage,
 )
-from evidence.services.screening import review_membership_create, screening_decision_record
+from evidence.roles import review_membership_create
+from evidence.services.screening import screening_decision_record
 from tests.evidence.screening_support import client_for, make_citation, make_member, make_review
 
 TA = ScreeningStage.TITLE_ABSTRACT

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from django.db import close_old_connections, connection
 
-from evidence import tasks
 from evidence.models import RecomputeRun, RecomputeStatus, RunTrigger, ScreeningStage
 from evidence.services.screening import screening_decision_record
+from evidence.tasks_recompute import review_recompute
 from tests.conftest import _test_database_url
 from tests.evidence.recompute_helpers import WANG_MRSS_12M, measurement_set
 from tests.evidence.screening_support import make_citation, make_member, make_review
@@ -67,7 +67,7 @@ def test_simultaneous_recompute_requests_fold_into_one_queued_run(monkeypatch):
     from evidence.models import RecomputeRun
     from evidence.services.recompute import review_recompute_request
 
-    monkeypatch.setattr(tasks.review_recompute, "apply_async", lambda *args, **kwargs: None)
+    monkeypatch.setattr(review_recompute, "apply_async", lambda *args, **kwargs: None)
     review = make_review("race-approvals")
     jobs = [lambda i=i: review_recompute_request(review=review, trigger=f"approval {i}") for i in range(10)]
 

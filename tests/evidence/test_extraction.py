@@ -148,11 +148,11 @@ def test_approval_includes_the_study_and_calls_the_recompute_seam_after_commit(
 
 
 def test_an_approval_queues_one_recompute_run_and_its_task(review, monkeypatch, django_capture_on_commit_callbacks):
-    from evidence import tasks
     from evidence.models import RecomputeRun
+    from evidence.tasks_recompute import review_recompute
 
     enqueued = []
-    monkeypatch.setattr(tasks.review_recompute, "apply_async", lambda args, countdown, **options: enqueued.append(args))
+    monkeypatch.setattr(review_recompute, "apply_async", lambda args, countdown, **options: enqueued.append(args))
     with django_capture_on_commit_callbacks(execute=True):
         on_study_approved(review.pk)
         on_study_approved(review.pk)

@@ -6,7 +6,7 @@ from evidence import ranking
 from evidence.models import Decision, ReviewCitation, ScreeningStage, TriageStage
 from evidence.services import screening as screening_services
 from evidence.services.screening import screening_decision_record, screening_ranking_refresh
-from evidence.tasks import screening_ranking_refresh as ranking_task
+from evidence.tasks_screening import screening_ranking_refresh as ranking_task
 from tests.evidence import screening_support
 from tests.evidence.screening_support import make_citation
 

@@ -8,7 +8,7 @@ import pytest
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from evidence import tasks
+from evidence import tasks_recompute
 from evidence.models import PooledResult, RecomputeRun, Review, ReviewRole, StudyRole, TriageStage
 from evidence.seed import seed_json
 from evidence.seed.outcomes import SEED_KEY_TO_CODE
@@ -70,7 +70,7 @@ def approve_new_study(review: Review, team: dict, measurements: list[dict], *, n
 
 def _run_queued_recompute(review):
     run = RecomputeRun.objects.get(review=review, status="queued")
-    assert tasks.review_recompute.run(run.id) == "published"
+    assert tasks_recompute.review_recompute.run(run.id) == "published"
     return review.versions.order_by("-number").first()
 
 
@@ -122,7 +122,7 @@ def test_approving_alip_2024_moves_the_12_month_row_and_the_page_shows_it(
     seeded, team, client, django_capture_on_commit_callbacks, monkeypatch
 ):
     review_recompute(review=seeded, trigger="null update")
-    monkeypatch.setattr(tasks.review_recompute, "apply_async", lambda *args, **kwargs: None)
+    monkeypatch.setattr(tasks_recompute.review_recompute, "apply_async", lambda *args, **kwargs: None)
     with django_capture_on_commit_callbacks(execute=True):
         approve_new_study(seeded, team, [_mrss_12m(**ALIP_12M)])
     version = _run_queued_recompute(seeded)
@@ -156,7 +156,7 @@ def test_approving_alip_2024_moves_the_12_month_row_and_the_page_shows_it(
 def test_a_new_time_point_and_lung_function_are_pooled_from_the_new_study_alone(
     seeded, team, django_capture_on_commit_callbacks, monkeypatch
 ):
-    monkeypatch.setattr(tasks.review_recompute, "apply_async", lambda *args, **kwargs: None)
+    monkeypatch.setattr(tasks_recompute.review_recompute, "apply_async", lambda *args, **kwargs: None)
     lung = {"data_format": "baseline_followup", "timepoint_months": 12, "baseline_n": 41, "followup_n": 41}
     with django_capture_on_commit_callbacks(execute=True):
         approve_new_study(
@@ -196,7 +196,7 @@ def test_an_effect_without_its_variance_is_named_on_the_version_and_the_run(
     seeded, team, admin_client, django_capture_on_commit_callbacks, monkeypatch
 ):
     review_recompute(review=seeded, trigger="null update")
-    monkeypatch.setattr(tasks.review_recompute, "apply_async", lambda *args, **kwargs: None)
+    monkeypatch.setattr(tasks_recompute.review_recompute, "apply_async", lambda *args, **kwargs: None)
     estimate = {"data_format": "effect_estimate", "effect_measure": "MD", "effect_estimate": 4.0, "effect_n": 41}
     with django_capture_on_commit_callbacks(execute=True):
         approve_new_study(seeded, team, [_mrss_12m(**estimate)])
@@ -215,7 +215,7 @@ def test_an_editor_changing_the_primary_analysis_makes_a_version_that_says_so(
     seeded, team, django_capture_on_commit_callbacks, monkeypatch
 ):
     review_recompute(review=seeded, trigger="null update")
-    monkeypatch.setattr(tasks.review_recompute, "apply_async", lambda *args, **kwargs: None)
+    monkeypatch.setattr(tasks_recompute.review_recompute, "apply_async", lambda *args, **kwargs: None)
     with django_capture_on_commit_callbacks(execute=True):
         review_primary_analysis_update(
             review=seeded,
@@ -277,7 +277,7 @@ def test_a_new_study_without_numbers_says_it_entered_no_row(
     seeded, team, django_capture_on_commit_callbacks, monkeypatch
 ):
     review_recompute(review=seeded, trigger="null update")
-    monkeypatch.setattr(tasks.review_recompute, "apply_async", lambda *args, **kwargs: None)
+    monkeypatch.setattr(tasks_recompute.review_recompute, "apply_async", lambda *args, **kwargs: None)
     with django_capture_on_commit_callbacks(execute=True):
         approve_new_study(seeded, team, [_mrss_12m(data_format="not_extracted")])
     version = _run_queued_recompute(seeded)

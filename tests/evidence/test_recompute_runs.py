@@ -5,9 +5,9 @@ import time
 import pytest
 from django.db import IntegrityError, transaction
 
-from evidence import tasks
 from evidence.models import RecomputeRun, RecomputeStatus
 from evidence.services.recompute import recompute_run_execute, review_recompute_request
+from evidence.tasks_recompute import RecomputeBusy, review_recompute
 from tests.evidence.recompute_helpers import WANG_MRSS_12M, measurement_set
 
 
@@ -15,7 +15,7 @@ from tests.evidence.recompute_helpers import WANG_MRSS_12M, measurement_set
 def enqueued(monkeypatch):
     calls = []
     monkeypatch.setattr(
-        tasks.review_recompute, "apply_async", lambda args, countdown, **options: calls.append((args, countdown))
+        review_recompute, "apply_async", lambda args, countdown, **options: calls.append((args, countdown))
     )
     return calls
 
@@ -50,24 +50,24 @@ def test_a_run_waits_while_another_of_the_same_review_runs(seeded):
     assert recompute_run_execute(run_id=queued.id) == "busy"
     queued.refresh_from_db()
     assert queued.status == RecomputeStatus.QUEUED
-    with pytest.raises(tasks.RecomputeBusy):
-        tasks.review_recompute.run(queued.id)
+    with pytest.raises(RecomputeBusy):
+        review_recompute.run(queued.id)
 
 
 def test_the_task_run_twice_publishes_one_version(seeded):
     measurement_set(seeded, "Wang 2013", "mrss", 12, **WANG_MRSS_12M)
     run = RecomputeRun.objects.create(review=seeded, triggers=["test"])
-    assert tasks.review_recompute.run(run.id) == RecomputeStatus.PUBLISHED
-    assert tasks.review_recompute.run(run.id) == RecomputeStatus.PUBLISHED  # its recorded status, no new work
+    assert review_recompute.run(run.id) == RecomputeStatus.PUBLISHED
+    assert review_recompute.run(run.id) == RecomputeStatus.PUBLISHED  # its recorded status, no new work
     assert seeded.versions.count() == 2
     run.refresh_from_db()
     assert run.status == RecomputeStatus.PUBLISHED and run.version.number == 1
 
 
 def test_a_second_run_with_the_same_inputs_is_recorded_as_unchanged(seeded):
-    tasks.review_recompute.run(RecomputeRun.objects.create(review=seeded).id)
+    review_recompute.run(RecomputeRun.objects.create(review=seeded).id)
     again = RecomputeRun.objects.create(review=seeded)
-    assert tasks.review_recompute.run(again.id) == RecomputeStatus.UNCHANGED
+    assert review_recompute.run(again.id) == RecomputeStatus.UNCHANGED
     assert seeded.versions.count() == 2
 
 
@@ -81,7 +81,7 @@ def test_a_failure_keeps_the_previous_version_and_records_the_error(seeded, monk
     monkeypatch.setattr("evidence.services.recompute.version_write", explode)
     run = RecomputeRun.objects.create(review=seeded)
     with pytest.raises(RuntimeError):
-        tasks.review_recompute.run(run.id)
+        review_recompute.run(run.id)
     run.refresh_from_db()
     assert run.status == RecomputeStatus.FAILED and "disk full" in run.error
     assert list(seeded.versions.values_list("number", flat=True)) == [0]
@@ -89,7 +89,7 @@ def test_a_failure_keeps_the_previous_version_and_records_the_error(seeded, monk
 
 
 def test_a_missing_run_is_logged_and_ignored(db):
-    assert tasks.review_recompute.run(987654) == "missing"
+    assert review_recompute.run(987654) == "missing"
 
 
 def test_a_running_worker_publishes_a_new_version_within_seconds(celery_worker_process, settings):

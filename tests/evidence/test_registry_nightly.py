@@ -21,7 +21,7 @@ from evidence.pubmed import EutilsClient, EutilsConfig
 from evidence.services.registry.screening import registration_screen, registry_task_complete
 from evidence.services.search import search_run_execute
 from evidence.services.search.schedule import review_schedule_ensure, search_schedule_dispatch_due
-from evidence.tasks import search_run_for_review
+from evidence.tasks_surveillance import search_run_for_review
 from tests import eutils_replay as replay
 from tests.ctgov_replay import SyntheticCtgov, base_url
 from tests.eutils_replay import SyntheticPubmed, msc_ssc_records

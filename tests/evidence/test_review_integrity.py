@@ -29,7 +29,7 @@ def world():
     """``alpha`` and ``beta``, each with its mRSS, a study in ``alpha``; ``ed`` edits both."""
     alpha, beta = make_review("alpha"), make_review("beta")
     editor = make_member("ed", alpha, ReviewRole.EDITOR)
-    from evidence.services.screening import review_membership_create
+    from evidence.roles import review_membership_create
 
     review_membership_create(review=beta, user=editor, role=ReviewRole.EDITOR)
     study = Study.objects.create(review=alpha, label="Lee 2019", design="single_arm_before_after")

@@ -23,8 +23,9 @@ from evidence.models import (
     SearchRun,
 )
 from evidence.services.search.schedule import review_schedule_ensure
-from evidence.tasks import review_recompute, search_run_for_review
+from evidence.tasks_recompute import review_recompute
 from evidence.tasks_registry import registry_run_for_review
+from evidence.tasks_surveillance import search_run_for_review
 from tests.evidence.screening_support import make_member, make_outcomes, make_review
 
 pytestmark = pytest.mark.django_db
@@ -36,7 +37,7 @@ def world():
     alpha, gamma, other = make_review("alpha"), make_review("gamma"), make_review("secretb")
     editor = make_member("ed", alpha, ReviewRole.EDITOR)
     make_member("b-editor", other, ReviewRole.EDITOR)
-    from evidence.services.screening import review_membership_create
+    from evidence.roles import review_membership_create
 
     review_membership_create(review=gamma, user=editor, role=ReviewRole.SCREENER)
     return {"alpha": alpha, "gamma": gamma, "other": other, "editor": editor}

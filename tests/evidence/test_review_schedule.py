@@ -22,8 +22,8 @@ from evidence.models import (
 )
 from evidence.selectors_public.stamp import next_search_text
 from evidence.services.search.schedule import _claim_slot, review_schedule_ensure, search_schedule_dispatch_due
-from evidence.tasks import search_run_for_review, search_schedule_dispatch
 from evidence.tasks_registry import registry_run_for_review
+from evidence.tasks_surveillance import search_run_for_review, search_schedule_dispatch
 from tests.evidence.screening_support import make_review
 
 UTC = dt.UTC

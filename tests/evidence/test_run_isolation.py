@@ -45,7 +45,7 @@ def test_it_gives_a_test_run_that_names_no_folder_its_own():
 def test_the_running_site_gets_nothing_of_what_the_suite_sends(celery_worker_process, tmp_path):
     from django.conf import settings
 
-    from evidence.tasks import ping
+    from evidence.tasks_operations import ping
 
     site_var = tmp_path / "site-var"
     site_env = {"EVIDENCE_VAR_DIR": str(site_var), "CELERY_BROKER_URL": "filesystem://"}

@@ -14,11 +14,12 @@ from django.urls import reverse
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
-from evidence import tasks
 from evidence.models import RecomputeRun, RecomputeStatus, SearchRun, SearchRunStatus
 from evidence.services.recompute import recompute_run_execute
 from evidence.services.recompute.runs import MAX_ATTEMPTS
 from evidence.services.sweep import runs_sweep
+from evidence.tasks_recompute import RecomputeBusy, review_recompute
+from evidence.tasks_surveillance import search_run_for_review
 from tests.evidence import screening_support
 from tests.evidence.recompute_helpers import WANG_MRSS_12M, measurement_set
 from tests.evidence.screening_support import client_for, make_citation, make_outcomes
@@ -37,8 +38,8 @@ def published(monkeypatch):
     def record(task):
         return lambda args=(), kwargs=None, countdown=0, **options: sent.append((task.name, list(args)))
 
-    monkeypatch.setattr(tasks.review_recompute, "apply_async", record(tasks.review_recompute))
-    monkeypatch.setattr(tasks.search_run_for_review, "apply_async", record(tasks.search_run_for_review))
+    monkeypatch.setattr(review_recompute, "apply_async", record(review_recompute))
+    monkeypatch.setattr(search_run_for_review, "apply_async", record(search_run_for_review))
     return sent
 
 
@@ -47,7 +48,7 @@ def broker_down(monkeypatch):
     def refuse(*args, **kwargs):
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr(tasks.review_recompute, "apply_async", refuse)
+    monkeypatch.setattr(review_recompute, "apply_async", refuse)
 
 
 def running_silent(review, **fields) -> RecomputeRun:
@@ -65,7 +66,7 @@ def test_a_redelivered_task_takes_over_its_dead_workers_run_and_publishes(seeded
     measurement_set(seeded, "Wang 2013", "mrss", 12, **WANG_MRSS_12M)
     dead = running_silent(seeded, triggers=["approved Wang 2013"])
 
-    status = tasks.review_recompute.run(dead.id)
+    status = review_recompute.run(dead.id)
 
     dead.refresh_from_db()
     assert status == RecomputeStatus.PUBLISHED and dead.status == RecomputeStatus.PUBLISHED
@@ -78,8 +79,8 @@ def test_a_redelivered_task_waits_while_a_live_worker_runs_the_run(seeded):
     )
 
     assert recompute_run_execute(run_id=alive.id) == "busy"
-    with pytest.raises(tasks.RecomputeBusy):
-        tasks.review_recompute.run(alive.id)
+    with pytest.raises(RecomputeBusy):
+        review_recompute.run(alive.id)
     alive.refresh_from_db()
     assert alive.status == RecomputeStatus.RUNNING
 
@@ -155,7 +156,7 @@ def test_an_approval_with_the_broker_down_commits_and_the_sweeper_sends_its_reco
 
     monkeypatch.undo()  # the broker is back
     sent = []
-    monkeypatch.setattr(tasks.review_recompute, "apply_async", lambda args, **options: sent.append(args))
+    monkeypatch.setattr(review_recompute, "apply_async", lambda args, **options: sent.append(args))
     runs_sweep()
 
     run.refresh_from_db()
@@ -179,9 +180,10 @@ def test_the_sweeper_requests_a_recompute_an_approval_lost(review, team, publish
 def test_publishing_to_a_stopped_redis_fails_in_seconds_not_twenty():
     script = (
         "import time, django; django.setup()\n"
-        "from evidence import tasks\n"
+        "from evidence.dispatch import task_publish\n"
+        "from evidence.tasks_recompute import review_recompute\n"
         "start = time.monotonic()\n"
-        "sent = tasks.task_publish(tasks.review_recompute, args=[1])\n"
+        "sent = task_publish(review_recompute, args=[1])\n"
         "print(sent, round(time.monotonic() - start, 2))\n"
     )
     env = {**os.environ, "CELERY_BROKER_URL": "redis://127.0.0.1:1/5", "DJANGO_SETTINGS_MODULE": "evidence.settings"}

@@ -16,7 +16,7 @@ from evidence.models import (
     TriageStage,
 )
 from evidence.pubmed import EutilsPermanentError, EutilsTransientError
-from evidence.tasks import search_run_for_review, search_schedule_dispatch
+from evidence.tasks_surveillance import search_run_for_review, search_schedule_dispatch
 from tests import eutils_replay as replay
 from tests.eutils_replay import Reply, SyntheticPubmed, msc_ssc_records
 from tests.evidence.test_search_run import fast_client

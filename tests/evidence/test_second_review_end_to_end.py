@@ -37,8 +37,9 @@ from evidence.models import (
 from evidence.selectors_public.stamp import next_search_text
 from evidence.services.recompute.analyses import CONTROLLED_VARIABLE
 from evidence.services.search.schedule import search_schedule_dispatch_due
-from evidence.tasks import review_recompute, search_run_for_review
+from evidence.tasks_recompute import review_recompute
 from evidence.tasks_registry import registry_run_for_review
+from evidence.tasks_surveillance import search_run_for_review
 from tests import eutils_replay as replay
 from tests.eutils_replay import SyntheticPubmed, msc_ssc_records
 from tests.evidence.screening_support import make_member

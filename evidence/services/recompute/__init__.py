@@ -6,7 +6,6 @@ import time
 from dataclasses import dataclass
 
 from evidence.models import RecomputeRun, RecomputeStatus, Review, ReviewVersion, RunTrigger
-from evidence.services.exports import version_exports_write_safely
 from evidence.services.heartbeat import heartbeat
 from evidence.services.recompute.analyses import pooled_rows
 from evidence.services.recompute.carry import published_synthesis, synthesis_plan
@@ -24,6 +23,7 @@ from evidence.services.recompute.runs import (
     review_recompute_request,
 )
 from evidence.services.recompute.safety import controlled_safety_rows, safety_rows, safety_table
+from evidence.services.recompute.signals import version_published
 from evidence.services.recompute.write import version_write
 
 __all__ = [
@@ -103,5 +103,5 @@ def recompute_run_execute(*, run_id: int) -> str:
     status = RecomputeStatus.PUBLISHED if outcome.created else RecomputeStatus.UNCHANGED
     recompute_run_finish(run=run, status=status, version=outcome.version, inputs_hash=outcome.inputs_hash)
     if outcome.created:  # after publishing: the page shows the version while its files are written
-        version_exports_write_safely(version=outcome.version)
+        version_published.send(sender=ReviewVersion, version=outcome.version)
     return status

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from evidence.models import Review, ReviewRole
-from evidence.services.screening import review_role_require
+from evidence.roles import review_role_require
 
 PRIMARY_ANALYSIS_FIELDS = (
     "continuous_measure",

@@ -24,6 +24,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
+from evidence.dispatch import task_publish
 from evidence.models import RecomputeRun, RecomputeStatus, Review, RunTrigger
 from evidence.services.heartbeat import stale_after, stale_filter
 
@@ -78,10 +79,8 @@ def recompute_run_enqueue(*, run_id: int, countdown: int | None = None) -> bool:
     Called after the request's transaction committed, so an approval never fails because of the broker:
     the run stays queued with ``enqueued_at`` empty and the sweeper publishes it when the broker is back.
     """
-    from evidence.tasks import review_recompute, task_publish
-
     delay = _debounce_seconds() if countdown is None else countdown
-    if not task_publish(review_recompute, args=[run_id], countdown=delay):
+    if not task_publish("evidence.review_recompute", args=[run_id], countdown=delay):
         return False
     RecomputeRun.objects.filter(id=run_id, status=RecomputeStatus.QUEUED).update(enqueued_at=timezone.now())
     return True

@@ -21,9 +21,10 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from evidence.dispatch import task_publish
 from evidence.models import LivingStatus, Review, ReviewSchedule, RunTrigger
 from evidence.policy import OPERATE
-from evidence.services.screening import review_role_require
+from evidence.roles import review_role_require
 
 logger = logging.getLogger(__name__)
 
@@ -104,13 +105,10 @@ def search_schedule_dispatch_due(*, now: dt.datetime | None = None) -> list[int]
 
 def review_searches_enqueue(*, review_id: int, trigger: str, triggered_by: str) -> None:
     """After commit: the review's PubMed search and its ClinicalTrials.gov search."""
-    from evidence.tasks import search_run_for_review, task_publish
-    from evidence.tasks_registry import registry_run_for_review
-
     kwargs = {"triggered_by": triggered_by, "trigger": trigger}
-    transaction.on_commit(partial(task_publish, search_run_for_review, args=[review_id], kwargs=kwargs))
+    transaction.on_commit(partial(task_publish, "evidence.search_run_for_review", args=[review_id], kwargs=kwargs))
     registry = {"triggered_by": triggered_by}
-    transaction.on_commit(partial(task_publish, registry_run_for_review, args=[review_id], kwargs=registry))
+    transaction.on_commit(partial(task_publish, "evidence.registry_run_for_review", args=[review_id], kwargs=registry))
 
 
 @transaction.atomic
