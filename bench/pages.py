@@ -40,7 +40,7 @@ LARGE_P99_MS, LARGE_FIRST_S = 100.0, 1.0
 _LARGE_SCRIPT = (
     "import django, sys; django.setup(); sys.path.insert(0, {root!r}); "
     "from bench.generated import generated_review; from evidence.models import RecomputeRun; "
-    "from evidence.services.recompute import recompute_run_execute; "
+    "from evidence.synthesis.recompute import recompute_run_execute; "
     "run = RecomputeRun.objects.create(review=generated_review()); recompute_run_execute(run_id=run.id); "
     "run.refresh_from_db(); print(run.version.number)"
 )
@@ -93,7 +93,7 @@ def _save_page(env: dict, target: Path) -> int:
         f"r = Client(HTTP_HOST='127.0.0.1').get('{PAGE}'); assert r.status_code == 200, r.status_code; "
         "sys.stdout.buffer.write(r.content)"
     )
-    env = {**env, "DJANGO_SETTINGS_MODULE": "evidence.settings"}
+    env = {**env, "DJANGO_SETTINGS_MODULE": "evidence.config.settings"}
     content = subprocess.run([PYTHON, "-c", script], cwd=ROOT, env=env, check=True, capture_output=True).stdout
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(content)
@@ -212,7 +212,7 @@ def _serve_and_measure(env: dict, workdir: Path, args: argparse.Namespace) -> tu
     size = _save_page(env, workdir / "static" / "bench" / "review.html")
     port = _free_port()
     server = subprocess.Popen(
-        [PYTHON, "-m", "gunicorn", "evidence.wsgi:application", "--bind", f"127.0.0.1:{port}",
+        [PYTHON, "-m", "gunicorn", "evidence.config.wsgi:application", "--bind", f"127.0.0.1:{port}",
          "--workers", str(args.workers), "--worker-class", args.worker_class, "--threads", str(args.threads),
          "--log-level", "warning"],
         cwd=ROOT, env=env,
@@ -232,7 +232,7 @@ def _serve_and_measure(env: dict, workdir: Path, args: argparse.Namespace) -> tu
 
 def _gunicorn(env: dict, port: int, args: argparse.Namespace) -> subprocess.Popen:
     return subprocess.Popen(
-        [PYTHON, "-m", "gunicorn", "evidence.wsgi:application", "--bind", f"127.0.0.1:{port}",
+        [PYTHON, "-m", "gunicorn", "evidence.config.wsgi:application", "--bind", f"127.0.0.1:{port}",
          "--workers", str(args.workers), "--worker-class", args.worker_class, "--threads", str(args.threads),
          "--log-level", "warning", "--timeout", "120"],
         cwd=ROOT, env=env,
@@ -254,7 +254,7 @@ def _large_measure(env: dict, args: argparse.Namespace) -> dict:
     after a restart of gunicorn (the first and the last FHIR page)."""
     script = _LARGE_SCRIPT.format(root=str(ROOT))
     started = time.perf_counter()
-    done = subprocess.run([PYTHON, "-c", script], cwd=ROOT, env={**env, "DJANGO_SETTINGS_MODULE": "evidence.settings"},
+    done = subprocess.run([PYTHON, "-c", script], cwd=ROOT, env={**env, "DJANGO_SETTINGS_MODULE": "evidence.config.settings"},
                           capture_output=True, text=True)  # fmt: skip
     if done.returncode:
         sys.exit(f"generating the large review failed:\n{done.stderr[-3000:]}")

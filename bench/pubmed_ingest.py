@@ -5,8 +5,8 @@ batches of 500 by repeating the recorded fixtures under fresh PMIDs
 (:func:`tests.eutils_replay.build_records_xml`: ~16 KB per record, reference lists included), migrates a
 temporary SQLite database, then times (``--small``: ~1 KB synthetic records instead), on the same bytes,
 
-- parse only: :func:`evidence.pubmed_xml.parse_citations` over every batch;
-- end to end: per batch, parse then :func:`evidence.services.search.ingest.records_ingest` (PMID and DOI
+- parse only: :func:`evidence.surveillance.pubmed_xml.parse_citations` over every batch;
+- end to end: per batch, parse then :func:`evidence.surveillance.search.ingest.records_ingest` (PMID and DOI
   look-ups, bulk inserts of Citation, ReviewCitation and their history rows, one transaction per batch),
   exactly what ``search_run_execute`` does after each efetch.
 
@@ -38,7 +38,7 @@ def _django(tmp: Path) -> None:
     # As in production: with DEBUG on, Django keeps every query's SQL text (~10% of the database time).
     os.environ["DEBUG"] = "0"
     os.environ.setdefault("SECRET_KEY", "bench-only-not-secret")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "evidence.settings"
+    os.environ["DJANGO_SETTINGS_MODULE"] = "evidence.config.settings"
     import django
     from django.core.management import call_command
 
@@ -73,8 +73,8 @@ def main(n: int, *, small: bool = False) -> int:
     with tempfile.TemporaryDirectory(prefix="pubmed-ingest-") as tmp:
         _django(Path(tmp))
         from evidence.models import Citation, ReviewCitation
-        from evidence.pubmed_xml import parse_citations
-        from evidence.services.search.ingest import DuplicateIndex, records_ingest
+        from evidence.surveillance.pubmed_xml import parse_citations
+        from evidence.surveillance.search.ingest import DuplicateIndex, records_ingest
 
         start = time.process_time()
         assert sum(len(parse_citations(body)) for body in bodies) == n

@@ -4,7 +4,7 @@ Run: ``.venv/bin/python bench/pubmed_parse.py [n]``. Builds ``n`` records
 (default 10,000) by repeating the recorded efetch fixtures under fresh PMIDs
 (:func:`tests.eutils_replay.build_records_xml`), then times, on the same bytes,
 
-- ``evidence.pubmed_xml.parse_citations`` (streaming lxml, every field the
+- ``evidence.surveillance.pubmed_xml.parse_citations`` (streaming lxml, every field the
   review stores), best of 2;
 - ``Bio.Entrez.read(..., validate=False)`` (expat into nested dicts, with the
   DTDs Biopython ships), once.
@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from evidence.pubmed_xml import parse_citations
+from evidence.surveillance.pubmed_xml import parse_citations
 from tests.eutils_replay import build_records_xml
 
 TARGET_RATIO = 3.0
@@ -57,7 +57,7 @@ def main(n: int) -> int:
     print(f"{n:,} records, {len(data) / 1e6:.1f} MB of efetch XML")
     mine = min(timed(lambda: ours(data), n) for _ in range(2))
     theirs = timed(lambda: biopython(data), n)
-    print(f"evidence.pubmed_xml : {n / mine:10,.0f} records/s ({mine:.2f} s, best of 2)")
+    print(f"evidence.surveillance.pubmed_xml : {n / mine:10,.0f} records/s ({mine:.2f} s, best of 2)")
     print(f"Bio.Entrez.read     : {n / theirs:10,.0f} records/s ({theirs:.2f} s)")
     ratio = theirs / mine
     print(f"ratio               : {ratio:.1f}x (target >= {TARGET_RATIO:.0f}x)")

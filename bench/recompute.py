@@ -25,7 +25,7 @@ os.environ.update(
     SECRET_KEY="bench-only-secret-key-not-used-for-anything-else-0123456789",
     SECURE_SSL_REDIRECT="0",
 )
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "evidence.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "evidence.config.settings")
 
 import django  # noqa: E402
 
@@ -35,8 +35,8 @@ from django.core.management import call_command  # noqa: E402
 
 from bench.generated import generated_review  # noqa: E402
 from evidence.models import Review  # noqa: E402
-from evidence.services.recompute import review_recompute  # noqa: E402
-from evidence.services.seed import seed_load  # noqa: E402
+from evidence.seed.load import seed_load  # noqa: E402
+from evidence.synthesis.recompute import review_recompute  # noqa: E402
 
 
 def _timed(label: str, fn) -> float:

@@ -5,7 +5,7 @@ documentation-shaped fixtures of ``tests/data/ctgov`` under fresh NCT ids, as ``
 (``{"studies": [...]}`` bytes, what the client receives), migrates a temporary SQLite database, then times
 on the same bytes, in CPU seconds (the machine may be shared):
 
-- ours, new: per page ``json.loads``, :func:`evidence.ctgov_parse.parse_registration` for every study, then
+- ours, new: per page ``json.loads``, :func:`evidence.surveillance.ctgov_parse.parse_registration` for every study, then
   the run's store step (upsert with validation and audit history, status history, links, tasks) in one
   transaction, exactly what ``registry_run_execute`` does;
 - ours, re-run: the same pages again (the second night): every registration known and unchanged;
@@ -37,7 +37,7 @@ def _django(tmp: Path) -> None:
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     os.environ["DEBUG"] = "0"
     os.environ.setdefault("SECRET_KEY", "bench-only-not-secret")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "evidence.settings"
+    os.environ["DJANGO_SETTINGS_MODULE"] = "evidence.config.settings"
     import django
     from django.core.management import call_command
 
@@ -67,8 +67,8 @@ def _review(slug: str):
 
 
 def _ours(pages: list[bytes], review, run) -> float:
-    from evidence.ctgov_parse import parse_registration
-    from evidence.services.registry import registrations_store
+    from evidence.surveillance.ctgov_parse import parse_registration
+    from evidence.surveillance.registry import registrations_store
 
     start = time.process_time()
     parsed = [parse_registration(study) for body in pages for study in json.loads(body)["studies"]]

@@ -1,3 +1,3 @@
-from evidence.celery import app as celery_app
+from evidence.config.celery import app as celery_app
 
 __all__ = ("celery_app",)

@@ -4,15 +4,13 @@ from django.contrib import admin
 from django.db import transaction
 from simple_history.admin import SimpleHistoryAdmin
 
-from evidence.admin_mixins import (
+from evidence.core.admin_mixins import (
     OutcomesOfItsReviewMixin,
     ReadOnlyAdminMixin,
     ReviewScopedAdminMixin,
     ReviewScopedInlineMixin,
     outcome_choices_narrow,
 )
-from evidence.admin_operations import ReviewOperationsMixin
-from evidence.admin_review_forms import ReviewAdminForm
 from evidence.models import (
     AccessRefusal,
     AdverseEvent,
@@ -32,14 +30,16 @@ from evidence.models import (
     StudyArm,
     StudyReport,
 )
-from evidence.selectors_public.stamp import next_search_text
-from evidence.services.review_operations import review_create
+from evidence.operations.admin import ReviewOperationsMixin
+from evidence.operations.forms import ReviewAdminForm
+from evidence.operations.services import review_create
+from evidence.publishing.selectors.stamp import next_search_text
 
 
 @admin.register(Review)
 class ReviewAdmin(ReviewOperationsMixin, ReviewScopedAdminMixin, SimpleHistoryAdmin):
     """A review's settings (its admins) and its operations (its editors: search now, recompute now, pause,
-    resume). Any editor may create a review and becomes its admin (``evidence.policy.CREATE_REVIEW``)."""
+    resume). Any editor may create a review and becomes its admin (``evidence.core.policy.CREATE_REVIEW``)."""
 
     list_display = [
         "title",
@@ -74,7 +74,7 @@ class ReviewAdmin(ReviewOperationsMixin, ReviewScopedAdminMixin, SimpleHistoryAd
             review_create(review=obj, user=request.user)
             return
         super().save_model(request, obj, form, change)
-        from evidence.services.recompute.primary import PRIMARY_ANALYSIS_FIELDS, primary_analysis_changed
+        from evidence.synthesis.recompute.primary import PRIMARY_ANALYSIS_FIELDS, primary_analysis_changed
 
         if change and set(form.changed_data) & set(PRIMARY_ANALYSIS_FIELDS):  # a new version says so
             transaction.on_commit(lambda: primary_analysis_changed(obj.pk))
@@ -165,7 +165,7 @@ class QualityAssessmentInline(ReviewScopedInlineMixin, admin.TabularInline):
 
 @admin.register(Study)
 class StudyAdmin(ReviewScopedAdminMixin, SimpleHistoryAdmin):
-    publishing_fields = ("status", "merged_into", "distinct_cohort_reason")  # set only by evidence.services.approval
+    publishing_fields = ("status", "merged_into", "distinct_cohort_reason")  # set only by evidence.approval.services
     list_display = ["label", "review", "design", "country", "enrolment_n", "followup_months", "status"]
     list_filter = ["review", "design", "status", "interventions__cell_source", "interventions__route"]
     search_fields = ["label", "first_author", "country", "reports__citation__pmid"]
@@ -199,8 +199,8 @@ class OutcomeAdmin(ReviewScopedAdminMixin, admin.ModelAdmin):
         from django.contrib import messages
         from django.shortcuts import render
 
-        from evidence import policy
-        from evidence.services.outcomes import outcomes_copy
+        from evidence.core import policy
+        from evidence.operations.outcomes import outcomes_copy
 
         targets = [
             review
@@ -284,7 +284,7 @@ class PooledResultAdmin(ReviewScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelA
 
 
 # --- Screening, extraction and approval (reviewer workflow) -------------------------------------------
-from evidence import admin_screening  # noqa: E402, F401  registers the workflow models and pages
+from evidence.workspace import admin as workspace_admin  # noqa: E402, F401  registers the workflow models and pages
 
 # --- end screening ---------------------------------------------------------------------------------------
 
@@ -371,7 +371,4 @@ class AccessRefusalAdmin(ReviewScopedAdminMixin, ReadOnlyAdminMixin, admin.Model
     date_hierarchy = "created_at"
 
 
-from evidence import (  # noqa: E402  registers the search quarantine and the trial-registry models
-    admin_quarantine,  # noqa: F401
-    admin_registry,  # noqa: F401
-)
+from evidence.surveillance import admin_quarantine, admin_registry  # noqa: E402, F401  registers the search quarantine and the trial-registry models

@@ -9,8 +9,8 @@ class EvidenceConfig(AppConfig):
     def ready(self) -> None:
         from django.conf import settings
 
-        from evidence import exports_receivers  # noqa: F401  a published version's exports are written
-        from evidence.celery import ensure_broker_folders
+        from evidence.config.celery import ensure_broker_folders
+        from evidence.publishing import receivers as exports_receivers  # noqa: F401  a published version's exports are written
 
         ensure_broker_folders()
         # WhiteNoise warns on every request when the static root is missing (before collectstatic).

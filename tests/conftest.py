@@ -27,7 +27,7 @@ def pytest_runtest_makereport(item, call):
 @pytest.fixture
 def seeded(db):
     """The MSC–SSc review as `make run` loads it."""
-    from evidence.services.seed import seed_load
+    from evidence.seed.load import seed_load
 
     seed_load()
     from evidence.models import Review
@@ -94,8 +94,7 @@ def process_memory_clear() -> None:
     serve its page."""
     from django.core.cache import cache
 
-    from evidence import http_cache
-    from evidence.services import exports
+    from evidence.publishing import exports, http_cache
 
     cache.clear()
     http_cache._LARGE_PAGES.clear()

@@ -11,8 +11,8 @@ import django
 
 django.setup()
 
-from evidence.celery import app  # noqa: E402
-from evidence.services import recompute  # noqa: E402
+from evidence.config.celery import app  # noqa: E402
+from evidence.synthesis import recompute  # noqa: E402
 
 _real = recompute._review_recompute
 

@@ -74,6 +74,6 @@ def test_runtime_code_imports_no_development_package():
     probe = subprocess.run(
         [sys.executable, "-c", IMPORT_EVERY_RUNTIME_MODULE.format(dev=DEV_ONLY)],
         cwd=ROOT, capture_output=True, text=True, timeout=120,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "evidence.settings"},
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "evidence.config.settings"},
     )  # fmt: skip
     assert probe.stdout.strip().endswith("ok"), probe.stderr[-2000:]

@@ -1,1 +1,1 @@
-"""The public, read-only REST API (``/api/v1/``): thin views over ``evidence.selectors_api``."""
+"""The public, read-only REST API (``/api/v1/``): thin views over ``evidence.publishing.selectors.api``."""

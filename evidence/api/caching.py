@@ -2,7 +2,7 @@
 
 The ETag is a hash of the exact bytes served (so JSON, CSV, RIS and FHIR each have their own), which
 stays right whatever changed underneath: a new version, an edited study, a deleted row.
-A stored export (``evidence.services.exports``) brings its own: the hash of its bytes and when it was stored.
+A stored export (``evidence.publishing.exports``) brings its own: the hash of its bytes and when it was stored.
 Otherwise ``Last-Modified`` is when the server first served those bytes at that URL, remembered in the cache; it
 can only be later than the true change, so ``If-Modified-Since`` may cost a full answer but never hides
 one. ``If-None-Match`` takes precedence over ``If-Modified-Since`` (RFC 9110), as Django implements it.

@@ -13,8 +13,8 @@ from django_filters.fields import IsoDateTimeField
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework.exceptions import ValidationError
 
-from evidence import selectors_api
 from evidence.models import Outcome, OutcomeType, PooledResult, ReviewCitation, ReviewVersion, Study, StudyDesign
+from evidence.publishing.selectors import api as selectors_api
 
 # Parameters every list understands, whatever its filters.
 COMMON_PARAMETERS = frozenset({"format", "cursor", "page_size"})

@@ -8,7 +8,7 @@ from rest_framework import generics, serializers
 
 from evidence.api.views import LIST_RENDERERS, SLUG, ReviewScopedMixin
 from evidence.models import Registration
-from evidence.selectors_public.registry import public_registrations
+from evidence.publishing.selectors.registry import public_registrations
 
 
 class OngoingTrialSerializer(serializers.ModelSerializer):

@@ -13,7 +13,6 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from evidence import selectors_api
 from evidence.models import (
     AdverseEvent,
     Citation,
@@ -31,7 +30,8 @@ from evidence.models import (
     StudyResult,
 )
 from evidence.models.outcome import OUTCOME_DEFINITION_FIELDS
-from evidence.selectors_api import ANALYSIS_KINDS, analysis_kind
+from evidence.publishing.selectors import api as selectors_api
+from evidence.publishing.selectors.api import ANALYSIS_KINDS, analysis_kind
 
 
 def _absolute(serializer: serializers.Serializer, name: str, **kwargs) -> str:

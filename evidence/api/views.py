@@ -25,14 +25,15 @@ from rest_framework.renderers import JSONRenderer, StaticHTMLRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from evidence import selectors_api
-from evidence.api import docs, fhir, filters, serializers
+from evidence.api import docs, filters, serializers
 from evidence.api.caching import conditional_get
-from evidence.api.renderers import CSVRenderer, FHIRRenderer, RISRenderer
 from evidence.api.schema import FHIR_BUNDLE
-from evidence.dispatch import task_publish
+from evidence.core.dispatch import task_publish
 from evidence.models import Outcome, PooledResult, Review, ReviewCitation, ReviewVersion, Study
-from evidence.services import exports
+from evidence.publishing import exports
+from evidence.publishing.formats import fhir
+from evidence.publishing.formats.renderers import CSVRenderer, FHIRRenderer, RISRenderer
+from evidence.publishing.selectors import api as selectors_api
 
 LIST_RENDERERS = [JSONRenderer, CSVRenderer]
 

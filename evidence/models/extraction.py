@@ -19,7 +19,7 @@ class ExtractionDraft(models.Model):
     """One extractor's independent extraction of one included report; the payload is their own until reconciled.
 
     The payload holds ``study``, ``intervention``, ``measurements``, ``adverse_events`` and ``quality``
-    (see ``evidence.services.extraction``); a senior reviewer reconciles two drafts into Study rows.
+    (see ``evidence.extraction.services``); a senior reviewer reconciles two drafts into Study rows.
     """
 
     review_citation = models.ForeignKey(

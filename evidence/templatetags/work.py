@@ -2,7 +2,7 @@
 
 from django import template
 
-from evidence.selectors_work import reviewer_work
+from evidence.workspace.work import reviewer_work
 
 register = template.Library()
 

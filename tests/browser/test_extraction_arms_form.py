@@ -8,8 +8,8 @@ from django.urls import reverse
 
 from evidence.models import ExtractionDraft, ReviewRole, TriageStage
 from tests.browser.test_screening_keyboard import CHROMIUM, CHROMIUM_ARGS, _browser_or_skip
+from tests.evidence.extraction.test_extraction_arms import chfs
 from tests.evidence.screening_support import make_citation, make_member, make_review
-from tests.evidence.test_extraction_arms import chfs
 
 
 @pytest.fixture

@@ -6,12 +6,12 @@ from django.db import connections
 from django.test import Client
 from django.urls import reverse
 
+from evidence.extraction.services import extraction_draft_save
 from evidence.models import ReviewRole, Study, TriageStage
-from evidence.services.extraction import extraction_draft_save
 from tests.browser.csp import CspWatch
 from tests.browser.test_screening_keyboard import CHROMIUM, CHROMIUM_ARGS, _browser_or_skip
+from tests.evidence.extraction.test_extraction import payload
 from tests.evidence.screening_support import make_citation, make_member, make_outcomes, make_review
-from tests.evidence.test_extraction import payload
 
 
 @pytest.fixture

@@ -42,8 +42,8 @@ def browser(monkeypatch):
 def recompute_with_study_data(review) -> None:
     """Study-level mRSS data at 6 months, recomputed: the page then draws forest plots from its own pooling."""
     from evidence.models import OutcomeMeasurement
-    from evidence.services.recompute import review_recompute
-    from tests.evidence.test_pages_computed import MRSS_6M  # the same study-level data as the page tests
+    from evidence.synthesis.recompute import review_recompute
+    from tests.evidence.publishing.test_pages_computed import MRSS_6M  # the same study-level data as the page tests
 
     for prefix, (bm, bsd, fm, fsd, n) in MRSS_6M.items():
         OutcomeMeasurement.objects.filter(

@@ -17,6 +17,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.files.base import ContentFile
 
+from evidence.core.roles import review_membership_create
 from evidence.models import (
     AccessRefusal,
     Adjudication,
@@ -47,7 +48,6 @@ from evidence.models import (
     StudyReport,
     TriageStage,
 )
-from evidence.roles import review_membership_create
 from tests.evidence.screening_support import make_citation, make_outcomes
 
 TA = ScreeningStage.TITLE_ABSTRACT

@@ -23,7 +23,7 @@ def measurement_set(review: Review, label: str, code: str, months: int, **values
 
 def version_between_screenings(review):
     """Version 1, published after 2 records were screened out; then 3 more screened out, in no version yet."""
-    from evidence.services.recompute import review_recompute
+    from evidence.synthesis.recompute import review_recompute
     from tests.evidence.screening_support import records_screened_out, two_screeners
 
     screeners = two_screeners(review)

@@ -7,8 +7,8 @@ import datetime
 import pytest
 from django.contrib.auth import get_user_model
 
+from evidence.core.roles import review_membership_create
 from evidence.models import Citation, CitationOrigin, Outcome, Review, ReviewCitation, ReviewRole
-from evidence.roles import review_membership_create
 
 PASSWORD = "pw-for-tests-only"
 
@@ -100,7 +100,7 @@ def records_screened_out(review: Review, numbers: range, *, screeners: tuple) ->
     """Records identified and then excluded at title/abstract by two agreeing screeners (PRISMA counts each
     as identified, screened and excluded)."""
     from evidence.models import Decision, ScreeningStage
-    from evidence.services.screening import screening_decision_record
+    from evidence.screening.services import screening_decision_record
 
     records = [make_citation(review, n) for n in numbers]
     for record in records:

@@ -34,16 +34,16 @@ from evidence.models import (
     StudyStatus,
     TriageStage,
 )
-from evidence.selectors_public.stamp import next_search_text
-from evidence.services.recompute.analyses import CONTROLLED_VARIABLE
-from evidence.services.search.schedule import search_schedule_dispatch_due
-from evidence.tasks_recompute import review_recompute
-from evidence.tasks_registry import registry_run_for_review
-from evidence.tasks_surveillance import search_run_for_review
+from evidence.publishing.selectors.stamp import next_search_text
+from evidence.surveillance.search.schedule import search_schedule_dispatch_due
+from evidence.surveillance.tasks import search_run_for_review
+from evidence.surveillance.tasks_registry import registry_run_for_review
+from evidence.synthesis.recompute.analyses import CONTROLLED_VARIABLE
+from evidence.synthesis.tasks import review_recompute
 from tests import eutils_replay as replay
 from tests.eutils_replay import SyntheticPubmed, msc_ssc_records
 from tests.evidence.screening_support import make_member
-from tests.evidence.test_search_run import fast_client
+from tests.evidence.surveillance.test_search_run import fast_client
 
 eutils_replay = replay.eutils_replay  # the fixture, bound in this module
 
@@ -225,7 +225,7 @@ def _search_now(ed: Client, review: Review, sent, server, monkeypatch, capture) 
         )
     assert response.status_code == 302
     [(_, args, kwargs)] = [call for call in sent if call[0] == search_run_for_review.name]
-    monkeypatch.setattr("evidence.services.search.eutils_client_from_settings", lambda: fast_client(server))
+    monkeypatch.setattr("evidence.surveillance.search.eutils_client_from_settings", lambda: fast_client(server))
     search_run_for_review(*args, **kwargs)  # what the worker runs
 
 

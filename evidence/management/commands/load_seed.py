@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from evidence.services.seed import seed_load
+from evidence.seed.load import seed_load
 
 
 class Command(BaseCommand):

@@ -11,9 +11,9 @@ from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 
 from evidence.management.commands._search_args import reviews_to_search, since_date
 from evidence.models import Review, RunTrigger, SearchRun
-from evidence.pubmed import EutilsError, EutilsTransientError
-from evidence.pubmed_xml import PubmedXmlError
-from evidence.services.search import SearchRunAlreadyRunning, search_run_execute
+from evidence.surveillance.pubmed import EutilsError, EutilsTransientError
+from evidence.surveillance.pubmed_xml import PubmedXmlError
+from evidence.surveillance.search import SearchRunAlreadyRunning, search_run_execute
 
 BAR_WIDTH = 30
 
@@ -65,7 +65,7 @@ def _quiet_logs(verbosity: int):
     if verbosity >= 2:
         yield
         return
-    loggers = [logging.getLogger(name) for name in ("evidence.pubmed", "evidence.services.search")]
+    loggers = [logging.getLogger(name) for name in ("evidence.surveillance.pubmed", "evidence.surveillance.search")]
     levels = [each.level for each in loggers]
     for each in loggers:
         each.setLevel(logging.CRITICAL)

@@ -6,10 +6,10 @@ import datetime as dt
 
 from django.core.management.base import BaseCommand, CommandError
 
-from evidence.ctgov import CtgovError
 from evidence.management.commands._search_args import reviews_to_search, since_date
 from evidence.models import Review
-from evidence.services.registry import RegistryRunAlreadyRunning, registry_run_execute
+from evidence.surveillance.ctgov import CtgovError
+from evidence.surveillance.registry import RegistryRunAlreadyRunning, registry_run_execute
 
 
 class Command(BaseCommand):

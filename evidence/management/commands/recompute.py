@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from evidence.models import RecomputeStatus, Review
-from evidence.services.recompute import review_recompute_by_command
+from evidence.synthesis.recompute import review_recompute_by_command
 
 
 class Command(BaseCommand):
