@@ -89,7 +89,8 @@ def throttle_counters_clear() -> None:
 
 def process_memory_clear() -> None:
     """What a restarted web process has forgotten: the default cache (LocMemCache: the review stamp held for
-    PAGES_STAMP_SECONDS, rendered pages, ETag first-seen times) and the large pages and exports held as they are.
+    PAGES_STAMP_SECONDS, rendered pages, ETag first-seen times) and the large pages, exports and API answers held
+    as they are.
     Between tests a held stamp would name an earlier test's review (same slug, and on SQLite the same ids) and
     serve its page."""
     from django.core.cache import cache
@@ -98,6 +99,7 @@ def process_memory_clear() -> None:
 
     cache.clear()
     http_cache._LARGE_PAGES.clear()
+    http_cache._HELD_ANSWERS.clear()
     exports._STORED.clear()
 
 

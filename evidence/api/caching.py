@@ -17,6 +17,9 @@ from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.http import http_date, quote_etag
+from rest_framework.exceptions import APIException
+
+from evidence.publishing import http_cache
 
 # How long the first-seen time of a representation is remembered; after that it is simply seen afresh.
 FIRST_SEEN_SECONDS = 30 * 24 * 3600
@@ -63,3 +66,31 @@ def conditional_get(request: HttpRequest, response: HttpResponse) -> HttpRespons
     response["Cache-Control"] = CACHE_CONTROL
     patch_vary_headers(response, ["Accept"])
     return get_conditional_response(request, etag=etag, last_modified=last_modified, response=response)
+
+
+class HeldAnswerMixin:
+    """Serve a successful GET again from this process's memory (``http_cache.held_answer``) while the review's
+    stamp holds, past DRF's negotiation, rendering and validators but never past its throttles.
+
+    Only the quota checks run before a held answer: authentication (a token names a registry's quota) and the
+    throttle classes, whose counters are in the shared cache. A request they refuse takes the full path, which
+    refuses it again and answers the JSON 429 or 401 (a refusal records nothing; each request has one quota, by
+    address or by token, so no count is taken twice). Errors, 400s and 503s are never held.
+    """
+
+    def dispatch(self, request, *args, **kwargs):
+        key = http_cache.held_answer_key(request, kwargs["slug"]) if request.method == "GET" else None
+        held = http_cache.held_answer(request, key) if key is not None else None
+        if held is not None and self._quota_allows(request, *args, **kwargs):
+            return held
+        response = super().dispatch(request, *args, **kwargs)
+        if key is not None:
+            http_cache.held_answer_keep(key, response)
+        return response
+
+    def _quota_allows(self, request, *args, **kwargs) -> bool:
+        try:
+            self.check_throttles(self.initialize_request(request, *args, **kwargs))
+        except APIException:  # over quota, or a bad token
+            return False
+        return True

@@ -26,11 +26,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from evidence.api import docs, filters, serializers
-from evidence.api.caching import conditional_get
+from evidence.api.caching import HeldAnswerMixin, conditional_get
 from evidence.api.schema import FHIR_BUNDLE
 from evidence.core.dispatch import task_publish
 from evidence.models import Outcome, PooledResult, Review, ReviewCitation, ReviewVersion, Study
-from evidence.publishing import exports
+from evidence.publishing import exports, http_cache
 from evidence.publishing.formats import fhir
 from evidence.publishing.formats.renderers import CSVRenderer, FHIRRenderer, RISRenderer
 from evidence.publishing.selectors import api as selectors_api
@@ -164,26 +164,27 @@ FHIR_COUNT = OpenApiParameter(
 
 
 @extend_schema_view(get=extend_schema(parameters=[SLUG, NUMBER, FHIR_PAGE, FHIR_COUNT]))
-class VersionFhir(ReviewScopedMixin, generics.GenericAPIView):
+class VersionFhir(HeldAnswerMixin, ReviewScopedMixin, generics.GenericAPIView):
     """The FHIR R5 Bundle of one published version: a Citation per included report, an EvidenceVariable per
-    outcome, an Evidence per pooled result and per study-level result."""
+    outcome, an Evidence per pooled result and per study-level result. A page served once is held as sent while
+    the review's stamp holds (``HeldAnswerMixin``): 50 registries polling it cost their quota checks only."""
 
     renderer_classes = [FHIRRenderer, JSONRenderer]
     pagination_class = None
 
     @extend_schema(responses={200: FHIR_BUNDLE})
     def get(self, request, slug: str, number: str):
-        # The page served to this URL in the last PAGES_STAMP_SECONDS, as the public pages' stamp is held: 50
-        # registries polling a page cost no lookups (version, stamp, manifest, page: ~15 ms a request).
-        key = "fhir-served:" + hashlib.sha256(f"{slug}\n{number}\n{request.GET.urlencode()}".encode()).hexdigest()
-        row = cache.get(key)
+        # The row served to this URL under this stamp in the last PAGES_STAMP_SECONDS: an answer too large to be
+        # held as sent (a plain body) costs no lookups either (version, manifest, page: ~15 ms a request).
+        held = http_cache.held_answer_key(request, slug)
+        key = "fhir-served:" + hashlib.sha256(held.encode()).hexdigest() if held else None
+        row = cache.get(key) if key else None
         if row is not None:
             return exports.export_response(request, row)
         version = selectors_api.api_version(review=self.review, number=number)
         response = stored_version_bundle(request, version)
-        seconds = getattr(settings, "PAGES_STAMP_SECONDS", 2)
-        if seconds and getattr(response, "version_export", None) is not None:
-            cache.set(key, response.version_export, seconds)
+        if key and getattr(response, "version_export", None) is not None:
+            cache.set(key, response.version_export, getattr(settings, "PAGES_STAMP_SECONDS", 2))
         return response
 
 
