@@ -324,7 +324,7 @@ CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "throttle": (
         {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "evidence.config.redis_cache.RedisCache",
             "LOCATION": CELERY_BROKER_URL,
             "KEY_PREFIX": "throttle",
         }
