@@ -17,7 +17,6 @@ import gzip
 import hashlib
 import itertools
 import json
-import logging
 import math
 import threading
 import time
@@ -33,8 +32,6 @@ from django.utils import timezone
 from evidence.models import Registration, ReviewVersion, Study, StudyReport, StudyResult
 from evidence.models.extraction import StudyApproval
 from evidence.models.version import VersionExport
-
-logger = logging.getLogger(__name__)
 
 FHIR = "fhir"
 # Kinds that read more than the immutable version (see the module's docstring).
