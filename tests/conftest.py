@@ -74,17 +74,13 @@ def celery_worker_process(transactional_db):
 
 
 def throttle_counters_clear() -> None:
-    """The API quota counters live in a shared cache (files in var/, Redis on the CI's second stack) that outlives a
-    test. Only the throttle's keys are deleted (the broker may share the Redis db)."""
-    from django.conf import settings
+    """The API quota counters live in a shared store (files in var/, Redis on the CI's second stack) that outlives
+    a test. Only the counters are deleted (the broker may share the Redis db)."""
     from django.core.cache import caches
 
-    if settings.USES_REDIS:
-        client = caches["throttle"]._cache.get_client(write=True)
-        for key in client.scan_iter("throttle:*"):
-            client.delete(key)
-    else:
-        caches["throttle"].clear()  # its own folder under var/
+    from evidence.api import quota
+
+    quota.counters_for(caches["throttle"]).clear()
 
 
 def process_memory_clear() -> None:
@@ -104,9 +100,14 @@ def process_memory_clear() -> None:
 
 
 @pytest.fixture(autouse=True)
-def _throttle_counters_reset():
-    """Each test starts with no quota used."""
+def _throttle_counters_reset(monkeypatch):
+    """Each test starts with no quota used, and its requests share one quota window: the throttles' clock holds
+    still (a window turning between two requests would start the count afresh)."""
+    from evidence.api import throttling
+
     throttle_counters_clear()
+    now = time.time()
+    monkeypatch.setattr(throttling._WindowThrottle, "timer", staticmethod(lambda: now))
     yield
 
 

@@ -19,6 +19,7 @@ from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.http import http_date, quote_etag
 from rest_framework.exceptions import APIException
 
+from evidence.api import throttling
 from evidence.publishing import http_cache
 
 # How long the first-seen time of a representation is remembered; after that it is simply seen afresh.
@@ -72,10 +73,11 @@ class HeldAnswerMixin:
     """Serve a successful GET again from this process's memory (``http_cache.held_answer``) while the review's
     stamp holds, past DRF's negotiation, rendering and validators but never past its throttles.
 
-    Only the quota checks run before a held answer: authentication (a token names a registry's quota) and the
-    throttle classes, whose counters are in the shared cache. A request they refuse takes the full path, which
-    refuses it again and answers the JSON 429 or 401 (a refusal records nothing; each request has one quota, by
-    address or by token, so no count is taken twice). Errors, 400s and 503s are never held.
+    Only the quota checks run before a held answer: with no token, the anonymous quota alone; with one, DRF's
+    authentication (a token names a registry's quota) and the throttle classes. Their counters are in the shared
+    store. A request they refuse takes the full path, which refuses it again and answers the JSON 429 or 401
+    (counting it twice changes nothing: a client past its limit stays refused until its window turns).
+    Errors, 400s and 503s are never held.
     """
 
     def dispatch(self, request, *args, **kwargs):
@@ -89,6 +91,9 @@ class HeldAnswerMixin:
         return response
 
     def _quota_allows(self, request, *args, **kwargs) -> bool:
+        allowed = throttling.anonymous_quota_allows(request)
+        if allowed is not None:  # no token: the anonymous quota, counted without DRF's request
+            return allowed
         try:
             self.check_throttles(self.initialize_request(request, *args, **kwargs))
         except APIException:  # over quota, or a bad token

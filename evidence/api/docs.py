@@ -30,8 +30,9 @@ as <code>If-None-Match</code> / <code>If-Modified-Since</code> and an unchanged 
 <li><b>Paging</b>: lists are cursor-paginated, oldest first; follow <code>next</code> (also in the <code>Link</code>
 header). <code>page_size</code> up to 1000. <code>since</code> (ISO 8601) on versions and citations returns what changed.</li>
 <li><b>Quotas</b>: anonymous clients are throttled by address; registries get a higher quota with a token
-(<code>Authorization: Token &lt;key&gt;</code>, issued by the site's administrators). Over quota: <code>429</code> with
-<code>Retry-After</code>.</li>
+(<code>Authorization: Token &lt;key&gt;</code>, issued by the site's administrators). A quota is counted per window
+(a minute for a rate per minute), each client's window starting at its own second. Over quota: <code>429</code> with
+<code>Retry-After</code>, the seconds until your window turns.</li>
 <li><b>Unknown parameters are errors</b>: a misspelt filter is a <code>400</code> naming the accepted ones.</li>
 </ul>
 <h2>Example: the latest pooled mRSS result</h2>
