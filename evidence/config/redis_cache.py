@@ -1,8 +1,8 @@
 """Django's Redis cache with one redis-py client per connection pool.
 
 Django's ``RedisCacheClient.get_client`` builds a new ``redis.Redis`` for every operation, and redis-py fills
-~170 response callbacks in each constructor: ~0.18 ms a call, twice on every API request (the quota counter's
-read and write in the "throttle" cache). A client is thread-safe and holds no connection of its own (the pool
+~170 response callbacks in each constructor: ~0.18 ms a call, on every API request (the quota counters live in
+the "throttle" cache's Redis). A client is thread-safe and holds no connection of its own (the pool
 does), so one per pool serves every operation.
 """
 

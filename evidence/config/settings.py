@@ -315,11 +315,11 @@ SPECTACULAR_SETTINGS = {
 
 SIMPLE_HISTORY_REVERT_DISABLED = True  # the audit trail is read-only: history is shown, never reverted
 
-# "throttle" holds the API quota counters, shared by every web worker: Redis in production, files in var/ on the
-# embedded stack. Issue 15 suggested the database cache there; files are shared just as well by every process of
-# the host (the embedded stack is one host by definition; each write is a rename, so a reader never sees half a
-# counter) without adding a write, and on SQLite the database's write lock, to every API request. MAX_ENTRIES is
-# raised from 300: past it the file cache culls a third of its files, forgetting live counters.
+# "throttle" names where the API's quota counters live (evidence.api.quota), shared by every web worker: Redis in
+# production (one INCR per request), files in var/ on the embedded stack (one byte appended per request, atomic on a
+# local file system). Issue 15 suggested the database cache there; files are shared just as well by every process
+# of the host (the embedded stack is one host by definition) without adding a write, and on SQLite the database's
+# write lock, to every API request.
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "throttle": (
@@ -332,7 +332,6 @@ CACHES = {
         else {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
             "LOCATION": str(VAR_DIR / "throttle"),
-            "OPTIONS": {"MAX_ENTRIES": 20_000},
         }
     ),
 }
