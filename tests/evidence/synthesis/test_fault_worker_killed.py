@@ -113,6 +113,9 @@ def test_a_pool_child_killed_mid_recompute_is_redelivered_and_finishes_the_run(s
         wait_for(
             lambda: RecomputeRun.objects.get(pk=run.pk).status == RecomputeStatus.RUNNING, 60, "the claim", process
         )
+        # the claim is seen before the first attempt marks its sleep: killed in between, the redelivered attempt
+        # would find no mark and sleep the 120 s out
+        wait_for(lambda: (tmp_path / "slept").exists(), 30, "the first attempt's sleep", process)
         (child,) = pool_children(process.pid)
         os.kill(child, signal.SIGKILL)  # kill -9 of the pool child, mid-recompute
         wait_for(lambda: review.versions.count() > before, 120, "the version", process)
