@@ -4,24 +4,16 @@ events attached to it."""
 import datetime
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+
+from tests.evidence.models.migration_helpers import migrate, migrations_restored
 
 BEFORE = [("evidence", "0008_study_reports_no_adverse_events")]
 AFTER = [("evidence", "0014_study_arms")]
 
 
-def migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
 @pytest.mark.django_db(transaction=True)
 def test_single_arm_data_migrate_to_one_intervention_arm_per_study():
-    leaves = MigrationExecutor(connection).loader.graph.leaf_nodes()
-    try:
+    with migrations_restored():
         apps = migrate(BEFORE)
         review = apps.get_model("evidence", "Review").objects.create(
             slug="m", title="M", pubmed_query="q", search_start_date=datetime.date(2021, 2, 1)
@@ -53,5 +45,3 @@ def test_single_arm_data_migrate_to_one_intervention_arm_per_study():
         roles = dict(Arm.objects.filter(study_id=two.pk).values_list("label", "role"))
         assert roles == {"ADRC": "intervention", "placebo": "comparator"}
         assert not apps.get_model("evidence", "OutcomeMeasurement").objects.filter(study_arm__isnull=True).exists()
-    finally:
-        migrate(leaves)

@@ -4,24 +4,16 @@ copied into that review and its rows there point at the copy; the MSC review get
 import datetime
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+
+from tests.evidence.models.migration_helpers import migrate, migrations_restored
 
 BEFORE = [("evidence", "0021_binary_tte")]
 AFTER = [("evidence", "0022_review_config")]
 
 
-def migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
 @pytest.mark.django_db(transaction=True)
 def test_it_gives_each_review_its_own_outcomes_and_the_msc_review_its_wording():
-    leaves = MigrationExecutor(connection).loader.graph.leaf_nodes()
-    try:
+    with migrations_restored():
         apps = migrate(BEFORE)
         Review = apps.get_model("evidence", "Review")
         other = Review.objects.create(
@@ -52,5 +44,3 @@ def test_it_gives_each_review_its_own_outcomes_and_the_msc_review_its_wording():
         assert (wording.intervention_name, wording.arm_label) == ("MSC therapy", "MSC")
         assert wording.intervention_fields == ["Cell source", "Donor", "Route", "Dose"]
         assert apps.get_model("evidence", "Review").objects.get(slug="ahsct").intervention_name == ""
-    finally:
-        migrate(leaves)
