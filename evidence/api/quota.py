@@ -22,7 +22,6 @@ import hashlib
 import math
 import os
 import shutil
-import time
 import zlib
 from pathlib import Path
 
@@ -116,9 +115,9 @@ def counters_for(cache) -> RedisCounters | FileCounters:
     )
 
 
-def quota_take(counters, key: str, rate: str, now: float | None = None) -> tuple[bool, float]:
+def quota_take(counters, key: str, rate: str, now: float) -> tuple[bool, float]:
     """Count one request of ``key`` against ``rate``: whether it is within the quota, and the seconds until the
     client's window turns (its Retry-After when refused). A refused request counts too: it is still a request."""
     limit, period = rate_parse(rate)
-    window, left = window_of(key, period, time.time() if now is None else now)
+    window, left = window_of(key, period, now)
     return counters.hit(key, period, window) <= limit, left
